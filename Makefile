@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ib_ipoib and mlx4_ib in Rust, built out of tree.
+#
+#   make check     host unit tests + clippy build + VM selftests (sets everything up)
+#   make demo      two VMs joined by a virtual wire, soft-RoCE on each, our modules loaded
+#   make kernel    build (once) the cached test kernel
+#   make modules   build ib_ipoib.ko and mlx4_ib.ko (KDIR=... for another kernel)
+#   make install   modules_install + depmod into KDIR's kernel (real hosts)
+#   make CLIPPY=1  build with clippy
+#   make fmt / fmtcheck / unit / clean
+
+VM := tools/testing/vm
+SELFTESTS := tools/testing/selftests
+JOBS ?= 3
+
+# Without KDIR the modules are built against the cached debug test kernel.
+ifeq ($(KDIR),)
+KDIR_DEP := kernel
+KDIR_CMD = $$($(VM)/kernel.sh path debug)
+else
+KDIR_DEP :=
+KDIR_CMD = $(KDIR)
+endif
+
+KBUILD_ARGS = -C "$(KDIR_CMD)" M="$(CURDIR)" -j$(JOBS) $(if $(CLIPPY),CLIPPY=1)
+
+RUST_SOURCES = $(shell git ls-files '*.rs' 2>/dev/null)
+
+.PHONY: all modules kernel kernel-bench deps check demo unit clippy selftests install \
+	clean fmt fmtcheck
+
+all: modules
+
+deps:
+	@$(VM)/host-deps.sh
+
+kernel: deps
+	@$(VM)/kernel.sh build debug >/dev/null
+
+kernel-bench: deps
+	@$(VM)/kernel.sh build bench >/dev/null
+
+modules: $(KDIR_DEP)
+	$(MAKE) $(KBUILD_ARGS) modules
+
+install: modules
+	$(MAKE) $(KBUILD_ARGS) modules_install
+	depmod -a
+
+clean:
+	-$(MAKE) -C "$(KDIR_CMD)" M="$(CURDIR)" clean 2>/dev/null
+	rm -f rust-bindings/*_generated.rs rust-bindings/.*.cmd
+	rm -rf target tools/testing/unit/target
+
+unit:
+	cargo test --manifest-path tools/testing/unit/Cargo.toml
+
+# Build with clippy; any compiler or clippy warning fails the build.
+clippy: $(KDIR_DEP)
+	@$(MAKE) -C "$(KDIR_CMD)" M="$(CURDIR)" clean >/dev/null 2>&1 || true
+	@$(MAKE) $(KBUILD_ARGS) CLIPPY=1 modules 2>&1 | tee .clippy.log
+	@if grep -E -q '(^|: )(warning|error)(\[|:)' .clippy.log; then \
+		echo "clippy: warnings found (see above)"; rm -f .clippy.log; exit 1; fi
+	@rm -f .clippy.log
+	@echo "clippy: clean"
+
+fmt:
+	rustfmt --edition 2021 $(RUST_SOURCES)
+
+fmtcheck:
+	rustfmt --edition 2021 --check $(RUST_SOURCES)
+
+selftests: $(KDIR_DEP)
+	$(SELFTESTS)/run.sh
+
+# Everything a contributor and CI run. The summary line comes last.
+check: deps kernel
+	$(SELFTESTS)/check.sh
+
+demo: deps kernel modules
+	$(VM)/run.sh -n 2 -t 600 -k ib_ipoib.ko -k mlx4_ib.ko -- tools/testing/demo.sh

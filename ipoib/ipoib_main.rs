@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! IP over InfiniBand (RFC 4391, 4392) for InfiniBand and RoCE ports: module `ib_ipoib`.
+//!
+//! Unlike the C driver, which only attaches to ports where `rdma_protocol_ib()` holds, this one
+//! also attaches to RoCE ports (e.g. soft-RoCE `rdma_rxe`). iWARP ports have no UD transport and
+//! are skipped.
+//!
+//! Status: the module registers its ib_core client and records every IB and RoCE port of every
+//! RDMA device; the network interfaces come next.
+
+#[path = "../rust-bindings/lib.rs"]
+mod rust_bindings;
+
+mod params;
+#[allow(dead_code, reason = "pure protocol library; not every definition is used yet")]
+mod proto;
+
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::str::CStr;
+use rust_bindings::error::code::EOPNOTSUPP;
+use rust_bindings::rdma::{self, Device, LinkLayer, Mtu, PortState, Protocol};
+
+module! {
+    type: IpoibModule,
+    name: "ib_ipoib",
+    author: "ipoib-rs developers",
+    description: "IP-over-InfiniBand net driver",
+    license: "GPL",
+}
+
+/// The module: dropping it unregisters the client, which detaches from every device.
+struct IpoibModule {
+    _client: rdma::Registered<IpoibClient>,
+}
+
+impl kernel::Module for IpoibModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        params::apply_limits();
+        Ok(Self {
+            _client: CLIENT.register()?,
+        })
+    }
+}
+
+static CLIENT: rdma::Registration<IpoibClient> = rdma::Registration::new();
+
+/// The ib_core client (`"ipoib"`, as the C driver's).
+struct IpoibClient;
+
+/// What the client keeps for one port it attached to.
+struct Port {
+    num: u32,
+    link_layer: LinkLayer,
+}
+
+/// What the client keeps for one RDMA device.
+struct IpoibDevice {
+    ports: KVec<Port>,
+}
+
+impl rdma::Client for IpoibClient {
+    const NAME: &'static CStr = c_str!("ipoib");
+    type Data = KBox<IpoibDevice>;
+
+    fn registration() -> &'static rdma::Registration<Self> {
+        &CLIENT
+    }
+
+    fn add(device: &Device) -> Result<KBox<IpoibDevice>> {
+        let mut ports = KVec::new();
+        for num in device.ports() {
+            match device.protocol(num) {
+                Protocol::Ib | Protocol::Roce => {}
+                Protocol::Iwarp | Protocol::Other => {
+                    pr_info!("{} port {}: no UD transport, skipped\n", device.name(), num);
+                    continue;
+                }
+            }
+            let attr = match device.query_port(num) {
+                Ok(attr) => attr,
+                Err(e) => {
+                    pr_warn!(
+                        "{} port {}: query_port failed ({:?}), skipped\n",
+                        device.name(),
+                        num,
+                        e
+                    );
+                    continue;
+                }
+            };
+            let link_layer = device.link_layer(num);
+            let gid = device.query_gid(num, 0).unwrap_or_default();
+            let pkey = device.query_pkey(num, 0).unwrap_or(0);
+            pr_info!(
+                "{} port {}: link layer {}, state {}, active MTU {}, max MTU {}, GID[0] {}, P_Key[0] 0x{:04x}\n",
+                device.name(),
+                num,
+                link_layer,
+                attr.state(),
+                attr.active_mtu().map_or(0, Mtu::bytes),
+                attr.max_mtu().map_or(0, Mtu::bytes),
+                gid,
+                pkey
+            );
+            if attr.state() != PortState::Active {
+                pr_info!("{} port {}: not active yet\n", device.name(), num);
+            }
+            ports.push(Port { num, link_layer }, GFP_KERNEL)?;
+        }
+        if ports.is_empty() {
+            // The C driver's answer for a device without a usable port.
+            return Err(EOPNOTSUPP());
+        }
+        Ok(KBox::new(IpoibDevice { ports }, GFP_KERNEL)?)
+    }
+
+    fn remove(device: &Device, data: KBox<IpoibDevice>) {
+        for port in data.ports.iter() {
+            pr_info!(
+                "{} port {}: detached ({})\n",
+                device.name(),
+                port.num,
+                port.link_layer
+            );
+        }
+    }
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Headers bound for ib_ipoib and mlx4_ib on top of the kernel crate's own
+ * bindings (rust/bindings/bindings_helper.h), and constants for macros that
+ * bindgen cannot evaluate. The generated file is never committed: struct
+ * layouts depend on the .config of the kernel the modules are built for.
+ */
+#include <linux/auxiliary_bus.h>
+#include <linux/etherdevice.h>
+#include <linux/ethtool.h>
+#include <linux/if_infiniband.h>
+#include <linux/mlx4/device.h>
+#include <linux/mlx4/driver.h>
+#include <linux/mlx4/qp.h>
+#include <linux/mlx4/cq.h>
+#include <linux/mlx4/srq.h>
+#include <linux/mlx4/doorbell.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <rdma/ib_cache.h>
+#include <rdma/ib_cm.h>
+#include <rdma/ib_mad.h>
+#include <rdma/ib_pack.h>
+#include <rdma/ib_sa.h>
+#include <rdma/ib_verbs.h>
+
+/* Macros with casts: `RUST_CONST_HELPER_X` becomes `X` (as in rust/bindings). */
+const netdev_features_t RUST_CONST_HELPER_NETIF_F_SG = NETIF_F_SG;

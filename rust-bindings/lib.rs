@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe abstractions over the RDMA core, auxiliary bus and mlx4_core C APIs.
+//!
+//! This directory is compiled into each module as source (`#[path]` from the crate root) rather
+//! than built as a crate of its own: ib_ipoib and mlx4_ib never call each other, they meet in
+//! ib_core through C ABIs, so no Rust type crosses a `.ko` boundary. Each module uses a subset of
+//! what is here, hence the `dead_code` and `unused_imports` allowances.
+
+#![allow(dead_code, unused_imports)]
+
+pub(crate) mod auxiliary;
+pub(crate) mod error;
+pub(crate) mod mlx4;
+pub(crate) mod params;
+pub(crate) mod rdma;
+mod raw;

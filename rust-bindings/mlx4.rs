@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The mlx4_core interface used by mlx4_ib: auxiliary-driver registration and device caps.
+//!
+//! C headers: [`include/linux/mlx4/driver.h`](srctree/include/linux/mlx4/driver.h),
+//! [`include/linux/mlx4/device.h`](srctree/include/linux/mlx4/device.h).
+//!
+//! mlx4_core creates one auxiliary device per protocol for each HCA (`mlx4_core.eth.N`,
+//! `mlx4_core.ib.N`) and its users bind to them with `mlx4_register_auxiliary_driver`, which
+//! names the driver `mlx4_core.<name>` (the registration runs inside mlx4_core).
+
+use crate::rust_bindings::auxiliary;
+use crate::rust_bindings::raw;
+use core::marker::PhantomData;
+use core::pin::Pin;
+use kernel::error::{from_result, to_result, Result};
+use kernel::ffi::c_int;
+use kernel::prelude::*;
+use kernel::str::CStr;
+use kernel::types::{ForeignOwnable, Opaque};
+
+/// The auxiliary device name prefix mlx4_core uses (`MLX4_ADEV_NAME`).
+pub(crate) const ADEV_NAME: &str = "mlx4_core";
+
+/// The protocol a driver serves (`enum mlx4_protocol`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// `MLX4_PROT_IB_IPV6`: the RDMA (verbs) driver.
+    IbIpv6,
+    /// `MLX4_PROT_ETH`: the Ethernet driver.
+    Eth,
+}
+
+impl Protocol {
+    const fn to_raw(self) -> raw::mlx4_protocol {
+        match self {
+            Self::IbIpv6 => raw::mlx4_protocol_MLX4_PROT_IB_IPV6,
+            Self::Eth => raw::mlx4_protocol_MLX4_PROT_ETH,
+        }
+    }
+}
+
+/// The type of an HCA port (`enum mlx4_port_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PortType {
+    /// `MLX4_PORT_TYPE_IB`.
+    Ib,
+    /// `MLX4_PORT_TYPE_ETH`.
+    Eth,
+    /// `MLX4_PORT_TYPE_NONE` or a sensing/auto value.
+    Other,
+}
+
+/// An mlx4 HCA as mlx4_core describes it (`struct mlx4_dev`).
+///
+/// # Invariants
+///
+/// References only exist while the auxiliary device that leads to it is being probed or removed,
+/// during which mlx4_core keeps the `mlx4_dev` alive.
+#[repr(transparent)]
+pub(crate) struct Dev(Opaque<raw::mlx4_dev>);
+
+impl Dev {
+    fn caps(&self) -> &raw::mlx4_caps {
+        // SAFETY: The device is valid by the type invariant, and mlx4_core does not change
+        // `caps` while auxiliary drivers are bound (it removes them before a reset).
+        unsafe { &(*self.0.get()).caps }
+    }
+
+    /// Returns the number of physical ports.
+    pub(crate) fn num_ports(&self) -> u32 {
+        u32::try_from(self.caps().num_ports).unwrap_or(0)
+    }
+
+    /// Returns the type of `port` (1-based), as the port mask reports it.
+    pub(crate) fn port_type(&self, port: u32) -> PortType {
+        let mask = usize::try_from(port).ok().and_then(|p| self.caps().port_mask.get(p));
+        match mask.copied() {
+            Some(raw::mlx4_port_type_MLX4_PORT_TYPE_IB) => PortType::Ib,
+            Some(raw::mlx4_port_type_MLX4_PORT_TYPE_ETH) => PortType::Eth,
+            _ => PortType::Other,
+        }
+    }
+
+    /// Returns the firmware version as (major, minor, sub-minor).
+    pub(crate) fn fw_version(&self) -> (u16, u16, u16) {
+        let v = self.caps().fw_ver;
+        // The layout of `mlx4_caps.fw_ver` (mlx4_ib's `show_fw_ver`): 16 bits each, low 48 bits.
+        ((v >> 32) as u16, (v >> 16) as u16, v as u16)
+    }
+}
+
+/// An `mlx4_core.*` auxiliary device (`struct mlx4_adev`).
+#[repr(transparent)]
+pub(crate) struct AuxDevice(auxiliary::Device);
+
+impl AuxDevice {
+    /// Returns the generic auxiliary device.
+    pub(crate) fn as_aux(&self) -> &auxiliary::Device {
+        &self.0
+    }
+
+    /// Returns the HCA this device stands for.
+    pub(crate) fn mlx4_dev(&self) -> &Dev {
+        let adev = self.0.as_raw();
+        // SAFETY: Every auxiliary device mlx4_core creates is the `adev` member of a
+        // `struct mlx4_adev` (mlx4_adev_init), and only mlx4_core devices match an mlx4 driver's
+        // id table; `mdev` is set before the device is added and outlives it.
+        unsafe {
+            let madev = kernel::container_of!(adev, raw::mlx4_adev, adev);
+            &*(*madev).mdev.cast::<Dev>()
+        }
+    }
+}
+
+/// A driver for an `mlx4_core.<name>` auxiliary device.
+pub(crate) trait Driver: Sized + 'static {
+    /// The driver name; devices named `mlx4_core.<NAME>.N` are bound to it.
+    const NAME: &'static CStr;
+    /// The auxiliary device id it binds, `mlx4_core.<NAME>`.
+    const ID: auxiliary::DeviceId;
+    /// The protocol it serves.
+    const PROTOCOL: Protocol;
+    /// Whether it stays bound while mlx4_core bonds the two ports (`MLX4_INTFF_BONDING`).
+    const BONDING: bool;
+
+    /// What the driver keeps per bound device.
+    type Data: ForeignOwnable + Send + Sync;
+
+    /// Binds `dev`; an error leaves it unbound.
+    fn probe(dev: &AuxDevice) -> Result<Self::Data>;
+
+    /// Unbinds `dev`, which `probe` bound with `data`.
+    fn remove(dev: &AuxDevice, data: Self::Data);
+}
+
+/// What the driver core and mlx4_core point to while the driver is registered.
+#[repr(C)]
+struct Storage {
+    adrv: Opaque<raw::mlx4_adrv>,
+    ids: [raw::auxiliary_device_id; 2],
+}
+
+/// A registered mlx4 auxiliary driver; dropping it unregisters the driver (and so unbinds every
+/// device, calling `remove`).
+pub(crate) struct Registration<T: Driver> {
+    storage: Pin<KBox<Storage>>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: The storage is only touched by the driver core after registration, and by `drop`.
+unsafe impl<T: Driver> Send for Registration<T> {}
+// SAFETY: `&Registration` gives no access to anything.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Registers the driver (`mlx4_register_auxiliary_driver`); `probe` runs for every matching
+    /// device before this returns.
+    pub(crate) fn new() -> Result<Self> {
+        let storage = KBox::pin(
+            Storage {
+                adrv: Opaque::uninit(),
+                // The second entry is the zeroed terminator.
+                ids: [T::ID.0, auxiliary::DeviceId::terminator().0],
+            },
+            GFP_KERNEL,
+        )?;
+        let adrv = storage.adrv.get();
+        // SAFETY: `adrv` points to pinned storage that lives until `drop` unregisters it. It is
+        // written whole (zeroed, like a C static) before mlx4_core sees it.
+        unsafe {
+            adrv.write(core::mem::zeroed());
+            (*adrv).adrv.name = T::NAME.as_char_ptr();
+            (*adrv).adrv.probe = Some(Self::probe_callback);
+            (*adrv).adrv.remove = Some(Self::remove_callback);
+            (*adrv).adrv.id_table = storage.ids.as_ptr();
+            (*adrv).protocol = T::PROTOCOL.to_raw();
+            (*adrv).flags = if T::BONDING {
+                raw::MLX4_INTFF_BONDING as c_int
+            } else {
+                0
+            };
+        }
+        // SAFETY: `adrv` is fully initialised, pinned, and not registered yet.
+        to_result(unsafe { raw::mlx4_register_auxiliary_driver(adrv) })?;
+        Ok(Self {
+            storage,
+            _t: PhantomData,
+        })
+    }
+
+    /// `auxiliary_driver.probe`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the driver core only, with a device matching the id table.
+    unsafe extern "C" fn probe_callback(
+        adev: *mut raw::auxiliary_device,
+        _id: *const raw::auxiliary_device_id,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The driver core holds `adev` for the duration of `probe`; it matched our
+            // id table, so it is an mlx4_core device (`AuxDevice` is transparent over it).
+            let dev = unsafe { &*adev.cast::<AuxDevice>() };
+            let data = T::probe(dev)?;
+            // SAFETY: `adev` is valid; drvdata is ours from `probe` until `remove`.
+            unsafe { raw::auxiliary_set_drvdata(adev, data.into_foreign().cast_mut()) };
+            Ok(0)
+        })
+    }
+
+    /// `auxiliary_driver.remove`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the driver core only, for a device `probe_callback` bound.
+    unsafe extern "C" fn remove_callback(adev: *mut raw::auxiliary_device) {
+        // SAFETY: As in `probe_callback`; `remove` only runs for devices `probe` bound.
+        let dev = unsafe { &*adev.cast::<AuxDevice>() };
+        // SAFETY: `probe_callback` stored the pointer with `into_foreign`; `remove` runs once.
+        let data = unsafe { T::Data::try_from_foreign(raw::auxiliary_get_drvdata(adev)) };
+        // SAFETY: `adev` is valid; clear the now dangling pointer.
+        unsafe { raw::auxiliary_set_drvdata(adev, core::ptr::null_mut()) };
+        if let Some(data) = data {
+            T::remove(dev, data);
+        }
+    }
+}
+
+impl<T: Driver> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: The driver was registered by `new`, which created `self`.
+        unsafe { raw::mlx4_unregister_auxiliary_driver(self.storage.adrv.get()) };
+    }
+}

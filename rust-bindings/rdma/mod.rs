@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! RDMA core (ib_core) abstractions: clients of RDMA devices and device/port queries.
+//!
+//! C headers: [`include/rdma/ib_verbs.h`](srctree/include/rdma/ib_verbs.h),
+//! [`include/rdma/ib_cache.h`](srctree/include/rdma/ib_cache.h).
+
+mod client;
+mod device;
+
+pub(crate) use client::{Client, Registered, Registration};
+pub(crate) use device::{Device, Gid, LinkLayer, Mtu, PortAttr, PortState, Protocol};

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: every test layer, fastest first, then one summary line.
+#   1. host unit tests of the pure modules (cargo test)
+#   2. rustfmt --check
+#   3. both modules built with CLIPPY=1 against the cached kernel, no warning
+#   4. VM selftests on the debug kernel (two VMs, soft-RoCE)
+# Assumes `make deps kernel` ran (the Makefile's check target does that).
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/../../.." && pwd)
+cd "$repo"
+pass=0 fail=0 skipped=0
+t0=$(date +%s)
+
+step() { echo; echo "==== $* ($(($(date +%s) - t0))s)"; }
+count() { # count NAME STATUS
+	if [ "$2" = 0 ]; then echo "ok $1"; pass=$((pass + 1)); else echo "not ok $1"; fail=$((fail + 1)); fi
+}
+
+step "host unit tests"
+cargo test --manifest-path tools/testing/unit/Cargo.toml 2>&1 | tee /tmp/ipoib-rs-unit.log
+unit_rc=${PIPESTATUS[0]}
+p=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' /tmp/ipoib-rs-unit.log | awk '{s+=$1} END {print s+0}')
+f=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' /tmp/ipoib-rs-unit.log | awk '{s+=$1} END {print s+0}')
+pass=$((pass + p))
+fail=$((fail + f))
+[ "$unit_rc" = 0 ] || [ "$f" != 0 ] || fail=$((fail + 1))
+
+step "rustfmt"
+make -s fmtcheck
+count rustfmt $?
+
+step "clippy build"
+make -s clippy
+clippy_rc=$?
+count clippy $clippy_rc
+
+step "VM selftests"
+if [ "$clippy_rc" = 0 ]; then
+	tools/testing/selftests/run.sh | tee /tmp/ipoib-rs-selftests.tap
+	line=$(grep '^selftests: ' /tmp/ipoib-rs-selftests.tap | tail -n 1)
+	p=$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
+	f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	s=$(echo "$line" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
+	if [ -z "$p" ]; then fail=$((fail + 1)); else
+		pass=$((pass + p)) fail=$((fail + f)) skipped=$((skipped + s))
+	fi
+else
+	echo "not ok selftests # modules did not build"
+	fail=$((fail + 1))
+fi
+
+echo
+echo "make check: $(($(date +%s) - t0))s"
+echo "$pass passed, $fail failed, $skipped skipped"
+[ "$fail" = 0 ]

@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the selftests, sourced by each test script inside a test VM.
+# A test prints what it checks ("# ok ..." / "# FAIL ...") and exits 0 when
+# everything passed, 4 (KSFT_SKIP) when it cannot run here, 1 otherwise.
+
+KSFT_SKIP=4
+XCH=${XCH:-/run/xch}
+VM_NAME=${VM_NAME:-a}
+NVMS=${NVMS:-1}
+FAILED=0
+
+peer() { [ "$VM_NAME" = a ] && echo b || echo a; }
+
+# check DESCRIPTION COMMAND...: run COMMAND, record the result.
+check() {
+	desc=$1
+	shift
+	if "$@" >/tmp/check.out 2>&1; then
+		echo "# ok $desc"
+	else
+		echo "# FAIL $desc"
+		sed 's/^/#   /' /tmp/check.out | tail -n 20
+		FAILED=1
+	fi
+}
+
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		echo "# ok $1 ($3)"
+	else
+		echo "# FAIL $1: expected '$2', got '$3'"
+		FAILED=1
+	fi
+}
+
+fail() {
+	echo "# FAIL $*"
+	FAILED=1
+}
+
+skip() {
+	echo "# SKIP $*"
+	exit $KSFT_SKIP
+}
+
+finish() {
+	exit $FAILED
+}
+
+# wait_for TIMEOUT_S COMMAND...: poll COMMAND until it succeeds.
+wait_for() {
+	_deadline=$(($(date +%s) + $1))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$_deadline" ] && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+# Kernel log written since the test started (the runner puts a marker there).
+test_dmesg() {
+	dmesg | sed -n "/ipoib-rs-selftest: start ${TEST_ID:-}\$/,\$p"
+}
+
+# dmesg_has REGEX: the kernel logged a line matching REGEX since the test start.
+dmesg_has() {
+	test_dmesg | grep -E -q -- "$1"
+}
+
+# dmesg_count REGEX: how many such lines.
+dmesg_count() {
+	test_dmesg | grep -E -c -- "$1"
+}
+
+# Our build of a module, not the in-tree C one of the same name.
+is_ours() {
+	modinfo -F filename "$1" 2>/dev/null | grep -q '/updates/'
+}
+
+# kmemleak_check: scan for leaks of objects allocated since the last check.
+# kmemleak only reports objects older than 5 s, and needs two scans to be sure.
+kmemleak_check() {
+	kl=/sys/kernel/debug/kmemleak
+	[ -w $kl ] || { echo "# (kmemleak not available)"; return 0; }
+	sleep 6
+	echo scan >$kl
+	echo scan >$kl
+	leaks=$(cat $kl)
+	echo clear >$kl
+	if [ -n "$leaks" ]; then
+		echo "$leaks" | head -n 40 | sed 's/^/#   /'
+		return 1
+	fi
+	return 0
+}
+
+# Two-VM coordination through the exchange directory shared by the guests.
+# barrier NAME: wait until the other VM reaches the same barrier.
+barrier() {
+	[ "$NVMS" = 2 ] || return 0
+	touch "$XCH/barrier.$1.$VM_NAME"
+	_deadline=$(($(date +%s) + ${2:-600}))
+	while [ ! -e "$XCH/barrier.$1.$(peer)" ]; do
+		if [ -e "$XCH/$(peer).rc" ] || [ "$(date +%s)" -ge "$_deadline" ]; then
+			echo "# barrier $1: peer vm $(peer) gone or late"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# put KEY VALUE / get KEY: exchange values with the other VM.
+put() {
+	printf '%s\n' "$2" >"$XCH/kv.$VM_NAME.$1.tmp" && mv "$XCH/kv.$VM_NAME.$1.tmp" "$XCH/kv.$VM_NAME.$1"
+}
+get() {
+	wait_for "${2:-300}" test -e "$XCH/kv.$(peer).$1" && cat "$XCH/kv.$(peer).$1"
+}

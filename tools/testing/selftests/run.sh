@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the VM selftests and print TAP 13 and a summary line.
+#
+#   run.sh [-n 1|2] [-o DIR] [TEST...]
+#
+# TEST is a path relative to this directory (default: every */*.sh). The
+# tests run in two VMs by default (in step; each test runs in both), on the
+# cached debug kernel, with ib_ipoib.ko and mlx4_ib.ko from the repository
+# root. A test passes when it passes in every VM and left no kernel splat.
+# Logs are kept in DIR (default ${TMPDIR:-/tmp}/ipoib-rs-selftests).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+nvms=2
+out=${TMPDIR:-/tmp}/ipoib-rs-selftests
+while getopts "n:o:" opt; do
+	case "$opt" in
+	n) nvms=$OPTARG ;;
+	o) out=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+cd "$here"
+if [ $# -gt 0 ]; then
+	tests=("$@")
+else
+	mapfile -t tests < <(ls -1 */*.sh | sort)
+fi
+
+for ko in ib_ipoib.ko mlx4_ib.ko; do
+	[ -f "$repo/$ko" ] || { echo "run.sh: $ko not built (make modules)" >&2; exit 1; }
+done
+
+# Each test's own deadline, plus boot and kmemleak set-up time.
+budget=300
+for t in "${tests[@]}"; do
+	tt=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t")
+	budget=$((budget + ${tt:-300}))
+done
+
+"$repo/tools/testing/vm/run.sh" -n "$nvms" -q -t "$budget" -o "$out" \
+	-k "$repo/ib_ipoib.ko" -k "$repo/mlx4_ib.ko" \
+	-- tools/testing/selftests/guest-runner.sh "${tests[@]}" >"$out.run.log" 2>&1
+vmrc=$?
+
+vms=(a)
+[ "$nvms" = 2 ] && vms+=(b)
+pass=0 fail=0 skipped=0 n=0
+echo "TAP version 13"
+echo "1..${#tests[@]}"
+for t in "${tests[@]}"; do
+	n=$((n + 1))
+	id=$(echo "$t" | sed 's/\.sh$//; s,/,:,g')
+	status=pass
+	nskip=0
+	for vm in "${vms[@]}"; do
+		rc=$(awk -v id="$id" '$1 == id { print $2 }' "$out/xch/$vm.results" 2>/dev/null)
+		case "$rc" in
+		0) ;;
+		4) nskip=$((nskip + 1)) ;;
+		*) status=fail ;;
+		esac
+	done
+	[ "$status" = pass ] && [ "$nskip" = "${#vms[@]}" ] && status=skip
+	case "$status" in
+	pass) echo "ok $n $id"; pass=$((pass + 1)) ;;
+	skip) echo "ok $n $id # SKIP"; skipped=$((skipped + 1)) ;;
+	fail) echo "not ok $n $id"; fail=$((fail + 1)) ;;
+	esac
+	if [ "$status" != pass ] || [ -n "${VERBOSE:-}" ]; then
+		for vm in "${vms[@]}"; do
+			log="$out/xch/$vm.$id.log"
+			echo "# --- vm $vm ---"
+			if [ -f "$log" ]; then
+				sed 's/^\([^#]\)/# \1/' "$log"
+			else
+				echo "# (did not run)"
+			fi
+		done
+	fi
+done
+if [ "$vmrc" != 0 ]; then
+	echo "# the VM run itself failed (deadline, crash or splat outside a test):"
+	sed 's/^/# /' "$out.run.log" | tail -n 40
+	fail=$((fail + 1))
+fi
+echo "# logs: $out"
+echo "selftests: $pass passed, $fail failed, $skipped skipped"
+[ "$fail" = 0 ]

@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host build of the pure modules, so `cargo test` runs their unit tests.
+//!
+//! The same files are compiled into the kernel modules with `#[path]`; they use only `core`.
+
+#![allow(dead_code)]
+
+#[path = "../../../ipoib/proto/mod.rs"]
+mod ipoib_proto;

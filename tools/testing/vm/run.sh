@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot one or two test VMs on the cached kernel and run a command in each.
+#
+#   run.sh [-n 1|2] [-f debug|bench] [-t SECONDS] [-k KO]... [-o DIR] [-q] -- CMD [ARG]...
+#
+#   -n  number of VMs (default 2). With two, their virtio NICs are cabled to
+#       each other through a QEMU stream netdev over a unix socket; with one,
+#       the NIC is a restricted user-mode netdev (no host network either way).
+#   -f  kernel flavour (default debug)
+#   -t  deadline in seconds for the whole run; QEMU is killed at the deadline
+#   -k  an out-of-tree module to install under updates/ (repeatable)
+#   -o  keep the run directory here (default: a temporary one, removed)
+#   -q  do not print the guests' output
+#
+# CMD runs in each guest from the repository root with VM_NAME=a|b,
+# NVMS=1|2 and XCH=/run/xch (a directory shared by the host and all guests).
+# Exit status: 0 when every guest command exited 0, no guest hit the deadline
+# and no guest's dmesg holds a kernel splat (see splats.txt).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+
+nvms=2
+flavour=debug
+deadline=1800
+kos=()
+outdir=
+quiet=0
+while getopts "n:f:t:k:o:q" opt; do
+	case "$opt" in
+	n) nvms=$OPTARG ;;
+	f) flavour=$OPTARG ;;
+	t) deadline=$OPTARG ;;
+	k) kos+=("$(realpath "$OPTARG")") ;;
+	o) outdir=$OPTARG ;;
+	q) quiet=1 ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || { echo "usage: run.sh [options] -- CMD [ARG]..." >&2; exit 2; }
+case "$nvms" in 1 | 2) ;; *) echo "run.sh: -n must be 1 or 2" >&2; exit 2 ;; esac
+
+kbuild=$("$here/kernel.sh" path "$flavour")
+kver=$(cat "$kbuild/include/config/kernel.release")
+bzimage="$kbuild/arch/x86/boot/bzImage"
+
+if [ -n "$outdir" ]; then
+	rm -rf "$outdir"
+	mkdir -p "$outdir"
+	rundir=$(realpath "$outdir")
+else
+	rundir=$(mktemp -d "${TMPDIR:-/tmp}/ipoib-rs-vm.XXXXXX")
+fi
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+	[ -n "$outdir" ] || rm -rf "$rundir"
+}
+trap cleanup EXIT
+
+# The guests' module tree: the staged kernel modules (hard links, so this is
+# cheap) plus ours under updates/, which depmod ranks above the in-tree ones
+# of the same name (the C ib_ipoib and mlx4_ib).
+mods="$rundir/modroot/lib/modules/$kver"
+mkdir -p "$(dirname "$mods")"
+cp -al "$kbuild/staging/lib/modules/$kver" "$mods" 2>/dev/null ||
+	cp -a "$kbuild/staging/lib/modules/$kver" "$mods"
+rm -f "$mods/build" "$mods/source"
+if [ ${#kos[@]} -gt 0 ]; then
+	mkdir -p "$mods/updates"
+	cp "${kos[@]}" "$mods/updates/"
+fi
+depmod -b "$rundir/modroot" "$kver"
+
+xch="$rundir/xch"
+mkdir -p "$xch"
+{
+	echo "cd '$repo' || exit 1"
+	echo "export REPO='$repo' NVMS=$nvms"
+	printf 'exec'
+	printf " %q" "$@"
+	echo
+} >"$xch/cmd"
+
+qemu_vm() {
+	local vm=$1 mac=$2 net=$3
+	qemu-system-x86_64 -accel tcg -m 2048 -smp 1 -display none -monitor none \
+		-no-reboot -serial "file:$rundir/$vm.console" \
+		-kernel "$bzimage" \
+		-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
+		-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
+		-fsdev local,id=mods,path="$mods",security_model=none,readonly=on \
+		-device virtio-9p-pci,fsdev=mods,mount_tag=mods \
+		-fsdev local,id=xch,path="$xch",security_model=none \
+		-device virtio-9p-pci,fsdev=xch,mount_tag=xch \
+		-netdev "$net" -device "virtio-net-pci,netdev=n0,mac=$mac" \
+		-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$here/guest-init.sh panic=-1 quiet loglevel=4 ipoibrs.vm=$vm" \
+		>"$rundir/$vm.qemu.log" 2>&1 &
+	pids+=($!)
+}
+
+start=$(date +%s)
+if [ "$nvms" = 1 ]; then
+	qemu_vm a 52:54:00:12:34:01 "user,id=n0,restrict=on"
+else
+	sock="$rundir/net.sock"
+	qemu_vm a 52:54:00:12:34:01 "stream,id=n0,server=on,addr.type=unix,addr.path=$sock"
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && break
+		sleep 0.1
+	done
+	qemu_vm b 52:54:00:12:34:02 "stream,id=n0,server=off,addr.type=unix,addr.path=$sock"
+fi
+
+timed_out=0
+while :; do
+	alive=0
+	for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+	[ "$alive" = 0 ] && break
+	if [ $(($(date +%s) - start)) -ge "$deadline" ]; then
+		echo "run.sh: deadline of ${deadline}s reached, killing the VMs" >&2
+		timed_out=1
+		for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+		break
+	fi
+	sleep 1
+done
+wait 2>/dev/null || true
+
+status=0
+vms=(a)
+[ "$nvms" = 2 ] && vms+=(b)
+for vm in "${vms[@]}"; do
+	if [ "$quiet" = 0 ]; then
+		echo "==== vm $vm output ===="
+		cat "$xch/$vm.out" 2>/dev/null || true
+	fi
+	if [ -f "$xch/$vm.rc" ]; then
+		rc=$(cat "$xch/$vm.rc")
+	else
+		rc=timeout
+		echo "run.sh: vm $vm did not finish; last console lines:" >&2
+		tail -n 30 "$rundir/$vm.console" >&2 || true
+		tail -n 5 "$rundir/$vm.qemu.log" >&2 || true
+	fi
+	# The guest's dmesg, or its console when it died before saving dmesg.
+	log="$xch/$vm.dmesg"
+	[ -f "$log" ] || log="$rundir/$vm.console"
+	if splats=$(grep -E -f "$here/splats.txt" "$log"); then
+		echo "run.sh: vm $vm: kernel splat:" >&2
+		echo "$splats" | head -n 20 >&2
+		rc="$rc+splat"
+	fi
+	echo "run.sh: vm $vm: exit $rc"
+	[ "$rc" = 0 ] || status=1
+done
+[ "$timed_out" = 0 ] || status=1
+echo "run.sh: ${nvms} VM(s), $(($(date +%s) - start))s"
+exit "$status"
