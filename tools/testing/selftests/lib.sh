@@ -119,3 +119,11 @@ put() {
 get() {
 	wait_for "${2:-300}" test -e "$XCH/kv.$(peer).$1" && cat "$XCH/kv.$(peer).$1"
 }
+
+# IPv4 on the VMs' virtual wire (eth0), which exists only between the two
+# guests (a QEMU stream netdev over a unix socket): vm a is .1, vm b is .2.
+UNDERLAY_NET=192.168.77
+underlay_ip() { [ "${1:-$VM_NAME}" = a ] && echo $UNDERLAY_NET.1 || echo $UNDERLAY_NET.2; }
+setup_underlay_ip() {
+	ip addr replace "$(underlay_ip)/24" dev eth0
+}

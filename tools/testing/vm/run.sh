@@ -147,10 +147,13 @@ for vm in "${vms[@]}"; do
 		tail -n 30 "$rundir/$vm.console" >&2 || true
 		tail -n 5 "$rundir/$vm.qemu.log" >&2 || true
 	fi
-	# The guest's dmesg, or its console when it died before saving dmesg.
+	# The guest's dmesg, or its console when it died before saving dmesg,
+	# from the point where the guest was up.
 	log="$xch/$vm.dmesg"
 	[ -f "$log" ] || log="$rundir/$vm.console"
-	if splats=$(grep -E -f "$here/splats.txt" "$log"); then
+	from='/ipoib-rs: guest .* up/'
+	grep -q 'ipoib-rs: guest .* up' "$log" || from=1
+	if splats=$(sed -n "$from,\$p" "$log" | grep -E -f "$here/splats.txt"); then
 		echo "run.sh: vm $vm: kernel splat:" >&2
 		echo "$splats" | head -n 20 >&2
 		rc="$rc+splat"
