@@ -13,7 +13,10 @@
 mod rust_bindings;
 
 mod params;
-#[allow(dead_code, reason = "pure protocol library; not every definition is used yet")]
+#[allow(
+    dead_code,
+    reason = "pure protocol library; not every definition is used yet"
+)]
 mod proto;
 
 use kernel::c_str;

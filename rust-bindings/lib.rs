@@ -13,5 +13,5 @@ pub(crate) mod auxiliary;
 pub(crate) mod error;
 pub(crate) mod mlx4;
 pub(crate) mod params;
-pub(crate) mod rdma;
 mod raw;
+pub(crate) mod rdma;

@@ -74,7 +74,9 @@ impl Dev {
 
     /// Returns the type of `port` (1-based), as the port mask reports it.
     pub(crate) fn port_type(&self, port: u32) -> PortType {
-        let mask = usize::try_from(port).ok().and_then(|p| self.caps().port_mask.get(p));
+        let mask = usize::try_from(port)
+            .ok()
+            .and_then(|p| self.caps().port_mask.get(p));
         match mask.copied() {
             Some(raw::mlx4_port_type_MLX4_PORT_TYPE_IB) => PortType::Ib,
             Some(raw::mlx4_port_type_MLX4_PORT_TYPE_ETH) => PortType::Eth,

@@ -135,7 +135,10 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> [u8; ALEN] {
-        let v: Vec<u8> = s.split(':').map(|b| u8::from_str_radix(b, 16).unwrap()).collect();
+        let v: Vec<u8> = s
+            .split(':')
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect();
         v.try_into().unwrap()
     }
 
@@ -143,7 +146,10 @@ mod tests {
     fn broadcast_default_partition() {
         // `ip link show ib0` on any IPoIB interface in the default partition.
         let b = HwAddr::broadcast(0xffff);
-        assert_eq!(b.0, parse("00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:ff:ff:ff:ff"));
+        assert_eq!(
+            b.0,
+            parse("00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:ff:ff:ff:ff")
+        );
         assert!(b.is_multicast());
         assert_eq!(b.qpn(), MULTICAST_QPN);
         assert_eq!(b.mcast_pkey(), 0xffff);
@@ -153,7 +159,10 @@ mod tests {
     #[test]
     fn broadcast_sets_full_member_bit() {
         let b = HwAddr::broadcast(0x0001);
-        assert_eq!(b.0, parse("00:ff:ff:ff:ff:12:40:1b:80:01:00:00:00:00:00:00:ff:ff:ff:ff"));
+        assert_eq!(
+            b.0,
+            parse("00:ff:ff:ff:ff:12:40:1b:80:01:00:00:00:00:00:00:ff:ff:ff:ff")
+        );
         assert_eq!(HwAddr::broadcast(0x8001), b);
     }
 
@@ -163,7 +172,10 @@ mod tests {
             0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x01,
         ];
         let a = HwAddr::new(FLAG_RC, 0x11, &gid);
-        assert_eq!(a.0, parse("80:00:00:11:fe:80:00:00:00:00:00:00:50:54:00:ff:fe:12:34:01"));
+        assert_eq!(
+            a.0,
+            parse("80:00:00:11:fe:80:00:00:00:00:00:00:50:54:00:ff:fe:12:34:01")
+        );
         assert_eq!(a.qpn(), 0x11);
         assert_eq!(a.gid(), gid);
         assert!(a.cm_supported());
@@ -171,7 +183,10 @@ mod tests {
         // Only 24 bits of QPN fit.
         assert_eq!(HwAddr::new(0, 0x1ab_cdef, &gid).qpn(), 0xab_cdef);
         // fe80::5054:ff:fe12:3401 is the IPv6 link-local address IPv6 gives this interface.
-        assert_eq!(a.ipv6_interface_id(), [0x52, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x01]);
+        assert_eq!(
+            a.ipv6_interface_id(),
+            [0x52, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x01]
+        );
     }
 
     #[test]
@@ -179,15 +194,24 @@ mod tests {
         let b = HwAddr::broadcast(0xffff);
         // 224.0.0.1 (all hosts).
         let m = HwAddr::ipv4_multicast([224, 0, 0, 1], &b);
-        assert_eq!(m.0, parse("00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:00:00:00:01"));
+        assert_eq!(
+            m.0,
+            parse("00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:00:00:00:01")
+        );
         // 239.1.2.3: only the low 28 bits of the group are kept.
         let m = HwAddr::ipv4_multicast([239, 1, 2, 3], &b);
-        assert_eq!(m.0, parse("00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:0f:01:02:03"));
+        assert_eq!(
+            m.0,
+            parse("00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:0f:01:02:03")
+        );
         assert!(m.mcast_matches(&b));
         // Partition 0x8001.
         let b1 = HwAddr::broadcast(0x8001);
         let m = HwAddr::ipv4_multicast([224, 0, 0, 251], &b1);
-        assert_eq!(m.0, parse("00:ff:ff:ff:ff:12:40:1b:80:01:00:00:00:00:00:00:00:00:00:fb"));
+        assert_eq!(
+            m.0,
+            parse("00:ff:ff:ff:ff:12:40:1b:80:01:00:00:00:00:00:00:00:00:00:fb")
+        );
         assert!(!m.mcast_matches(&b));
     }
 
@@ -200,7 +224,10 @@ mod tests {
         g[1] = 0x02;
         g[15] = 1;
         let m = HwAddr::ipv6_multicast(&g, &b);
-        assert_eq!(m.0, parse("00:ff:ff:ff:ff:12:60:1b:ff:ff:00:00:00:00:00:00:00:00:00:01"));
+        assert_eq!(
+            m.0,
+            parse("00:ff:ff:ff:ff:12:60:1b:ff:ff:00:00:00:00:00:00:00:00:00:01")
+        );
         // The IPv6 signature differs from the broadcast's only in byte 6, which is not compared.
         assert!(m.mcast_matches(&b));
         // ff02::1:ff12:3401 (solicited-node).
@@ -208,7 +235,10 @@ mod tests {
             0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0x12, 0x34, 0x01,
         ];
         let m = HwAddr::ipv6_multicast(&g, &b);
-        assert_eq!(m.0, parse("00:ff:ff:ff:ff:12:60:1b:ff:ff:00:00:00:00:00:01:ff:12:34:01"));
+        assert_eq!(
+            m.0,
+            parse("00:ff:ff:ff:ff:12:60:1b:ff:ff:00:00:00:00:00:01:ff:12:34:01")
+        );
     }
 
     #[test]

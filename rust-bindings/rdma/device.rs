@@ -57,8 +57,12 @@ impl Device {
     /// Returns the range of valid port numbers (`rdma_start_port()..=rdma_end_port()`).
     pub(crate) fn ports(&self) -> RangeInclusive<u32> {
         // SAFETY: The device is valid by the type invariant.
-        let (start, end) =
-            unsafe { (raw::rdma_start_port(self.as_raw()), raw::rdma_end_port(self.as_raw())) };
+        let (start, end) = unsafe {
+            (
+                raw::rdma_start_port(self.as_raw()),
+                raw::rdma_end_port(self.as_raw()),
+            )
+        };
         start..=end
     }
 
