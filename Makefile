@@ -10,6 +10,7 @@
 #   make CLIPPY=1  build with clippy
 #   make fmt / fmtcheck / unit / clean
 
+SHELL := /bin/bash
 VM := tools/testing/vm
 SELFTESTS := tools/testing/selftests
 JOBS ?= 3
@@ -59,7 +60,8 @@ unit:
 # Build with clippy; any compiler or clippy warning fails the build.
 clippy: $(KDIR_DEP)
 	@$(MAKE) -C "$(KDIR_CMD)" M="$(CURDIR)" clean >/dev/null 2>&1 || true
-	@$(MAKE) $(KBUILD_ARGS) CLIPPY=1 modules 2>&1 | tee .clippy.log
+	@set -o pipefail; $(MAKE) $(KBUILD_ARGS) CLIPPY=1 modules 2>&1 | tee .clippy.log || \
+		{ rm -f .clippy.log; echo "clippy: build failed"; exit 1; }
 	@if grep -E -q '(^|: )(warning|error)(\[|:)' .clippy.log; then \
 		echo "clippy: warnings found (see above)"; rm -f .clippy.log; exit 1; fi
 	@rm -f .clippy.log

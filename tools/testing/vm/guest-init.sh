@@ -6,7 +6,8 @@
 # directories programs write to, mounts the run's module tree and exchange
 # directory (two more 9p shares), runs /run/xch/cmd and powers off.
 #
-# Kernel command line: ipoibrs.vm=NAME (a or b).
+# Kernel command line: ipoibrs.vm=NAME (a or b), ipoibrs.repo=PATH (the
+# repository, mounted from its own share at the same path as on the host).
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C LC_ALL=C
@@ -49,11 +50,20 @@ mkdir -p /run/xch
 mount -t 9p -o "$p9" xch /run/xch
 
 vm=a
+repo=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	ipoibrs.vm=*) vm=${arg#ipoibrs.vm=} ;;
+	ipoibrs.repo=*) repo=${arg#ipoibrs.repo=} ;;
 	esac
 done
+
+# The repository, at the same path as on the host, from its own share: the
+# root share may hide it (a clone under /tmp is under the guest's tmpfs).
+if [ -n "$repo" ]; then
+	mkdir -p "$repo" 2>/dev/null
+	mount -t 9p -o "$p9,ro" repo "$repo"
+fi
 export VM_NAME=$vm XCH=/run/xch
 
 hostname "vm-$vm"

@@ -95,10 +95,12 @@ qemu_vm() {
 		-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
 		-fsdev local,id=mods,path="$mods",security_model=none,readonly=on \
 		-device virtio-9p-pci,fsdev=mods,mount_tag=mods \
+		-fsdev local,id=repo,path="$repo",security_model=none,readonly=on,multidevs=remap \
+		-device virtio-9p-pci,fsdev=repo,mount_tag=repo \
 		-fsdev local,id=xch,path="$xch",security_model=none \
 		-device virtio-9p-pci,fsdev=xch,mount_tag=xch \
 		-netdev "$net" -device "virtio-net-pci,netdev=n0,mac=$mac" \
-		-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$here/guest-init.sh panic=-1 quiet loglevel=4 ipoibrs.vm=$vm" \
+		-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$here/guest-init.sh panic=-1 quiet loglevel=4 ipoibrs.vm=$vm ipoibrs.repo=$repo" \
 		>"$rundir/$vm.qemu.log" 2>&1 &
 	pids+=($!)
 }
