@@ -54,7 +54,9 @@ clean:
 	rm -f rust-bindings/*_generated.rs rust-bindings/.*.cmd
 	rm -rf target tools/testing/unit/target
 
+# The cargo target directory is kept outside the tree: kbuild's clean deletes every *.o in it.
 unit:
+	CARGO_TARGET_DIR=$${CARGO_TARGET_DIR:-$${IPOIB_RS_CACHE:-$$HOME/.cache/ipoib-rs}/unit-target} \
 	cargo test --manifest-path tools/testing/unit/Cargo.toml
 
 # Build with clippy; any compiler or clippy warning fails the build.

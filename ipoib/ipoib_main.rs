@@ -6,18 +6,23 @@
 //! also attaches to RoCE ports (e.g. soft-RoCE `rdma_rxe`). iWARP ports have no UD transport and
 //! are skipped.
 //!
-//! Status: the module registers its ib_core client and records every IB and RoCE port of every
-//! RDMA device; the network interfaces come next.
+//! Status: datagram mode on RoCE ports (`ib%d` per port, unicast and multicast over UD);
+//! InfiniBand ports are recorded but get no interface yet.
+
+#![recursion_limit = "256"]
 
 #[path = "../rust-bindings/lib.rs"]
 mod rust_bindings;
 
+mod dev;
+mod interface;
 mod params;
 #[allow(
     dead_code,
     reason = "pure protocol library; not every definition is used yet"
 )]
 mod proto;
+mod ud;
 
 use kernel::c_str;
 use kernel::prelude::*;
@@ -56,6 +61,8 @@ struct IpoibClient;
 struct Port {
     num: u32,
     link_layer: LinkLayer,
+    /// The port's interface; dropped (unregistered) before the port record.
+    interface: Option<interface::Interface>,
 }
 
 /// What the client keeps for one RDMA device.
@@ -110,7 +117,38 @@ impl rdma::Client for IpoibClient {
             if attr.state() != PortState::Active {
                 pr_info!("{} port {}: not active yet\n", device.name(), num);
             }
-            ports.push(Port { num, link_layer }, GFP_KERNEL)?;
+            let interface = match device.protocol(num) {
+                Protocol::Roce => match interface::Interface::new_roce(device, num, &attr) {
+                    Ok(i) => Some(i),
+                    Err(e) => {
+                        pr_warn!(
+                            "{} port {}: cannot create the interface ({:?})\n",
+                            device.name(),
+                            num,
+                            e
+                        );
+                        None
+                    }
+                },
+                // The subnet-manager paths (SA path records and multicast joins) come with
+                // the ConnectX-3 model.
+                _ => {
+                    pr_info!(
+                        "{} port {}: InfiniBand link layer not supported yet, no interface\n",
+                        device.name(),
+                        num
+                    );
+                    None
+                }
+            };
+            ports.push(
+                Port {
+                    num,
+                    link_layer,
+                    interface,
+                },
+                GFP_KERNEL,
+            )?;
         }
         if ports.is_empty() {
             // The C driver's answer for a device without a usable port.
@@ -119,8 +157,9 @@ impl rdma::Client for IpoibClient {
         Ok(KBox::new(IpoibDevice { ports }, GFP_KERNEL)?)
     }
 
-    fn remove(device: &Device, data: KBox<IpoibDevice>) {
-        for port in data.ports.iter() {
+    fn remove(device: &Device, mut data: KBox<IpoibDevice>) {
+        for port in data.ports.iter_mut() {
+            drop(port.interface.take());
             pr_info!(
                 "{} port {}: detached ({})\n",
                 device.name(),

@@ -39,3 +39,9 @@ int ipoib_rs_cm_data_debug_level;
 module_param_named(cm_data_debug_level, ipoib_rs_cm_data_debug_level, int, 0644);
 MODULE_PARM_DESC(cm_data_debug_level,
 		 "Enable data path debug tracing for connected mode if > 0");
+
+int ipoib_rs_roce_qkey = 0x0b1b;
+module_param_named(roce_qkey, ipoib_rs_roce_qkey, int, 0444);
+MODULE_PARM_DESC(roce_qkey,
+		 "Q_Key of IPoIB on RoCE ports, where no subnet manager supplies one; "
+		 "must be the same on every node (default 0xb1b)");

@@ -40,4 +40,19 @@ pub(crate) fn apply_limits() {
     recv_queue_size::set(proto::params::recv_queue_size(recv_queue_size::get()));
     send_queue_size::set(proto::params::send_queue_size(send_queue_size::get()));
     max_nonsrq_conn_qp::set(proto::params::max_conn_qp(max_nonsrq_conn_qp::get()));
+    // A Q_Key with the controlled bit cannot be used; it reads back as the default.
+    roce_qkey::set(i32::try_from(qkey()).unwrap_or(0x0b1b));
+}
+c_int_param!(
+    /// `roce_qkey`: the Q_Key used on RoCE ports (no broadcast group record supplies one).
+    pub(crate) roce_qkey => ipoib_rs_roce_qkey
+);
+
+/// Returns the Q_Key to use on RoCE ports, the default if the parameter is not a valid
+/// (non-controlled) Q_Key.
+pub(crate) fn qkey() -> u32 {
+    u32::try_from(roce_qkey::get())
+        .ok()
+        .filter(|q| proto::roce::qkey_valid(*q))
+        .unwrap_or(proto::roce::DEFAULT_QKEY)
 }

@@ -6,6 +6,8 @@
  * layouts depend on the .config of the kernel the modules are built for.
  */
 #include <linux/auxiliary_bus.h>
+#include <linux/delay.h>
+#include <linux/if_arp.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/if_infiniband.h>
@@ -17,6 +19,9 @@
 #include <linux/mlx4/doorbell.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
+#include <linux/skbuff.h>
+#include <net/addrconf.h>
+#include <rdma/ib_addr.h>
 #include <rdma/ib_cache.h>
 #include <rdma/ib_cm.h>
 #include <rdma/ib_mad.h>
@@ -26,3 +31,5 @@
 
 /* Macros with casts: `RUST_CONST_HELPER_X` becomes `X` (as in rust/bindings). */
 const netdev_features_t RUST_CONST_HELPER_NETIF_F_SG = NETIF_F_SG;
+const int RUST_CONST_HELPER_MAX_ADDR_LEN = MAX_ADDR_LEN;
+const unsigned char RUST_CONST_HELPER_NET_NAME_UNKNOWN = NET_NAME_UNKNOWN;

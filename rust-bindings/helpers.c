@@ -8,7 +8,12 @@
  */
 #include <linux/auxiliary_bus.h>
 #include <linux/device.h>
+#include <linux/etherdevice.h>
 #include <linux/mlx4/device.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <linux/spinlock.h>
+#include <net/dst.h>
 #include <rdma/ib_verbs.h>
 
 u32 rust_helper_rdma_start_port(const struct ib_device *device)
@@ -49,4 +54,275 @@ void *rust_helper_auxiliary_get_drvdata(struct auxiliary_device *adev)
 void rust_helper_auxiliary_set_drvdata(struct auxiliary_device *adev, void *data)
 {
 	auxiliary_set_drvdata(adev, data);
+}
+
+/* Locks */
+
+void rust_helper_spin_lock_bh(spinlock_t *lock)
+{
+	spin_lock_bh(lock);
+}
+
+void rust_helper_spin_unlock_bh(spinlock_t *lock)
+{
+	spin_unlock_bh(lock);
+}
+
+/* RDMA verbs */
+
+struct ib_pd *rust_helper_ib_alloc_pd(struct ib_device *device, unsigned int flags)
+{
+	return ib_alloc_pd(device, flags);
+}
+
+void rust_helper_ib_dealloc_pd(struct ib_pd *pd)
+{
+	ib_dealloc_pd(pd);
+}
+
+struct ib_cq *rust_helper_ib_create_cq(struct ib_device *device,
+				       ib_comp_handler comp_handler,
+				       void (*event_handler)(struct ib_event *, void *),
+				       void *cq_context,
+				       const struct ib_cq_init_attr *cq_attr)
+{
+	return ib_create_cq(device, comp_handler, event_handler, cq_context, cq_attr);
+}
+
+void rust_helper_ib_destroy_cq(struct ib_cq *cq)
+{
+	ib_destroy_cq(cq);
+}
+
+int rust_helper_ib_poll_cq(struct ib_cq *cq, int num_entries, struct ib_wc *wc)
+{
+	return ib_poll_cq(cq, num_entries, wc);
+}
+
+int rust_helper_ib_req_notify_cq(struct ib_cq *cq, enum ib_cq_notify_flags flags)
+{
+	return ib_req_notify_cq(cq, flags);
+}
+
+struct ib_qp *rust_helper_ib_create_qp(struct ib_pd *pd, struct ib_qp_init_attr *attr)
+{
+	return ib_create_qp(pd, attr);
+}
+
+int rust_helper_ib_destroy_qp(struct ib_qp *qp)
+{
+	return ib_destroy_qp(qp);
+}
+
+int rust_helper_ib_post_send(struct ib_qp *qp, const struct ib_send_wr *wr,
+			     const struct ib_send_wr **bad_wr)
+{
+	return ib_post_send(qp, wr, bad_wr);
+}
+
+int rust_helper_ib_post_recv(struct ib_qp *qp, const struct ib_recv_wr *wr,
+			     const struct ib_recv_wr **bad_wr)
+{
+	return ib_post_recv(qp, wr, bad_wr);
+}
+
+void rust_helper_rdma_destroy_ah(struct ib_ah *ah, u32 flags)
+{
+	rdma_destroy_ah(ah, flags);
+}
+
+u64 rust_helper_ib_dma_map_single(struct ib_device *dev, void *cpu_addr, size_t size,
+				  enum dma_data_direction direction)
+{
+	return ib_dma_map_single(dev, cpu_addr, size, direction);
+}
+
+void rust_helper_ib_dma_unmap_single(struct ib_device *dev, u64 addr, size_t size,
+				     enum dma_data_direction direction)
+{
+	ib_dma_unmap_single(dev, addr, size, direction);
+}
+
+int rust_helper_ib_dma_mapping_error(struct ib_device *dev, u64 dma_addr)
+{
+	return ib_dma_mapping_error(dev, dma_addr);
+}
+
+void rust_helper_ib_event_handler_init(struct ib_event_handler *handler,
+				       struct ib_device *device,
+				       void (*cb)(struct ib_event_handler *, struct ib_event *))
+{
+	INIT_IB_EVENT_HANDLER(handler, device, cb);
+}
+
+/* Network devices */
+
+void *rust_helper_netdev_priv(const struct net_device *dev)
+{
+	return netdev_priv(dev);
+}
+
+void rust_helper_netif_start_queue(struct net_device *dev)
+{
+	netif_start_queue(dev);
+}
+
+void rust_helper_netif_stop_queue(struct net_device *dev)
+{
+	netif_stop_queue(dev);
+}
+
+void rust_helper_netif_wake_queue(struct net_device *dev)
+{
+	netif_wake_queue(dev);
+}
+
+bool rust_helper_netif_queue_stopped(const struct net_device *dev)
+{
+	return netif_queue_stopped(dev);
+}
+
+bool rust_helper_netif_carrier_ok(const struct net_device *dev)
+{
+	return netif_carrier_ok(dev);
+}
+
+bool rust_helper_netif_running(const struct net_device *dev)
+{
+	return netif_running(dev);
+}
+
+void rust_helper_netif_tx_disable(struct net_device *dev)
+{
+	netif_tx_disable(dev);
+}
+
+void rust_helper_dev_put(struct net_device *dev)
+{
+	dev_put(dev);
+}
+
+void rust_helper_set_netdev_dev(struct net_device *net, struct device *pdev)
+{
+	SET_NETDEV_DEV(net, pdev);
+}
+
+/*
+ * Copies the device's multicast list (addr_len bytes each) into buf, up to
+ * max entries; returns the number of entries the list has, which may be more
+ * than were copied. The caller holds the address lock (ndo_set_rx_mode does)
+ * unless take_lock is set.
+ */
+int rust_helper_netdev_mc_copy(struct net_device *dev, u8 *buf, int max, bool take_lock)
+{
+	struct netdev_hw_addr *ha;
+	int n = 0;
+
+	if (take_lock)
+		netif_addr_lock_bh(dev);
+	netdev_for_each_mc_addr(ha, dev) {
+		if (n < max)
+			memcpy(buf + n * dev->addr_len, ha->addr, dev->addr_len);
+		n++;
+	}
+	if (take_lock)
+		netif_addr_unlock_bh(dev);
+	return n;
+}
+
+bool rust_helper_napi_schedule(struct napi_struct *n)
+{
+	return napi_schedule(n);
+}
+
+void rust_helper_netif_napi_del(struct napi_struct *napi)
+{
+	netif_napi_del(napi);
+}
+
+/* Socket buffers */
+
+struct sk_buff *rust_helper_netdev_alloc_skb(struct net_device *dev, unsigned int length)
+{
+	return netdev_alloc_skb(dev, length);
+}
+
+void rust_helper_dev_kfree_skb_any(struct sk_buff *skb)
+{
+	dev_kfree_skb_any(skb);
+}
+
+void rust_helper_skb_reserve(struct sk_buff *skb, int len)
+{
+	skb_reserve(skb, len);
+}
+
+void rust_helper_skb_reset_mac_header(struct sk_buff *skb)
+{
+	skb_reset_mac_header(skb);
+}
+
+unsigned int rust_helper_skb_headroom(const struct sk_buff *skb)
+{
+	return skb_headroom(skb);
+}
+
+unsigned int rust_helper_skb_headlen(const struct sk_buff *skb)
+{
+	return skb_headlen(skb);
+}
+
+int rust_helper_skb_linearize(struct sk_buff *skb)
+{
+	return skb_linearize(skb);
+}
+
+void rust_helper_skb_orphan(struct sk_buff *skb)
+{
+	skb_orphan(skb);
+}
+
+void rust_helper_skb_dst_drop(struct sk_buff *skb)
+{
+	skb_dst_drop(skb);
+}
+
+void rust_helper_skb_set_pkt_type(struct sk_buff *skb, u8 type)
+{
+	skb->pkt_type = type;
+}
+
+int rust_helper_skb_tailroom(const struct sk_buff *skb)
+{
+	return skb_tailroom(skb);
+}
+
+bool rust_helper_ib_device_try_get(struct ib_device *dev)
+{
+	return ib_device_try_get(dev);
+}
+
+void rust_helper_dev_hold(struct net_device *dev)
+{
+	dev_hold(dev);
+}
+
+__be16 rust_helper_skb_get_protocol(const struct sk_buff *skb)
+{
+	return skb->protocol;
+}
+
+void rust_helper_skb_set_protocol(struct sk_buff *skb, __be16 proto)
+{
+	skb->protocol = proto;
+}
+
+struct device *rust_helper_ib_device_parent(struct ib_device *dev)
+{
+	return dev->dev.parent;
+}
+
+int rust_helper_dev_queue_xmit(struct sk_buff *skb)
+{
+	return dev_queue_xmit(skb);
 }

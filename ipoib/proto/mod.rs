@@ -7,4 +7,7 @@
 //! and the C driver, drivers/infiniband/ulp/ipoib.
 
 pub(crate) mod addr;
+pub(crate) mod header;
+pub(crate) mod mtu;
 pub(crate) mod params;
+pub(crate) mod roce;

@@ -96,12 +96,25 @@ impl Device {
     }
 
     /// Queries the attributes of `port` (`ib_query_port`).
+    ///
+    /// Must not be called under RTNL: soft-RoCE takes it inside (`ib_get_eth_speed`).
     pub(crate) fn query_port(&self, port: u32) -> Result<PortAttr> {
         let mut attr = raw::ib_port_attr::default();
         // SAFETY: The device is valid by the type invariant and `attr` is a valid, writable
         // `ib_port_attr`.
         to_result(unsafe { raw::ib_query_port(self.as_raw(), port, &mut attr) })?;
         Ok(PortAttr(attr))
+    }
+
+    /// Returns the port state ib_core last cached (`ib_get_cached_port_state`).
+    ///
+    /// Unlike [`Device::query_port`] this takes no driver lock, so it may be called under RTNL
+    /// (soft-RoCE's `query_port` takes RTNL itself).
+    pub(crate) fn cached_port_state(&self, port: u32) -> Result<PortState> {
+        let mut state: raw::ib_port_state = 0;
+        // SAFETY: The device is valid and `state` is writable.
+        to_result(unsafe { raw::ib_get_cached_port_state(self.as_raw(), port, &mut state) })?;
+        Ok(PortState::from_raw(state))
     }
 
     /// Reads entry `index` of the GID table of `port` (`rdma_query_gid`).
@@ -232,17 +245,23 @@ impl Mtu {
 /// The attributes of a port at the time of the query (`struct ib_port_attr`).
 pub(crate) struct PortAttr(raw::ib_port_attr);
 
+impl PortState {
+    fn from_raw(state: raw::ib_port_state) -> Self {
+        match state {
+            raw::ib_port_state_IB_PORT_DOWN => Self::Down,
+            raw::ib_port_state_IB_PORT_INIT => Self::Init,
+            raw::ib_port_state_IB_PORT_ARMED => Self::Armed,
+            raw::ib_port_state_IB_PORT_ACTIVE => Self::Active,
+            raw::ib_port_state_IB_PORT_ACTIVE_DEFER => Self::ActiveDefer,
+            _ => Self::Nop,
+        }
+    }
+}
+
 impl PortAttr {
     /// Returns the logical port state.
     pub(crate) fn state(&self) -> PortState {
-        match self.0.state {
-            raw::ib_port_state_IB_PORT_DOWN => PortState::Down,
-            raw::ib_port_state_IB_PORT_INIT => PortState::Init,
-            raw::ib_port_state_IB_PORT_ARMED => PortState::Armed,
-            raw::ib_port_state_IB_PORT_ACTIVE => PortState::Active,
-            raw::ib_port_state_IB_PORT_ACTIVE_DEFER => PortState::ActiveDefer,
-            _ => PortState::Nop,
-        }
+        PortState::from_raw(self.0.state)
     }
 
     /// Returns the active MTU, `None` if the provider reported a value outside `enum ib_mtu`.
@@ -290,5 +309,42 @@ impl fmt::Display for Gid {
             write!(f, "{:02x}{:02x}", pair[0], pair[1])?;
         }
         Ok(())
+    }
+}
+
+// SAFETY: `ib_device_try_get` and `ib_device_put` manage `ib_device.refcount`; while a `&Device`
+// exists the device is registered, so its count is non-zero and the increment succeeds. A held
+// reference delays the end of `ib_unregister_device` (not the clients' `remove`), so holders
+// release it from `remove`.
+unsafe impl kernel::types::AlwaysRefCounted for Device {
+    fn inc_ref(&self) {
+        // SAFETY: The device is valid and registered (type invariant), so the count is non-zero.
+        let ok = unsafe { raw::ib_device_try_get(self.as_raw()) };
+        debug_assert!(ok);
+    }
+
+    unsafe fn dec_ref(obj: core::ptr::NonNull<Self>) {
+        // SAFETY: The caller owns one reference.
+        unsafe { raw::ib_device_put(obj.as_ptr().cast()) }
+    }
+}
+
+impl Device {
+    /// Returns the network device a RoCE port runs over (`ib_device_get_netdev`), if any.
+    pub(crate) fn netdev(
+        &self,
+        port: u32,
+    ) -> Option<kernel::types::ARef<crate::rust_bindings::net::NetDevice>> {
+        // SAFETY: The device is valid; the function returns a held reference or null.
+        let nd = unsafe { raw::ib_device_get_netdev(self.as_raw(), port) };
+        let nd = core::ptr::NonNull::new(nd)?;
+        // SAFETY: `ib_device_get_netdev` took a reference (`dev_hold`) that the `ARef` now owns.
+        Some(unsafe { kernel::types::ARef::from_raw(nd.cast()) })
+    }
+
+    /// Returns the parent device (the HCA's PCI function), if any.
+    pub(crate) fn parent(&self) -> Option<core::ptr::NonNull<raw::device>> {
+        // SAFETY: The device is valid; `dev.parent` is set at registration and not changed.
+        core::ptr::NonNull::new(unsafe { raw::ib_device_parent(self.as_raw()) })
     }
 }

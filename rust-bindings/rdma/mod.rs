@@ -7,6 +7,8 @@
 
 mod client;
 mod device;
+mod verbs;
 
 pub(crate) use client::{Client, Registered, Registration};
 pub(crate) use device::{Device, Gid, LinkLayer, Mtu, PortAttr, PortState, Protocol};
+pub(crate) use verbs::{Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Sge, UdQp, UdQpCaps, Wc};

@@ -19,6 +19,9 @@ count() { # count NAME STATUS
 	if [ "$2" = 0 ]; then echo "ok $1"; pass=$((pass + 1)); else echo "not ok $1"; fail=$((fail + 1)); fi
 }
 
+# Outside the tree: a kbuild `make clean` deletes every *.o below it.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${IPOIB_RS_CACHE:-$HOME/.cache/ipoib-rs}/unit-target}
+
 step "host unit tests"
 cargo test --manifest-path tools/testing/unit/Cargo.toml 2>&1 | tee /tmp/ipoib-rs-unit.log
 unit_rc=${PIPESTATUS[0]}

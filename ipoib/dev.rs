@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One IPoIB network interface: its state and its `net_device_ops`/`header_ops`.
+
+use crate::proto::addr::HwAddr;
+use crate::proto::{header, mtu};
+use crate::rust_bindings::net::{self, LinkStats, NetDevice, SkBuff, SkBuffRef};
+use crate::rust_bindings::rdma::{Device, PortState};
+use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
+use crate::rust_bindings::workqueue::cancel_arc_work_sync;
+use crate::ud::Ud;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow, Mutex};
+use kernel::types::ARef;
+use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
+
+/// Counters of one interface; relaxed atomics, summed by `ndo_get_stats64`.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) rx_packets: AtomicU64,
+    pub(crate) rx_bytes: AtomicU64,
+    pub(crate) rx_dropped: AtomicU64,
+    pub(crate) rx_errors: AtomicU64,
+    pub(crate) multicast: AtomicU64,
+    pub(crate) tx_packets: AtomicU64,
+    pub(crate) tx_bytes: AtomicU64,
+    pub(crate) tx_dropped: AtomicU64,
+    pub(crate) tx_errors: AtomicU64,
+}
+
+/// Adds one to a counter.
+pub(crate) fn inc(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The state of one IPoIB interface, shared by its operations, NAPI poll and work items.
+#[pin_data]
+pub(crate) struct Priv {
+    /// The RDMA device (a reference, released when the interface is freed).
+    pub(crate) device: ARef<Device>,
+    /// The port number.
+    pub(crate) port: u32,
+    /// The Ethernet device under a RoCE port; its IPv6 layer must accept the multicast groups.
+    pub(crate) underlay: ARef<NetDevice>,
+    /// GID index 0 of the port: the GID part of the hardware address.
+    pub(crate) gid: [u8; 16],
+    /// The P_Key (full-member bit set).
+    pub(crate) pkey: u16,
+    /// The Q_Key of every datagram.
+    pub(crate) qkey: u32,
+    /// The broadcast address.
+    pub(crate) broadcast: HwAddr,
+    /// The IB MTU receive buffers are sized for (the port's maximum).
+    pub(crate) max_ib_mtu: u32,
+    /// The IB MTU the link carries now (on RoCE it follows the underlay's MTU); read at
+    /// creation because the port cannot be queried under RTNL.
+    pub(crate) active_ib_mtu: AtomicU32,
+    /// Interface counters.
+    pub(crate) stats: Stats,
+    /// The NAPI context polling both completion queues.
+    pub(crate) napi: net::Napi<Priv>,
+    /// The verbs resources and rings; `None` once the interface is being removed.
+    #[pin]
+    pub(crate) ud: SpinLockBh<Option<Arc<Ud>>>,
+    /// MGIDs of the groups the interface should be attached to (computed in `set_rx_mode`).
+    #[pin]
+    pub(crate) mcast_wanted: SpinLockBh<KVec<[u8; 16]>>,
+    /// MGIDs of the groups the QP is attached to (process context only).
+    #[pin]
+    pub(crate) mcast_attached: Mutex<KVec<[u8; 16]>>,
+    /// Applies `mcast_wanted` in process context.
+    #[pin]
+    mcast_work: Work<Priv, MCAST_WORK>,
+    /// Creates the address handles of destinations packets wait for.
+    #[pin]
+    path_work: Work<Priv, PATH_WORK>,
+}
+
+const MCAST_WORK: u64 = 0;
+const PATH_WORK: u64 = 1;
+
+impl_has_work! {
+    impl HasWork<Self, MCAST_WORK> for Priv { self.mcast_work }
+    impl HasWork<Self, PATH_WORK> for Priv { self.path_work }
+}
+net::impl_has_napi!(Priv, napi);
+
+impl WorkItem<MCAST_WORK> for Priv {
+    type Pointer = Arc<Priv>;
+
+    fn run(this: Arc<Priv>) {
+        this.mcast_sync();
+    }
+}
+
+impl WorkItem<PATH_WORK> for Priv {
+    type Pointer = Arc<Priv>;
+
+    fn run(this: Arc<Priv>) {
+        if let Some(ud) = this.ud() {
+            ud.resolve_pending(&this);
+        }
+    }
+}
+
+/// What the interface is built from.
+pub(crate) struct PrivInit {
+    pub(crate) device: ARef<Device>,
+    pub(crate) port: u32,
+    pub(crate) underlay: ARef<NetDevice>,
+    pub(crate) gid: [u8; 16],
+    pub(crate) pkey: u16,
+    pub(crate) qkey: u32,
+    pub(crate) max_ib_mtu: u32,
+    pub(crate) active_ib_mtu: u32,
+}
+
+impl Priv {
+    /// Creates the shared state (no verbs resources yet).
+    pub(crate) fn new(init: PrivInit) -> Result<Arc<Self>> {
+        let mut wanted = KVec::new();
+        let broadcast = HwAddr::broadcast(init.pkey);
+        wanted.push(broadcast.gid(), GFP_KERNEL)?;
+        Arc::pin_init(
+            pin_init!(Self {
+                device: init.device,
+                port: init.port,
+                underlay: init.underlay,
+                gid: init.gid,
+                pkey: init.pkey | crate::proto::addr::PKEY_FULL_MEMBER,
+                qkey: init.qkey,
+                broadcast,
+                max_ib_mtu: init.max_ib_mtu,
+                active_ib_mtu: AtomicU32::new(init.active_ib_mtu),
+                stats: Stats::default(),
+                napi: net::Napi::new(),
+                ud <- new_spinlock_bh!(None, "ipoib:ud"),
+                mcast_wanted <- new_spinlock_bh!(wanted, "ipoib:mcast_wanted"),
+                mcast_attached <- new_mutex!(KVec::new(), "ipoib:mcast_attached"),
+                mcast_work <- new_work!("ipoib:mcast_work"),
+                path_work <- new_work!("ipoib:path_work"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Queues address resolution for the packets waiting in the data path.
+    pub(crate) fn schedule_path_work(this: ArcBorrow<'_, Priv>) {
+        // The data path only holds a borrow; the queued item needs a reference of its own.
+        let this: Arc<Priv> = this.into();
+        let _ = workqueue::system().enqueue::<Arc<Priv>, PATH_WORK>(this);
+    }
+
+    /// Returns the verbs resources, if the interface still has them.
+    pub(crate) fn ud(&self) -> Option<Arc<Ud>> {
+        self.ud.lock().clone()
+    }
+
+    fn port_active(&self) -> bool {
+        self.device
+            .cached_port_state(self.port)
+            .is_ok_and(|s| s == PortState::Active)
+    }
+
+    /// Attaches the QP to the wanted groups and detaches it from the others (process context).
+    pub(crate) fn mcast_sync(&self) {
+        let Some(ud) = self.ud() else {
+            return;
+        };
+        let mut wanted = KVec::new();
+        {
+            let w = self.mcast_wanted.lock();
+            for g in w.iter() {
+                if wanted.push(*g, GFP_ATOMIC).is_err() {
+                    return;
+                }
+            }
+        }
+        let mut attached = self.mcast_attached.lock();
+        let mut keep = KVec::new();
+        for g in attached.iter() {
+            if wanted.contains(g) {
+                if keep.push(*g, GFP_KERNEL).is_err() {
+                    pr_warn!("multicast: out of memory\n");
+                }
+            } else {
+                ud.detach_mcast(self, g);
+            }
+        }
+        for g in wanted.iter() {
+            if !keep.contains(g) && ud.attach_mcast(self, g).is_ok() {
+                if keep.push(*g, GFP_KERNEL).is_err() {
+                    // Not recorded, so detach it again rather than leak the attachment.
+                    ud.detach_mcast(self, g);
+                }
+            }
+        }
+        *attached = keep;
+    }
+
+    /// Detaches from every group (the interface goes down).
+    fn mcast_flush(&self) {
+        let Some(ud) = self.ud() else {
+            return;
+        };
+        let mut attached = self.mcast_attached.lock();
+        for g in attached.iter() {
+            ud.detach_mcast(self, g);
+        }
+        *attached = KVec::new();
+    }
+
+    fn broadcast_attached(&self) -> bool {
+        self.mcast_attached.lock().contains(&self.broadcast.gid())
+    }
+
+    /// Tears down the verbs resources; called when the interface is being removed, after it
+    /// was unregistered (so it is down and no operation runs).
+    pub(crate) fn release(self: &Arc<Self>) {
+        cancel_arc_work_sync::<_, MCAST_WORK>(self);
+        cancel_arc_work_sync::<_, PATH_WORK>(self);
+        let ud = self.ud.lock().take();
+        drop(ud);
+    }
+}
+
+/// The operations of an IPoIB interface.
+pub(crate) struct IpoibOps;
+
+#[vtable]
+impl net::Ops for IpoibOps {
+    type Data = Arc<Priv>;
+
+    fn open(dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Result {
+        let ud = p.ud().ok_or(ENODEV)?;
+        ud.open(&p, dev)?;
+        p.mcast_sync();
+        if p.port_active() && p.broadcast_attached() {
+            dev.carrier_on();
+        } else {
+            pr_info!(
+                "{}: port {} not active or broadcast group not attached: carrier stays off\n",
+                dev.name(),
+                p.port
+            );
+        }
+        dev.start_queue();
+        Ok(())
+    }
+
+    fn stop(dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Result {
+        dev.tx_disable();
+        dev.carrier_off();
+        let arc: Arc<Priv> = p.into();
+        cancel_arc_work_sync::<_, MCAST_WORK>(&arc);
+        cancel_arc_work_sync::<_, PATH_WORK>(&arc);
+        p.mcast_flush();
+        if let Some(ud) = p.ud() {
+            ud.stop(&p);
+        }
+        Ok(())
+    }
+
+    fn start_xmit(skb: SkBuff, dev: &NetDevice, p: ArcBorrow<'_, Priv>) {
+        match p.ud() {
+            Some(ud) => ud.xmit(p, dev, skb),
+            None => inc(&p.stats.tx_dropped),
+        }
+    }
+
+    fn get_stats64(_dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> LinkStats {
+        let s = &p.stats;
+        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        LinkStats {
+            rx_packets: r(&s.rx_packets),
+            rx_bytes: r(&s.rx_bytes),
+            rx_dropped: r(&s.rx_dropped),
+            rx_errors: r(&s.rx_errors),
+            multicast: r(&s.multicast),
+            tx_packets: r(&s.tx_packets),
+            tx_bytes: r(&s.tx_bytes),
+            tx_dropped: r(&s.tx_dropped),
+            tx_errors: r(&s.tx_errors),
+        }
+    }
+
+    fn change_mtu(dev: &NetDevice, p: ArcBorrow<'_, Priv>, new_mtu: i32) -> Result {
+        // Datagram mode: up to the IB MTU the link carries now, less the IPoIB header.
+        if !mtu::ud_mtu_valid(new_mtu, p.active_ib_mtu.load(Ordering::Relaxed)) {
+            return Err(EINVAL);
+        }
+        dev.set_mtu_field(u32::try_from(new_mtu).map_err(|_| EINVAL)?);
+        Ok(())
+    }
+
+    fn set_rx_mode(dev: &NetDevice, p: ArcBorrow<'_, Priv>) {
+        let mut wanted = KVec::new();
+        let bcast = p.broadcast;
+        if wanted.push(bcast.gid(), GFP_ATOMIC).is_err() {
+            return;
+        }
+        let mut oom = false;
+        let res = dev.for_each_mc_locked(|a| {
+            let a = HwAddr(*a);
+            if a.mcast_matches(&bcast) && !wanted.contains(&a.gid()) {
+                oom |= wanted.push(a.gid(), GFP_ATOMIC).is_err();
+            }
+        });
+        if oom || res.is_err() {
+            return;
+        }
+        *p.mcast_wanted.lock() = wanted;
+        let arc: Arc<Priv> = p.into();
+        let _ = workqueue::system().enqueue::<Arc<Priv>, MCAST_WORK>(arc);
+    }
+
+    fn tx_timeout(dev: &NetDevice, p: ArcBorrow<'_, Priv>) {
+        pr_warn!("{}: transmit timeout\n", dev.name());
+        if let Some(ud) = p.ud() {
+            ud.reap_tx(&p, dev);
+        }
+    }
+
+    fn create_header(
+        skb: &SkBuffRef,
+        _dev: &NetDevice,
+        proto: u16,
+        daddr: Option<&[u8]>,
+    ) -> Result<i32> {
+        // C dereferences the destination unconditionally; every caller passes one.
+        let daddr = daddr.ok_or(EINVAL)?;
+        skb.push(header::ENCAP_LEN as u32)?
+            .copy_from_slice(&header::encap(proto));
+        skb.push(header::PSEUDO_LEN as u32)?
+            .copy_from_slice(daddr.get(..header::PSEUDO_LEN).ok_or(EINVAL)?);
+        Ok(header::HARD_LEN as i32)
+    }
+}

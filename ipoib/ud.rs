@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The datagram-mode data path: a UD QP with its CQs, receive and send rings, the NAPI poll,
+//! and the address handles of peers and groups.
+//!
+//! C: ipoib_ib.c (`ipoib_ib_handle_rx_wc`, `ipoib_send`, `ipoib_poll`), ipoib_verbs.c.
+
+use crate::dev::{inc, Priv};
+use crate::params;
+use crate::proto::addr::{HwAddr, MULTICAST_QPN};
+use crate::proto::header::{self, GrhLayout, TxClass};
+use crate::proto::{mtu, roce};
+use crate::rust_bindings::net::{MappedSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff};
+use crate::rust_bindings::rdma::{
+    Ah, Cq, CqHandler, DmaDir, Gid, NetworkHdr, Pd, Sge, UdQp, UdQpCaps, Wc,
+};
+use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
+
+/// Completions polled per call (`IPOIB_NUM_WC` is 4; larger batches cost nothing here).
+const WC_BATCH: usize = 16;
+/// NAPI weight (the C driver's RX weight is 4, its TX weight 64).
+const NAPI_WEIGHT: i32 = 64;
+/// Address handles kept per interface; destinations beyond that are dropped (address handles
+/// are only destroyed when the interface goes down, in process context).
+const AH_CACHE_MAX: usize = 1024;
+/// Packets queued per unresolved unicast destination (`IPOIB_MAX_PATH_REC_QUEUE`).
+const MAX_PATH_QUEUE: usize = 3;
+/// Packets queued per unresolved multicast group (`IPOIB_MAX_MCAST_QUEUE`).
+const MAX_MCAST_QUEUE: usize = 64;
+
+struct TxSlot {
+    buf: MappedSkBuff,
+    _ah: Arc<Ah>,
+}
+
+struct TxRing {
+    slots: KVec<Option<TxSlot>>,
+    /// Sends posted (wr_id of the next one).
+    head: u64,
+    /// Sends completed.
+    tail: u64,
+}
+
+struct AhEntry {
+    gid: [u8; 16],
+    ah: Arc<Ah>,
+}
+
+/// Packets waiting for the address handle of their destination.
+struct Pending {
+    gid: [u8; 16],
+    multicast: bool,
+    skbs: KVec<SkBuff>,
+}
+
+/// The verbs resources of one interface. Fields drop in declaration order: buffers and
+/// address handles, then the QP, then the CQs, then the PD.
+#[pin_data]
+pub(crate) struct Ud {
+    #[pin]
+    rx: SpinLockBh<KVec<Option<MappedSkBuff>>>,
+    #[pin]
+    tx: SpinLockBh<TxRing>,
+    #[pin]
+    ahs: SpinLockBh<KVec<AhEntry>>,
+    #[pin]
+    pending: SpinLockBh<KVec<Pending>>,
+    qp: UdQp,
+    send_cq: Cq<Priv>,
+    recv_cq: Cq<Priv>,
+    pd: Pd,
+    lkey: u32,
+    rx_size: usize,
+    tx_size: usize,
+    buf_size: u32,
+}
+
+impl CqHandler for Priv {
+    fn completion(&self) {
+        self.napi.schedule();
+    }
+}
+
+impl Ud {
+    /// Creates the PD, CQs and UD QP of an interface, sized by the module parameters.
+    pub(crate) fn new(p: &Arc<Priv>) -> Result<Arc<Self>> {
+        let rx_size = usize::try_from(params::recv_queue_size::get()).map_err(|_| EINVAL)?;
+        let tx_size = usize::try_from(params::send_queue_size::get()).map_err(|_| EINVAL)?;
+        let pd = Pd::alloc(&p.device)?;
+        let recv_cq = Cq::new(&p.device, rx_size as u32 + 1, 0, p.clone())?;
+        let send_cq = Cq::new(&p.device, tx_size as u32, 0, p.clone())?;
+        let qp = UdQp::new(
+            &pd,
+            &send_cq,
+            &recv_cq,
+            &UdQpCaps {
+                send_wr: tx_size as u32,
+                recv_wr: rx_size as u32,
+                send_sge: 1,
+                recv_sge: 1,
+            },
+        )?;
+        let mut rx = KVec::with_capacity(rx_size, GFP_KERNEL)?;
+        for _ in 0..rx_size {
+            rx.push(None, GFP_KERNEL)?;
+        }
+        let mut slots = KVec::with_capacity(tx_size, GFP_KERNEL)?;
+        for _ in 0..tx_size {
+            slots.push(None, GFP_KERNEL)?;
+        }
+        let lkey = pd.local_dma_lkey();
+        Arc::pin_init(
+            pin_init!(Self {
+                rx <- new_spinlock_bh!(rx, "ipoib:rx_ring"),
+                tx <- new_spinlock_bh!(TxRing { slots, head: 0, tail: 0 }, "ipoib:tx_ring"),
+                ahs <- new_spinlock_bh!(KVec::new(), "ipoib:ah_cache"),
+                pending <- new_spinlock_bh!(KVec::new(), "ipoib:pending"),
+                qp,
+                send_cq,
+                recv_cq,
+                pd,
+                lkey,
+                rx_size,
+                tx_size,
+                buf_size: mtu::ud_buf_size(p.max_ib_mtu),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Returns the QP number (bytes 1-3 of the hardware address).
+    pub(crate) fn qpn(&self) -> u32 {
+        self.qp.qpn()
+    }
+
+    fn sge(&self, buf: &MappedSkBuff) -> Sge {
+        Sge {
+            addr: buf.addr(),
+            len: buf.len(),
+            lkey: self.lkey,
+        }
+    }
+
+    fn alloc_rx(&self, dev: &NetDevice, p: &Priv) -> Result<MappedSkBuff> {
+        let skb = SkBuff::alloc_rx(dev, self.buf_size + header::HARD_LEN as u32)?;
+        // Room for the pseudo header pushed on receive, as C reserves.
+        skb.reserve(header::PSEUDO_LEN as u32)?;
+        skb.dma_map_rx(&p.device, self.buf_size)
+    }
+
+    fn post_rx(&self, idx: usize, buf: MappedSkBuff) -> Result {
+        let r = self.qp.post_recv(idx as u64, self.sge(&buf));
+        let mut ring = self.rx.lock();
+        if let Some(slot) = ring.get_mut(idx) {
+            *slot = Some(buf);
+        }
+        r
+    }
+
+    /// Brings the QP up, fills the receive ring and starts polling (`ndo_open`).
+    pub(crate) fn open(&self, p: &Priv, dev: &NetDevice) -> Result {
+        self.qp.reset()?;
+        self.qp.bring_up(p.port, 0, p.qkey)?;
+        for idx in 0..self.rx_size {
+            let buf = self.alloc_rx(dev, p)?;
+            if let Err(e) = self.post_rx(idx, buf) {
+                pr_warn!("{}: posting receive {} failed: {:?}\n", dev.name(), idx, e);
+                self.stop(p);
+                return Err(e);
+            }
+        }
+        p.napi.add(dev, NAPI_WEIGHT)?;
+        p.napi.enable();
+        self.recv_cq.arm();
+        self.send_cq.arm();
+        p.napi.schedule();
+        Ok(())
+    }
+
+    /// Stops the data path and frees every buffer (`ndo_stop`, and on a failed open).
+    pub(crate) fn stop(&self, p: &Priv) {
+        let _ = self.qp.to_error();
+        let napi_added = p.napi.is_added();
+        if napi_added {
+            p.napi.disable();
+        }
+        // The QP in the error state flushes every posted WR; collect those completions so the
+        // buffers come back, for up to 5 s like C, then free what is left.
+        let mut wcs = [Wc::default(); WC_BATCH];
+        for _ in 0..500 {
+            while let Ok(n @ 1..) = self.recv_cq.poll(&mut wcs) {
+                for wc in &wcs[..n] {
+                    self.take_rx(wc.wr_id());
+                }
+            }
+            while let Ok(n @ 1..) = self.send_cq.poll(&mut wcs) {
+                for wc in &wcs[..n] {
+                    self.complete_tx(p, wc);
+                }
+            }
+            if self.rx_empty() && self.tx_empty() {
+                break;
+            }
+            crate::rust_bindings::delay::msleep(10);
+        }
+        for slot in self.rx.lock().iter_mut() {
+            *slot = None;
+        }
+        {
+            let mut tx = self.tx.lock();
+            for slot in tx.slots.iter_mut() {
+                *slot = None;
+            }
+            tx.tail = tx.head;
+        }
+        let pending = core::mem::replace(&mut *self.pending.lock(), KVec::new());
+        drop(pending);
+        let ahs = core::mem::replace(&mut *self.ahs.lock(), KVec::new());
+        drop(ahs);
+        if napi_added {
+            p.napi.del();
+        }
+        let _ = self.qp.reset();
+    }
+
+    fn rx_empty(&self) -> bool {
+        self.rx.lock().iter().all(|s| s.is_none())
+    }
+
+    fn tx_empty(&self) -> bool {
+        let tx = self.tx.lock();
+        tx.head == tx.tail
+    }
+
+    fn take_rx(&self, wr_id: u64) -> Option<MappedSkBuff> {
+        let idx = usize::try_from(wr_id).ok()?;
+        self.rx.lock().get_mut(idx)?.take()
+    }
+
+    /// Attaches the QP to group `mgid` and joins it on the underlay's IPv6 layer, without which
+    /// the peer's IPv6 stack drops the datagrams before soft-RoCE sees them.
+    pub(crate) fn attach_mcast(&self, p: &Priv, mgid: &[u8; 16]) -> Result {
+        self.qp.attach_mcast(&Gid(*mgid), 0)?;
+        if let Err(e) = p.underlay.ipv6_mc_inc(mgid) {
+            let _ = self.qp.detach_mcast(&Gid(*mgid), 0);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Undoes [`Ud::attach_mcast`].
+    pub(crate) fn detach_mcast(&self, p: &Priv, mgid: &[u8; 16]) {
+        let _ = p.underlay.ipv6_mc_dec(mgid);
+        let _ = self.qp.detach_mcast(&Gid(*mgid), 0);
+    }
+
+    fn cached_ah(&self, gid: &[u8; 16]) -> Option<Arc<Ah>> {
+        self.ahs
+            .lock()
+            .iter()
+            .find(|e| &e.gid == gid)
+            .map(|e| e.ah.clone())
+    }
+
+    /// Queues `skb` (pseudo header restored) until the address handle of `gid` exists; returns
+    /// whether resolution must be started.
+    fn queue_pending(&self, p: &Priv, gid: &[u8; 16], multicast: bool, skb: SkBuff) -> bool {
+        let mut pending = self.pending.lock();
+        if let Some(e) = pending.iter_mut().find(|e| &e.gid == gid) {
+            let limit = if multicast {
+                MAX_MCAST_QUEUE
+            } else {
+                MAX_PATH_QUEUE
+            };
+            if e.skbs.len() >= limit || e.skbs.push(skb, GFP_ATOMIC).is_err() {
+                inc(&p.stats.tx_dropped);
+            }
+            return false;
+        }
+        let mut skbs = KVec::new();
+        if skbs.push(skb, GFP_ATOMIC).is_err()
+            || pending
+                .push(
+                    Pending {
+                        gid: *gid,
+                        multicast,
+                        skbs,
+                    },
+                    GFP_ATOMIC,
+                )
+                .is_err()
+        {
+            inc(&p.stats.tx_dropped);
+            return false;
+        }
+        true
+    }
+
+    /// Creates the address handles of the queued destinations and sends their packets again
+    /// (process context: the "path record query" of RoCE, which completes locally).
+    pub(crate) fn resolve_pending(&self, p: &Priv) {
+        loop {
+            let batch = core::mem::replace(&mut *self.pending.lock(), KVec::new());
+            if batch.is_empty() {
+                return;
+            }
+            for e in batch.into_iter() {
+                match self.create_ah(p, &e.gid, e.multicast) {
+                    Ok(()) => {
+                        for skb in e.skbs.into_iter() {
+                            skb.queue_xmit();
+                        }
+                    }
+                    Err(err) => {
+                        pr_debug!("no address handle for a destination: {:?}\n", err);
+                        for _ in e.skbs.iter() {
+                            inc(&p.stats.tx_dropped);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn create_ah(&self, p: &Priv, gid: &[u8; 16], multicast: bool) -> Result {
+        if self.cached_ah(gid).is_some() {
+            return Ok(());
+        }
+        let dmac = if multicast {
+            roce::multicast_mac(gid)
+        } else {
+            // Peers are addressed by their default GID, from which the MAC follows; other GIDs
+            // would need neighbour resolution on the underlay.
+            roce::mac_from_link_local_gid(gid).ok_or(EINVAL)?
+        };
+        let ah = Ah::new_roce(&self.pd, p.port, 0, &Gid(*gid), dmac, roce::hop_limit(gid))?;
+        let ah = Arc::new(ah, GFP_KERNEL)?;
+        let mut cache = self.ahs.lock();
+        if cache.len() >= AH_CACHE_MAX {
+            pr_warn!("address handle cache full, destination dropped\n");
+            return Err(ENOSPC);
+        }
+        cache.push(AhEntry { gid: *gid, ah }, GFP_ATOMIC)?;
+        Ok(())
+    }
+
+    /// Sends `skb`, which starts with the pseudo header holding the destination
+    /// (`ndo_start_xmit`).
+    pub(crate) fn xmit(&self, p: ArcBorrow<'_, Priv>, dev: &NetDevice, mut skb: SkBuff) {
+        let s = &p.stats;
+        let Some(mut dst) = skb.data().get(..header::PSEUDO_LEN).map(|d| {
+            let mut a = [0u8; header::PSEUDO_LEN];
+            a.copy_from_slice(d);
+            HwAddr(a)
+        }) else {
+            inc(&s.tx_dropped);
+            return;
+        };
+        if skb.pull(header::PSEUDO_LEN as u32).is_err() {
+            inc(&s.tx_dropped);
+            return;
+        }
+        let multicast = dst.is_multicast();
+        let Some(proto) = header::ethertype(skb.data()) else {
+            inc(&s.tx_dropped);
+            return;
+        };
+        if header::tx_class(proto, multicast) == TxClass::Drop {
+            inc(&s.tx_dropped);
+            return;
+        }
+        if skb.len() > dev.mtu() + header::ENCAP_LEN as u32 {
+            inc(&s.tx_dropped);
+            inc(&s.tx_errors);
+            return;
+        }
+        let qpn = if multicast {
+            // The partition is the interface's, whatever the stack put there (as C does).
+            dst.0[8..10].copy_from_slice(&p.pkey.to_be_bytes());
+            MULTICAST_QPN
+        } else {
+            dst.qpn()
+        };
+        let Some(ah) = self.cached_ah(&dst.gid()) else {
+            // Restore the pseudo header so the packet can go through the queue again.
+            match skb.push(header::PSEUDO_LEN as u32) {
+                Ok(ph) => ph.copy_from_slice(&dst.0),
+                Err(_) => {
+                    inc(&s.tx_dropped);
+                    return;
+                }
+            }
+            if self.queue_pending(&p, &dst.gid(), multicast, skb) {
+                Priv::schedule_path_work(p);
+            }
+            return;
+        };
+        if skb.is_nonlinear() && skb.linearize().is_err() {
+            inc(&s.tx_dropped);
+            return;
+        }
+        skb.orphan();
+        let buf = match skb.dma_map(&p.device, DmaDir::ToDevice) {
+            Ok(b) => b,
+            Err(_) => {
+                inc(&s.tx_errors);
+                return;
+            }
+        };
+        let mut tx = self.tx.lock();
+        let outstanding = tx.head - tx.tail;
+        if outstanding >= self.tx_size as u64 {
+            // The queue is stopped before the ring fills, so this does not happen.
+            dev.stop_queue();
+            inc(&s.tx_dropped);
+            return;
+        }
+        let idx = (tx.head % self.tx_size as u64) as usize;
+        let wr_id = tx.head;
+        if let Err(e) = self.qp.post_send(wr_id, self.sge(&buf), &ah, qpn, p.qkey) {
+            pr_debug!("{}: post_send failed: {:?}\n", dev.name(), e);
+            inc(&s.tx_errors);
+            return;
+        }
+        if let Some(slot) = tx.slots.get_mut(idx) {
+            *slot = Some(TxSlot { buf, _ah: ah });
+        }
+        tx.head += 1;
+        if tx.head - tx.tail >= self.tx_size as u64 - 1 {
+            dev.stop_queue();
+        }
+    }
+
+    fn complete_tx(&self, p: &Priv, wc: &Wc) {
+        let s = &p.stats;
+        let slot = {
+            let mut tx = self.tx.lock();
+            let idx = (wc.wr_id() % self.tx_size as u64) as usize;
+            let slot = tx.slots.get_mut(idx).and_then(Option::take);
+            if slot.is_some() {
+                tx.tail += 1;
+            }
+            slot
+        };
+        let Some(slot) = slot else {
+            return;
+        };
+        if wc.is_success() {
+            inc(&s.tx_packets);
+            s.tx_bytes
+                .fetch_add(u64::from(slot.buf.skb_len()), Ordering::Relaxed);
+        } else if !wc.is_flush() {
+            inc(&s.tx_errors);
+        }
+        drop(slot);
+    }
+
+    /// Frees completed sends and wakes the queue (also from the TX watchdog).
+    pub(crate) fn reap_tx(&self, p: &Priv, dev: &NetDevice) {
+        let mut wcs = [Wc::default(); WC_BATCH];
+        while let Ok(n @ 1..) = self.send_cq.poll(&mut wcs) {
+            for wc in &wcs[..n] {
+                self.complete_tx(p, wc);
+            }
+        }
+        let outstanding = {
+            let tx = self.tx.lock();
+            tx.head - tx.tail
+        };
+        if dev.queue_stopped() && outstanding <= self.tx_size as u64 / 2 && dev.is_running() {
+            dev.wake_queue();
+        }
+    }
+
+    fn handle_rx(&self, p: &Priv, napi: &Napi<Priv>, wc: &Wc) {
+        let s = &p.stats;
+        let Some(buf) = self.take_rx(wc.wr_id()) else {
+            return;
+        };
+        let idx = wc.wr_id() as usize;
+        if !wc.is_success() {
+            if !wc.is_flush() {
+                inc(&s.rx_errors);
+                // Repost the same buffer.
+                let skb = buf.unmap();
+                if let Ok(b) = skb.dma_map_rx(&p.device, self.buf_size) {
+                    let _ = self.post_rx(idx, b);
+                }
+            }
+            return;
+        }
+        let dev = napi.dev();
+        // Replace the buffer before handing this one up; without one, drop the packet and
+        // reuse its buffer.
+        let skb = match self.alloc_rx(dev, p) {
+            Ok(new) => {
+                let _ = self.post_rx(idx, new);
+                buf.unmap()
+            }
+            Err(_) => {
+                inc(&s.rx_dropped);
+                let skb = buf.unmap();
+                if let Ok(b) = skb.dma_map_rx(&p.device, self.buf_size) {
+                    let _ = self.post_rx(idx, b);
+                }
+                return;
+            }
+        };
+        let len = wc.byte_len();
+        if (len as usize) < header::GRH_LEN + header::ENCAP_LEN || skb.put(len).is_err() {
+            inc(&s.rx_dropped);
+            inc(&s.rx_errors);
+            return;
+        }
+        let layout = match wc.network_hdr() {
+            Some(NetworkHdr::Ipv4) => GrhLayout::Ipv4,
+            _ => GrhLayout::Ipv6,
+        };
+        let mut pkt_type = PacketType::Host;
+        if wc.has_grh() {
+            if let Some(g) = header::grh_gids(skb.data(), layout) {
+                // Multicast the HCA looped back to the sender: drop silently, as C does.
+                if wc.src_qp() == self.qpn() && g.sgid == p.gid {
+                    return;
+                }
+                if g.dgid[0] == 0xff {
+                    pkt_type = if g.dgid == p.broadcast.gid() {
+                        PacketType::Broadcast
+                    } else {
+                        PacketType::Multicast
+                    };
+                }
+            }
+        }
+        if skb.pull(header::GRH_LEN as u32).is_err() {
+            inc(&s.rx_dropped);
+            return;
+        }
+        let Some(proto) = header::ethertype(skb.data()) else {
+            inc(&s.rx_dropped);
+            return;
+        };
+        skb.set_protocol(proto);
+        skb.set_pkt_type(pkt_type);
+        // The link-level header the stack sees: a zeroed pseudo header and the IPoIB header.
+        match skb.push(header::PSEUDO_LEN as u32) {
+            Ok(ph) => ph.fill(0),
+            Err(_) => {
+                inc(&s.rx_dropped);
+                return;
+            }
+        }
+        skb.reset_mac_header();
+        if skb.pull(header::HARD_LEN as u32).is_err() {
+            inc(&s.rx_dropped);
+            return;
+        }
+        if pkt_type == PacketType::Multicast {
+            inc(&s.multicast);
+        }
+        inc(&s.rx_packets);
+        s.rx_bytes
+            .fetch_add(u64::from(skb.len()), Ordering::Relaxed);
+        napi.gro_receive(skb);
+    }
+}
+
+impl NapiPoll for Priv {
+    fn poll(&self, napi: &Napi<Self>, budget: i32) -> i32 {
+        let Some(ud) = self.ud() else {
+            napi.complete_done(0);
+            return 0;
+        };
+        let budget_u = usize::try_from(budget).unwrap_or(0);
+        let mut done = 0usize;
+        let mut wcs = [Wc::default(); WC_BATCH];
+        while done < budget_u {
+            let want = WC_BATCH.min(budget_u - done);
+            let n = ud.recv_cq.poll(&mut wcs[..want]).unwrap_or(0);
+            for wc in &wcs[..n] {
+                ud.handle_rx(self, napi, wc);
+            }
+            done += n;
+            if n < want {
+                break;
+            }
+        }
+        ud.reap_tx(self, napi.dev());
+        if done >= budget_u {
+            return budget;
+        }
+        let work = i32::try_from(done).unwrap_or(budget);
+        if napi.complete_done(work) {
+            // Re-arm; if completions slipped in meanwhile, poll again.
+            let missed_rx = ud.recv_cq.arm();
+            let missed_tx = ud.send_cq.arm();
+            if missed_rx || missed_tx {
+                napi.schedule();
+            }
+        }
+        work
+    }
+}

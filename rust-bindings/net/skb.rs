@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Socket buffers (`struct sk_buff`).
+
+use crate::rust_bindings::raw;
+use crate::rust_bindings::rdma;
+use core::ops::Deref;
+use core::ptr::NonNull;
+use kernel::error::{to_result, Result};
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+use super::NetDevice;
+
+/// `skb->pkt_type` values this driver sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PacketType {
+    /// `PACKET_HOST`.
+    Host,
+    /// `PACKET_BROADCAST`.
+    Broadcast,
+    /// `PACKET_MULTICAST`.
+    Multicast,
+}
+
+/// A socket buffer that someone else owns, borrowed for the duration of a call.
+///
+/// Only the linear part (`skb_headlen`) is ever exposed as bytes.
+#[repr(transparent)]
+pub(crate) struct SkBuffRef(Opaque<raw::sk_buff>);
+
+impl SkBuffRef {
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid `sk_buff` that the caller may modify for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut raw::sk_buff) -> &'a Self {
+        // SAFETY: `repr(transparent)`; validity is the caller's promise.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    fn as_raw(&self) -> *mut raw::sk_buff {
+        self.0.get()
+    }
+
+    /// Returns the total length of the data.
+    pub(crate) fn len(&self) -> u32 {
+        // SAFETY: The skb is valid.
+        unsafe { (*self.as_raw()).len }
+    }
+
+    /// Returns the length of the linear part.
+    pub(crate) fn headlen(&self) -> u32 {
+        // SAFETY: The skb is valid.
+        unsafe { raw::skb_headlen(self.as_raw()) }
+    }
+
+    /// Returns whether part of the data lives in page fragments.
+    pub(crate) fn is_nonlinear(&self) -> bool {
+        // SAFETY: The skb is valid.
+        unsafe { (*self.as_raw()).data_len != 0 }
+    }
+
+    /// Returns the linear data.
+    pub(crate) fn data(&self) -> &[u8] {
+        // SAFETY: `data` points to `skb_headlen` readable bytes while the skb is valid and not
+        // modified through another path; this borrow of `self` prevents the latter here.
+        unsafe { core::slice::from_raw_parts((*self.as_raw()).data, self.headlen() as usize) }
+    }
+
+    /// Returns the linear data, writable.
+    #[expect(
+        clippy::mut_from_ref,
+        reason = "the skb is exclusively the caller's (type invariant)"
+    )]
+    pub(crate) fn data_mut(&self) -> &mut [u8] {
+        // SAFETY: As in `data`; the caller owns the skb exclusively for the borrow.
+        unsafe { core::slice::from_raw_parts_mut((*self.as_raw()).data, self.headlen() as usize) }
+    }
+
+    /// Prepends `n` bytes (`skb_push`) and returns them.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the headroom is smaller than `n` (where C would panic).
+    #[expect(
+        clippy::mut_from_ref,
+        reason = "the skb is exclusively the caller's (type invariant)"
+    )]
+    pub(crate) fn push(&self, n: u32) -> Result<&mut [u8]> {
+        // SAFETY: The skb is valid; the headroom check keeps `skb_push` from panicking.
+        unsafe {
+            if raw::skb_headroom(self.as_raw()) < n {
+                return Err(ENOMEM);
+            }
+            let p = raw::skb_push(self.as_raw(), n);
+            Ok(core::slice::from_raw_parts_mut(p.cast::<u8>(), n as usize))
+        }
+    }
+
+    /// Removes `n` bytes from the start (`skb_pull`).
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if the linear part is shorter than `n`.
+    pub(crate) fn pull(&self, n: u32) -> Result {
+        if self.headlen() < n {
+            return Err(EINVAL);
+        }
+        // SAFETY: The skb is valid and has `n` linear bytes.
+        unsafe { raw::skb_pull(self.as_raw(), n) };
+        Ok(())
+    }
+
+    /// Extends the data by `n` bytes at the tail (`skb_put`), for a received packet.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if the buffer has less tailroom than `n` (where C would panic).
+    pub(crate) fn put(&self, n: u32) -> Result {
+        // SAFETY: The skb is valid; the tailroom check keeps `skb_put` from panicking.
+        unsafe {
+            if self.is_nonlinear() || raw::skb_tailroom(self.as_raw()) < n as i32 {
+                return Err(EINVAL);
+            }
+            raw::skb_put(self.as_raw(), n);
+        }
+        Ok(())
+    }
+
+    /// Reserves `n` bytes of headroom in an empty buffer (`skb_reserve`).
+    pub(crate) fn reserve(&self, n: u32) -> Result {
+        // SAFETY: The skb is valid; only an empty skb with that much tailroom is adjusted.
+        unsafe {
+            if self.len() != 0 || raw::skb_tailroom(self.as_raw()) < n as i32 {
+                return Err(EINVAL);
+            }
+            raw::skb_reserve(self.as_raw(), n as i32);
+        }
+        Ok(())
+    }
+
+    /// Returns `skb->protocol` (network order as stored, i.e. a big-endian EtherType).
+    pub(crate) fn protocol_be(&self) -> u16 {
+        // SAFETY: The skb is valid.
+        unsafe { raw::skb_get_protocol(self.as_raw()) }
+    }
+
+    /// Sets `skb->protocol` to the EtherType `proto` (host order).
+    pub(crate) fn set_protocol(&self, proto: u16) {
+        // SAFETY: The skb is valid.
+        unsafe { raw::skb_set_protocol(self.as_raw(), proto.to_be()) }
+    }
+
+    /// Sets `skb->pkt_type`.
+    pub(crate) fn set_pkt_type(&self, t: PacketType) {
+        let v = match t {
+            PacketType::Host => raw::PACKET_HOST,
+            PacketType::Broadcast => raw::PACKET_BROADCAST,
+            PacketType::Multicast => raw::PACKET_MULTICAST,
+        };
+        // SAFETY: The skb is valid.
+        unsafe { raw::skb_set_pkt_type(self.as_raw(), v as u8) }
+    }
+
+    /// Marks the current data start as the link-level header (`skb_reset_mac_header`).
+    pub(crate) fn reset_mac_header(&self) {
+        // SAFETY: The skb is valid.
+        unsafe { raw::skb_reset_mac_header(self.as_raw()) }
+    }
+}
+
+/// An owned socket buffer; dropping it frees it (`dev_kfree_skb_any`, any context).
+///
+/// # Invariants
+///
+/// `ptr` points to a valid `sk_buff` that this value owns exclusively.
+pub(crate) struct SkBuff {
+    ptr: NonNull<raw::sk_buff>,
+}
+
+// SAFETY: An owned skb can be handed to and freed from any thread.
+unsafe impl Send for SkBuff {}
+// SAFETY: `&SkBuff` only allows what `SkBuffRef` allows, which is exclusive by ownership.
+unsafe impl Sync for SkBuff {}
+
+impl SkBuff {
+    /// Takes ownership of a raw skb.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be null or a valid skb whose ownership the caller hands over.
+    pub(crate) unsafe fn from_raw(ptr: *mut raw::sk_buff) -> Option<Self> {
+        // INVARIANT: Non-null and owned, per the caller.
+        NonNull::new(ptr).map(|ptr| Self { ptr })
+    }
+
+    /// Gives up ownership, returning the raw pointer.
+    pub(crate) fn into_raw(self) -> *mut raw::sk_buff {
+        let p = self.ptr.as_ptr();
+        core::mem::forget(self);
+        p
+    }
+
+    /// Allocates a receive buffer of `len` bytes for `dev` (`netdev_alloc_skb`, atomic).
+    pub(crate) fn alloc_rx(dev: &NetDevice, len: u32) -> Result<Self> {
+        // SAFETY: `dev` is valid; the function allocates with GFP_ATOMIC.
+        let p = unsafe { raw::netdev_alloc_skb(dev.as_raw(), len) };
+        // SAFETY: A fresh skb is ours.
+        unsafe { Self::from_raw(p) }.ok_or(ENOMEM)
+    }
+
+    /// Hands the skb (which must start with its link-level header) to the device's queue
+    /// (`dev_queue_xmit`), e.g. to send again once a destination is resolved; process context.
+    pub(crate) fn queue_xmit(self) {
+        // SAFETY: The skb is valid, ours and has its device set; `dev_queue_xmit` consumes it
+        // whatever it returns.
+        unsafe { raw::dev_queue_xmit(self.into_raw()) };
+    }
+
+    /// Makes the data linear (`skb_linearize`).
+    pub(crate) fn linearize(&mut self) -> Result {
+        // SAFETY: The skb is valid and ours.
+        to_result(unsafe { raw::skb_linearize(self.ptr.as_ptr()) })
+    }
+
+    /// Detaches the skb from its socket and route (`skb_orphan`, `skb_dst_drop`) so that a
+    /// long stay in a send queue does not hold them.
+    pub(crate) fn orphan(&mut self) {
+        // SAFETY: The skb is valid and ours.
+        unsafe {
+            raw::skb_orphan(self.ptr.as_ptr());
+            raw::skb_dst_drop(self.ptr.as_ptr());
+        }
+    }
+
+    /// Maps the linear data for DMA by `dev` in `dir`.
+    pub(crate) fn dma_map(self, dev: &rdma::Device, dir: rdma::DmaDir) -> Result<MappedSkBuff> {
+        let len = self.headlen();
+        // SAFETY: The linear data is `len` bytes owned by the skb, which the mapping keeps alive
+        // until it is unmapped.
+        let addr =
+            unsafe { dev.dma_map_single((*self.ptr.as_ptr()).data.cast(), len as usize, dir) }?;
+        Ok(MappedSkBuff {
+            skb: self,
+            dev: dev.as_raw(),
+            addr,
+            len,
+            dir,
+        })
+    }
+}
+
+impl SkBuff {
+    /// Maps `len` bytes of an empty receive buffer's tailroom for the device to write.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if the buffer is not empty or has less tailroom than `len`.
+    pub(crate) fn dma_map_rx(self, dev: &rdma::Device, len: u32) -> Result<MappedSkBuff> {
+        // SAFETY: The skb is valid and ours.
+        let room = unsafe { raw::skb_tailroom(self.ptr.as_ptr()) };
+        if self.len() != 0 || room < 0 || (room as u32) < len {
+            return Err(EINVAL);
+        }
+        let dir = rdma::DmaDir::FromDevice;
+        // SAFETY: The `len` bytes from `data` are inside the skb's buffer (tailroom checked),
+        // which the mapping keeps alive until unmapped.
+        let addr =
+            unsafe { dev.dma_map_single((*self.ptr.as_ptr()).data.cast(), len as usize, dir) }?;
+        Ok(MappedSkBuff {
+            skb: self,
+            dev: dev.as_raw(),
+            addr,
+            len,
+            dir,
+        })
+    }
+}
+
+impl Deref for SkBuff {
+    type Target = SkBuffRef;
+
+    fn deref(&self) -> &SkBuffRef {
+        // SAFETY: By the type invariant the skb is valid and exclusively ours.
+        unsafe { SkBuffRef::from_raw(self.ptr.as_ptr()) }
+    }
+}
+
+impl Drop for SkBuff {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the skb is ours to free.
+        unsafe { raw::dev_kfree_skb_any(self.ptr.as_ptr()) }
+    }
+}
+
+/// An skb whose linear data is mapped for DMA by an RDMA device.
+///
+/// Dropping it unmaps and frees it; [`MappedSkBuff::unmap`] unmaps and returns the skb.
+pub(crate) struct MappedSkBuff {
+    skb: SkBuff,
+    dev: *mut raw::ib_device,
+    addr: u64,
+    len: u32,
+    dir: rdma::DmaDir,
+}
+
+// SAFETY: The device pointer is only used to unmap, which may happen on any thread.
+unsafe impl Send for MappedSkBuff {}
+// SAFETY: `&MappedSkBuff` exposes only plain values.
+unsafe impl Sync for MappedSkBuff {}
+
+impl MappedSkBuff {
+    /// Returns the DMA address of the data.
+    pub(crate) fn addr(&self) -> u64 {
+        self.addr
+    }
+
+    /// Returns the mapped length.
+    pub(crate) fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Returns the skb's total length.
+    pub(crate) fn skb_len(&self) -> u32 {
+        self.skb.len()
+    }
+
+    fn do_unmap(&self) {
+        // SAFETY: The mapping was made on `dev` with these parameters, and the device outlives
+        // its mappings (the owner unmaps before the device goes away).
+        unsafe {
+            rdma::Device::from_raw(self.dev).dma_unmap_single(
+                self.addr,
+                self.len as usize,
+                self.dir,
+            )
+        }
+    }
+
+    /// Unmaps the data and returns the skb.
+    pub(crate) fn unmap(self) -> SkBuff {
+        self.do_unmap();
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; the skb is moved out exactly once.
+        unsafe { core::ptr::read(&this.skb) }
+    }
+}
+
+impl Drop for MappedSkBuff {
+    fn drop(&mut self) {
+        self.do_unmap();
+    }
+}

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel verbs objects: protection domains, completion queues, UD queue pairs, address
+//! handles, and DMA mapping through the RDMA device.
+
+use super::{Device, Gid};
+use crate::rust_bindings::raw;
+use core::ptr::NonNull;
+use kernel::error::{from_err_ptr, to_result, Result};
+use kernel::ffi::c_void;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// A DMA direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DmaDir {
+    /// Memory the device reads (`DMA_TO_DEVICE`).
+    ToDevice,
+    /// Memory the device writes (`DMA_FROM_DEVICE`).
+    FromDevice,
+}
+
+impl DmaDir {
+    fn to_raw(self) -> raw::dma_data_direction {
+        match self {
+            Self::ToDevice => raw::dma_data_direction_DMA_TO_DEVICE,
+            Self::FromDevice => raw::dma_data_direction_DMA_FROM_DEVICE,
+        }
+    }
+}
+
+impl Device {
+    /// Maps `len` bytes at `ptr` for DMA (`ib_dma_map_single`: software devices such as rxe
+    /// use the kernel address itself).
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to `len` bytes of kernel memory that stay allocated until the mapping is
+    /// undone with [`Device::dma_unmap_single`].
+    pub(crate) unsafe fn dma_map_single(
+        &self,
+        ptr: *mut c_void,
+        len: usize,
+        dir: DmaDir,
+    ) -> Result<u64> {
+        // SAFETY: The device is valid; the caller guarantees the memory.
+        unsafe {
+            let addr = raw::ib_dma_map_single(self.as_raw(), ptr, len, dir.to_raw());
+            if raw::ib_dma_mapping_error(self.as_raw(), addr) != 0 {
+                return Err(ENOMEM);
+            }
+            Ok(addr)
+        }
+    }
+
+    /// Undoes a mapping made by [`Device::dma_map_single`].
+    ///
+    /// # Safety
+    ///
+    /// `addr`, `len` and `dir` must be those of a live mapping on this device.
+    pub(crate) unsafe fn dma_unmap_single(&self, addr: u64, len: usize, dir: DmaDir) {
+        // SAFETY: The caller guarantees the mapping.
+        unsafe { raw::ib_dma_unmap_single(self.as_raw(), addr, len, dir.to_raw()) }
+    }
+}
+
+/// A protection domain (`struct ib_pd`).
+///
+/// # Invariants
+///
+/// `ptr` is a PD allocated by `ib_alloc_pd`, owned by this value.
+pub(crate) struct Pd {
+    ptr: NonNull<raw::ib_pd>,
+}
+
+// SAFETY: A kernel PD is used from any thread.
+unsafe impl Send for Pd {}
+// SAFETY: As above; the methods only read immutable fields.
+unsafe impl Sync for Pd {}
+
+impl Pd {
+    /// Allocates a protection domain on `dev`.
+    pub(crate) fn alloc(dev: &Device) -> Result<Self> {
+        // SAFETY: The device is valid (registered).
+        let p = from_err_ptr(unsafe { raw::ib_alloc_pd(dev.as_raw(), 0) })?;
+        // INVARIANT: `ib_alloc_pd` returned a PD, not an error.
+        Ok(Self {
+            ptr: NonNull::new(p).ok_or(ENOMEM)?,
+        })
+    }
+
+    fn as_raw(&self) -> *mut raw::ib_pd {
+        self.ptr.as_ptr()
+    }
+
+    /// Returns the lkey that covers all kernel memory (`pd->local_dma_lkey`).
+    pub(crate) fn local_dma_lkey(&self) -> u32 {
+        // SAFETY: The PD is valid; the field is set at allocation and never changes.
+        unsafe { (*self.as_raw()).local_dma_lkey }
+    }
+}
+
+impl Drop for Pd {
+    fn drop(&mut self) {
+        // SAFETY: The PD is ours; the objects created in it are dropped before it (owners
+        // declare them after it or drop them explicitly).
+        unsafe { raw::ib_dealloc_pd(self.as_raw()) }
+    }
+}
+
+/// What a completion queue reports to.
+pub(crate) trait CqHandler: Send + Sync + 'static {
+    /// A completion arrived on an armed CQ (interrupt or softirq context).
+    fn completion(&self);
+}
+
+/// A completion queue (`struct ib_cq`) with a reference on its handler.
+///
+/// # Invariants
+///
+/// `ptr` is a CQ created by `ib_create_cq` with `cq_context` = the `Arc`'s data pointer, owned by
+/// this value.
+pub(crate) struct Cq<T: CqHandler> {
+    ptr: NonNull<raw::ib_cq>,
+    _handler: Arc<T>,
+}
+
+// SAFETY: A kernel CQ is used from any thread; polling is serialised by its user (one NAPI).
+unsafe impl<T: CqHandler> Send for Cq<T> {}
+// SAFETY: As above.
+unsafe impl<T: CqHandler> Sync for Cq<T> {}
+
+/// A work completion (`struct ib_wc`).
+#[derive(Clone, Copy, Default)]
+#[repr(transparent)]
+pub(crate) struct Wc(raw::ib_wc);
+
+impl Wc {
+    /// Returns the work request id.
+    pub(crate) fn wr_id(&self) -> u64 {
+        // SAFETY: Kernel ULPs that post with `wr_id` (not `wr_cqe`) read back `wr_id`.
+        unsafe { self.0.__bindgen_anon_1.wr_id }
+    }
+
+    /// Returns whether the work request completed successfully.
+    pub(crate) fn is_success(&self) -> bool {
+        self.0.status == raw::ib_wc_status_IB_WC_SUCCESS
+    }
+
+    /// Returns whether the work request was flushed (the QP left RTS).
+    pub(crate) fn is_flush(&self) -> bool {
+        self.0.status == raw::ib_wc_status_IB_WC_WR_FLUSH_ERR
+    }
+
+    /// Returns the raw status (`enum ib_wc_status`).
+    pub(crate) fn status(&self) -> u32 {
+        self.0.status
+    }
+
+    /// Returns the number of bytes received.
+    pub(crate) fn byte_len(&self) -> u32 {
+        self.0.byte_len
+    }
+
+    /// Returns the source QP number of a received UD packet.
+    pub(crate) fn src_qp(&self) -> u32 {
+        self.0.src_qp
+    }
+
+    /// Returns whether a GRH (or its RoCE equivalent) fills the first 40 bytes of the buffer.
+    pub(crate) fn has_grh(&self) -> bool {
+        self.0.wc_flags & raw::ib_wc_flags_IB_WC_GRH as i32 != 0
+    }
+
+    /// Returns the network header type of a RoCEv2 packet, when the device reports it.
+    pub(crate) fn network_hdr(&self) -> Option<NetworkHdr> {
+        if self.0.wc_flags & raw::ib_wc_flags_IB_WC_WITH_NETWORK_HDR_TYPE as i32 == 0 {
+            return None;
+        }
+        Some(match u32::from(self.0.network_hdr_type) {
+            raw::rdma_network_type_RDMA_NETWORK_IPV4 => NetworkHdr::Ipv4,
+            raw::rdma_network_type_RDMA_NETWORK_IPV6 => NetworkHdr::Ipv6,
+            _ => NetworkHdr::Ib,
+        })
+    }
+}
+
+/// What the first 40 bytes of a UD receive buffer hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NetworkHdr {
+    /// An IB GRH (also RoCEv1, and RoCEv2 over IPv6, which shares its layout).
+    Ib,
+    /// RoCEv2 over IPv4: 20 unused bytes, then the IPv4 header.
+    Ipv4,
+    /// RoCEv2 over IPv6: the IPv6 header.
+    Ipv6,
+}
+
+impl<T: CqHandler> Cq<T> {
+    /// Creates a CQ of at least `entries` entries on completion vector `vector`.
+    pub(crate) fn new(dev: &Device, entries: u32, vector: u32, handler: Arc<T>) -> Result<Self> {
+        let attr = raw::ib_cq_init_attr {
+            cqe: entries,
+            comp_vector: vector,
+            flags: 0,
+        };
+        let ctx = (&*handler as *const T).cast_mut().cast::<c_void>();
+        // SAFETY: The device is valid; `ctx` stays valid while the CQ exists since the CQ holds
+        // a reference (`_handler`); `attr` is valid for the call.
+        let p = from_err_ptr(unsafe {
+            raw::ib_create_cq(dev.as_raw(), Some(Self::comp_callback), None, ctx, &attr)
+        })?;
+        // INVARIANT: A CQ, created with the handler as context.
+        Ok(Self {
+            ptr: NonNull::new(p).ok_or(ENOMEM)?,
+            _handler: handler,
+        })
+    }
+
+    fn as_raw(&self) -> *mut raw::ib_cq {
+        self.ptr.as_ptr()
+    }
+
+    /// # Safety
+    ///
+    /// Called by the provider only, for a CQ created by [`Cq::new`].
+    unsafe extern "C" fn comp_callback(_cq: *mut raw::ib_cq, ctx: *mut c_void) {
+        // SAFETY: `ctx` is the data pointer of the `Arc<T>` the CQ holds.
+        let handler = unsafe { &*ctx.cast::<T>() };
+        handler.completion();
+    }
+
+    /// Polls up to `wcs.len()` completions; returns how many were filled.
+    pub(crate) fn poll(&self, wcs: &mut [Wc]) -> Result<usize> {
+        let n = i32::try_from(wcs.len()).map_err(|_| EINVAL)?;
+        // SAFETY: The CQ is valid; `Wc` is `repr(transparent)` over `ib_wc`, so `wcs` is
+        // `wcs.len()` writable `ib_wc`s.
+        let ret = unsafe { raw::ib_poll_cq(self.as_raw(), n, wcs.as_mut_ptr().cast()) };
+        to_result(ret.min(0))?;
+        Ok(usize::try_from(ret).unwrap_or(0))
+    }
+
+    /// Arms the CQ for the next completion; returns true if completions may have been missed
+    /// (`IB_CQ_REPORT_MISSED_EVENTS`), in which case the caller polls again.
+    pub(crate) fn arm(&self) -> bool {
+        let flags = raw::ib_cq_notify_flags_IB_CQ_NEXT_COMP
+            | raw::ib_cq_notify_flags_IB_CQ_REPORT_MISSED_EVENTS;
+        // SAFETY: The CQ is valid.
+        unsafe { raw::ib_req_notify_cq(self.as_raw(), flags) > 0 }
+    }
+}
+
+impl<T: CqHandler> Drop for Cq<T> {
+    fn drop(&mut self) {
+        // SAFETY: The CQ is ours; the QPs using it are dropped before it (owners order fields).
+        unsafe { raw::ib_destroy_cq(self.as_raw()) }
+    }
+}
+
+/// A scatter/gather element: `len` bytes at DMA address `addr`, covered by `lkey`.
+#[derive(Clone, Copy)]
+pub(crate) struct Sge {
+    pub(crate) addr: u64,
+    pub(crate) len: u32,
+    pub(crate) lkey: u32,
+}
+
+/// Capacities of a UD queue pair.
+pub(crate) struct UdQpCaps {
+    pub(crate) send_wr: u32,
+    pub(crate) recv_wr: u32,
+    pub(crate) send_sge: u32,
+    pub(crate) recv_sge: u32,
+}
+
+/// An unreliable-datagram queue pair (`struct ib_qp`, `IB_QPT_UD`).
+///
+/// # Invariants
+///
+/// `ptr` is a QP created by `ib_create_qp`, owned by this value.
+pub(crate) struct UdQp {
+    ptr: NonNull<raw::ib_qp>,
+}
+
+// SAFETY: Posting to a kernel QP is allowed from any thread; callers serialise posts per queue.
+unsafe impl Send for UdQp {}
+// SAFETY: As above.
+unsafe impl Sync for UdQp {}
+
+impl UdQp {
+    /// Creates a UD QP using `send_cq`/`recv_cq`, all send WRs signalled.
+    pub(crate) fn new<S: CqHandler, R: CqHandler>(
+        pd: &Pd,
+        send_cq: &Cq<S>,
+        recv_cq: &Cq<R>,
+        caps: &UdQpCaps,
+    ) -> Result<Self> {
+        let mut attr = raw::ib_qp_init_attr {
+            send_cq: send_cq.as_raw(),
+            recv_cq: recv_cq.as_raw(),
+            sq_sig_type: raw::ib_sig_type_IB_SIGNAL_ALL_WR,
+            qp_type: raw::ib_qp_type_IB_QPT_UD,
+            ..Default::default()
+        };
+        attr.cap.max_send_wr = caps.send_wr;
+        attr.cap.max_recv_wr = caps.recv_wr;
+        attr.cap.max_send_sge = caps.send_sge;
+        attr.cap.max_recv_sge = caps.recv_sge;
+        // SAFETY: The PD and CQs are valid and outlive the QP (owners drop the QP first).
+        let p = from_err_ptr(unsafe { raw::ib_create_qp(pd.as_raw(), &mut attr) })?;
+        // INVARIANT: A QP, not an error.
+        Ok(Self {
+            ptr: NonNull::new(p).ok_or(ENOMEM)?,
+        })
+    }
+
+    fn as_raw(&self) -> *mut raw::ib_qp {
+        self.ptr.as_ptr()
+    }
+
+    /// Returns the QP number.
+    pub(crate) fn qpn(&self) -> u32 {
+        // SAFETY: The QP is valid; `qp_num` is set at creation.
+        unsafe { (*self.as_raw()).qp_num }
+    }
+
+    fn modify(&self, attr: &mut raw::ib_qp_attr, mask: u32) -> Result {
+        // SAFETY: The QP is valid and `attr` is valid for the call.
+        to_result(unsafe { raw::ib_modify_qp(self.as_raw(), attr, mask as i32) })
+    }
+
+    /// Moves the QP RESET → INIT → RTR → RTS with `port`, `pkey_index` and `qkey`, as a UD QP
+    /// must be before it sends and receives.
+    pub(crate) fn bring_up(&self, port: u32, pkey_index: u16, qkey: u32) -> Result {
+        let mut a = raw::ib_qp_attr {
+            qp_state: raw::ib_qp_state_IB_QPS_INIT,
+            qkey,
+            port_num: port,
+            pkey_index,
+            ..Default::default()
+        };
+        self.modify(
+            &mut a,
+            raw::ib_qp_attr_mask_IB_QP_STATE
+                | raw::ib_qp_attr_mask_IB_QP_PKEY_INDEX
+                | raw::ib_qp_attr_mask_IB_QP_PORT
+                | raw::ib_qp_attr_mask_IB_QP_QKEY,
+        )?;
+        a.qp_state = raw::ib_qp_state_IB_QPS_RTR;
+        self.modify(&mut a, raw::ib_qp_attr_mask_IB_QP_STATE)?;
+        a.qp_state = raw::ib_qp_state_IB_QPS_RTS;
+        a.sq_psn = 0;
+        self.modify(
+            &mut a,
+            raw::ib_qp_attr_mask_IB_QP_STATE | raw::ib_qp_attr_mask_IB_QP_SQ_PSN,
+        )
+    }
+
+    /// Moves the QP to the reset state, discarding all work requests.
+    pub(crate) fn reset(&self) -> Result {
+        let mut a = raw::ib_qp_attr {
+            qp_state: raw::ib_qp_state_IB_QPS_RESET,
+            ..Default::default()
+        };
+        self.modify(&mut a, raw::ib_qp_attr_mask_IB_QP_STATE)
+    }
+
+    /// Moves the QP to the error state, flushing every outstanding WR as a completion.
+    pub(crate) fn to_error(&self) -> Result {
+        let mut a = raw::ib_qp_attr {
+            qp_state: raw::ib_qp_state_IB_QPS_ERR,
+            ..Default::default()
+        };
+        self.modify(&mut a, raw::ib_qp_attr_mask_IB_QP_STATE)
+    }
+
+    /// Posts a receive into `sge`.
+    pub(crate) fn post_recv(&self, wr_id: u64, sge: Sge) -> Result {
+        let mut sge = raw::ib_sge {
+            addr: sge.addr,
+            length: sge.len,
+            lkey: sge.lkey,
+        };
+        let wr = raw::ib_recv_wr {
+            next: core::ptr::null_mut(),
+            __bindgen_anon_1: raw::ib_recv_wr__bindgen_ty_1 { wr_id },
+            sg_list: &mut sge,
+            num_sge: 1,
+        };
+        let mut bad = core::ptr::null();
+        // SAFETY: The QP is valid; `wr` and `sge` are valid for the call (providers copy them).
+        to_result(unsafe { raw::ib_post_recv(self.as_raw(), &wr, &mut bad) })
+    }
+
+    /// Posts a UD send of `sge` to `remote_qpn` through `ah`.
+    pub(crate) fn post_send(
+        &self,
+        wr_id: u64,
+        sge: Sge,
+        ah: &Ah,
+        remote_qpn: u32,
+        remote_qkey: u32,
+    ) -> Result {
+        let mut sge = raw::ib_sge {
+            addr: sge.addr,
+            length: sge.len,
+            lkey: sge.lkey,
+        };
+        let mut wr = raw::ib_ud_wr {
+            ah: ah.as_raw(),
+            remote_qpn,
+            remote_qkey,
+            ..Default::default()
+        };
+        wr.wr.__bindgen_anon_1.wr_id = wr_id;
+        wr.wr.sg_list = &mut sge;
+        wr.wr.num_sge = 1;
+        wr.wr.opcode = raw::ib_wr_opcode_IB_WR_SEND;
+        wr.wr.send_flags = raw::ib_send_flags_IB_SEND_SIGNALED;
+        let mut bad = core::ptr::null();
+        // SAFETY: The QP and AH are valid; `wr` (an `ib_ud_wr` whose first member is the
+        // `ib_send_wr`) and `sge` are valid for the call.
+        to_result(unsafe { raw::ib_post_send(self.as_raw(), &wr.wr, &mut bad) })
+    }
+
+    /// Attaches the QP to multicast group `mgid` (`ib_attach_mcast`; the MLID is unused on
+    /// Ethernet link layers).
+    pub(crate) fn attach_mcast(&self, mgid: &Gid, mlid: u16) -> Result {
+        let mut g = raw::ib_gid { raw: mgid.0 };
+        // SAFETY: The QP is valid; `g` is valid for the call.
+        to_result(unsafe { raw::ib_attach_mcast(self.as_raw(), &mut g, mlid) })
+    }
+
+    /// Detaches the QP from multicast group `mgid`.
+    pub(crate) fn detach_mcast(&self, mgid: &Gid, mlid: u16) -> Result {
+        let mut g = raw::ib_gid { raw: mgid.0 };
+        // SAFETY: As in `attach_mcast`.
+        to_result(unsafe { raw::ib_detach_mcast(self.as_raw(), &mut g, mlid) })
+    }
+}
+
+impl Drop for UdQp {
+    fn drop(&mut self) {
+        // SAFETY: The QP is ours. A failure leaves nothing we could do differently.
+        let _ = unsafe { raw::ib_destroy_qp(self.as_raw()) };
+    }
+}
+
+/// An address handle (`struct ib_ah`).
+///
+/// # Invariants
+///
+/// `ptr` is an AH created by `rdma_create_ah`, owned by this value.
+pub(crate) struct Ah {
+    ptr: NonNull<raw::ib_ah>,
+}
+
+// SAFETY: AHs are used and destroyed from any context.
+unsafe impl Send for Ah {}
+// SAFETY: As above; the AH is immutable.
+unsafe impl Sync for Ah {}
+
+impl Ah {
+    /// Creates a RoCE AH for `dgid` through `dmac` from GID index `sgid_index` of `port`
+    /// (`rdma_create_ah`, `RDMA_CREATE_AH_SLEEPABLE`: process context).
+    ///
+    /// Soft-RoCE's object pools take plain spinlocks, so creating (or destroying) an AH from
+    /// softirq context makes lockdep report an inconsistent lock state; users create and
+    /// destroy AHs in process context.
+    pub(crate) fn new_roce(
+        pd: &Pd,
+        port: u32,
+        sgid_index: u8,
+        dgid: &Gid,
+        dmac: [u8; 6],
+        hop_limit: u8,
+    ) -> Result<Self> {
+        let mut attr = raw::rdma_ah_attr {
+            type_: raw::rdma_ah_attr_type_RDMA_AH_ATTR_TYPE_ROCE,
+            port_num: port,
+            ah_flags: raw::ib_ah_flags_IB_AH_GRH as u8,
+            ..Default::default()
+        };
+        attr.grh.dgid = raw::ib_gid { raw: dgid.0 };
+        attr.grh.sgid_index = sgid_index;
+        attr.grh.hop_limit = hop_limit;
+        attr.__bindgen_anon_1.roce = raw::roce_ah_attr { dmac };
+        // SAFETY: The PD is valid; `attr` is valid for the call (the core resolves and then
+        // releases the source GID attribute itself).
+        let p = from_err_ptr(unsafe {
+            raw::rdma_create_ah(
+                pd.as_raw(),
+                &mut attr,
+                raw::rdma_create_ah_flags_RDMA_CREATE_AH_SLEEPABLE,
+            )
+        })?;
+        // INVARIANT: An AH, not an error.
+        Ok(Self {
+            ptr: NonNull::new(p).ok_or(ENOMEM)?,
+        })
+    }
+
+    fn as_raw(&self) -> *mut raw::ib_ah {
+        self.ptr.as_ptr()
+    }
+}
+
+impl Drop for Ah {
+    fn drop(&mut self) {
+        // SAFETY: The AH is ours and no posted WR uses it any more (owners keep it alive until
+        // the sends through it completed); owners drop AHs in process context.
+        unsafe {
+            raw::rdma_destroy_ah(
+                self.as_raw(),
+                raw::rdma_destroy_ah_flags_RDMA_DESTROY_AH_SLEEPABLE,
+            )
+        }
+    }
+}
