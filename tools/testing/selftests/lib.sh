@@ -127,3 +127,36 @@ underlay_ip() { [ "${1:-$VM_NAME}" = a ] && echo $UNDERLAY_NET.1 || echo $UNDERL
 setup_underlay_ip() {
 	ip addr replace "$(underlay_ip)/24" dev eth0
 }
+
+# IPoIB addresses used by the datagram tests: vm a is .1/::1, vm b .2/::2.
+IB_NET4=192.168.78
+IB_NET6=fd00:78
+ib_ip4() { [ "${1:-$VM_NAME}" = a ] && echo $IB_NET4.1 || echo $IB_NET4.2; }
+ib_ip6() { [ "${1:-$VM_NAME}" = a ] && echo $IB_NET6::1 || echo $IB_NET6::2; }
+
+# setup_ipoib [UNDERLAY_MTU]: soft-RoCE on eth0, our ib_ipoib, ib0 up with its
+# addresses; waits for the carrier and for IPv6 DAD (when the MTU allows IPv6).
+setup_ipoib() {
+	ip link set eth0 mtu "${1:-9000}"
+	modprobe rdma_rxe || return 1
+	rdma link add rxe0 type rxe netdev eth0 || return 1
+	modprobe ib_ipoib || return 1
+	wait_for 10 test -e /sys/class/net/ib0 || return 1
+	ip addr add "$(ib_ip4)/24" dev ib0
+	ip link set ib0 up
+	wait_for 20 sh -c '[ "$(cat /sys/class/net/ib0/carrier)" = 1 ]' || return 1
+	if [ "$(cat /sys/class/net/ib0/mtu)" -ge 1280 ]; then
+		ip addr add "$(ib_ip6)/64" dev ib0 nodad
+		wait_for 20 sh -c "ip -6 addr show dev ib0 scope link | grep -q fe80 && ! ip -6 addr show dev ib0 | grep -q tentative"
+	fi
+}
+
+teardown_ipoib() {
+	modprobe -r ib_ipoib
+	rdma link delete rxe0 2>/dev/null
+	modprobe -r rdma_rxe
+	ip link set eth0 mtu 1500
+}
+
+# The 20-byte hardware address of ib0, as ip prints it.
+ib_lladdr() { cat /sys/class/net/ib0/address; }

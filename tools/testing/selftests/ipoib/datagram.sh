@@ -1,0 +1,82 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Datagram mode between the two VMs over soft-RoCE: the link as ip shows it,
+# IPv4 and IPv6 unicast (both ways, fragmented too), neighbour entries with
+# 20-byte addresses, multicast echo to 224.0.0.1 and ff02::1, TCP and UDP
+# through iperf3, and clean counters.
+# timeout: 360
+. "$(dirname "$0")/../lib.sh"
+[ "$NVMS" = 2 ] || skip "needs two VMs"
+
+check "set up rxe0 and ib0 (underlay MTU 9000)" setup_ipoib 9000
+peer=$(peer)
+sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
+
+link=$(ip -d link show ib0)
+echo "$link" | sed 's/^/#   /'
+gid_suffix=$(printf '50:54:00:ff:fe:12:34:0%s' "$([ "$VM_NAME" = a ] && echo 1 || echo 2)")
+check "link/infiniband with a 20-byte address: 00, QPN, GID fe80::5054:ff:fe12:340N" \
+	sh -c "echo '$link' | grep -Eq 'link/infiniband 00:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:fe:80:00:00:00:00:00:00:$gid_suffix '"
+check "broadcast address of the default partition" \
+	sh -c "echo '$link' | grep -q 'brd 00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:ff:ff:ff:ff'"
+check_eq "type (ARPHRD_INFINIBAND)" 32 "$(cat /sys/class/net/ib0/type)"
+check_eq "addr_len" 20 "$(cat /sys/class/net/ib0/addr_len)"
+check_eq "MTU at underlay MTU 9000" 4092 "$(cat /sys/class/net/ib0/mtu)"
+check_eq "dev_port" 0 "$(cat /sys/class/net/ib0/dev_port)"
+check_eq "carrier" 1 "$(cat /sys/class/net/ib0/carrier)"
+
+put lladdr "$(ib_lladdr)"
+put ll6 "$(ip -6 addr show dev ib0 scope link | sed -n 's/.*inet6 \(fe80::[^/]*\).*/\1/p')"
+barrier up || fail "peer not up"
+peer_lladdr=$(get lladdr)
+peer_ll6=$(get ll6)
+
+check "ping IPv4 to the peer" ping -c 3 -W 3 "$(ib_ip4 "$peer")"
+check "ping IPv4 with 8000-byte payload (fragmented)" ping -c 2 -W 5 -s 8000 "$(ib_ip4 "$peer")"
+check "neighbour entry holds the peer's 20-byte address" \
+	sh -c "ip neigh show dev ib0 | grep -q '$(ib_ip4 "$peer") lladdr $peer_lladdr'"
+check "ping IPv6 link-local to the peer" ping -6 -c 3 -W 3 "$peer_ll6%ib0"
+check "ping IPv6 global to the peer" ping -6 -c 3 -W 3 "$(ib_ip6 "$peer")"
+check "IPv6 neighbour entry holds the peer's 20-byte address" \
+	sh -c "ip -6 neigh show dev ib0 | grep -q 'lladdr $peer_lladdr'"
+barrier pinged
+check "ping 224.0.0.1 answered by the peer" \
+	sh -c "ping -c 3 -W 3 -I ib0 224.0.0.1 | grep -q 'from $(ib_ip4 "$peer")'"
+check "ping ff02::1 answered by the peer" \
+	sh -c "ping -6 -c 3 -W 3 ff02::1%ib0 | grep -q 'from $peer_ll6'"
+check "ib0 joined the IPv4 all-hosts group" \
+	sh -c "ip maddr show dev ib0 | grep -q 'link  00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:00:00:00:01'"
+barrier mcast
+
+if [ "$VM_NAME" = b ]; then
+	iperf3 -s -D -1 -B "$(ib_ip4)" >/dev/null
+	put iperf ready
+	get tcp_done 120 >/dev/null
+	iperf3 -s -D -1 -B "$(ib_ip4)" >/dev/null
+	put iperf2 ready
+	get udp_done 120 >/dev/null
+else
+	get iperf 30 >/dev/null
+	check "iperf3 TCP for 20 s" sh -c "iperf3 -c $(ib_ip4 b) -t 20 -J > /tmp/tcp.json"
+	echo "# TCP: $(python3 -c "import json;d=json.load(open('/tmp/tcp.json'));print(round(d['end']['sum_received']['bits_per_second']/1e6,1),'Mbit/s, retransmits',d['end']['sum_sent'].get('retransmits'))" 2>/dev/null)"
+	put tcp_done 1
+	get iperf2 30 >/dev/null
+	check "iperf3 UDP for 10 s (10 Mbit/s, < 5% loss)" sh -c "iperf3 -c $(ib_ip4 b) -u -b 10M -t 10 -J > /tmp/udp.json && python3 -c \"import json,sys;d=json.load(open('/tmp/udp.json'));l=d['end']['sum']['lost_percent'];print('# loss',l);sys.exit(0 if l < 5 else 1)\""
+	put udp_done 1
+fi
+barrier traffic
+
+stats=$(ip -s -s link show ib0)
+echo "$stats" | sed 's/^/#   /'
+rx=$(cat /sys/class/net/ib0/statistics/rx_packets)
+tx=$(cat /sys/class/net/ib0/statistics/tx_packets)
+check "rx_packets counted ($rx)" test "$rx" -gt 100
+check "tx_packets counted ($tx)" test "$tx" -gt 100
+check_eq "tx_errors" 0 "$(cat /sys/class/net/ib0/statistics/tx_errors)"
+check_eq "rx_errors" 0 "$(cat /sys/class/net/ib0/statistics/rx_errors)"
+check "multicast packets counted" test "$(cat /sys/class/net/ib0/statistics/multicast)" -gt 0
+
+barrier done
+teardown_ipoib
+check "no leak (kmemleak)" kmemleak_check
+finish
