@@ -5,11 +5,11 @@
 use crate::proto::addr::HwAddr;
 use crate::proto::{header, mtu};
 use crate::rust_bindings::net::{self, LinkStats, NetDevice, SkBuff, SkBuffRef};
-use crate::rust_bindings::rdma::{Device, PortState};
+use crate::rust_bindings::rdma::{Device, EventHandler, EventRegistration, PortEvent, PortState};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use crate::rust_bindings::workqueue::cancel_arc_work_sync;
 use crate::ud::Ud;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow, Mutex};
@@ -57,6 +57,9 @@ pub(crate) struct Priv {
     /// The IB MTU the link carries now (on RoCE it follows the underlay's MTU); read at
     /// creation because the port cannot be queried under RTNL.
     pub(crate) active_ib_mtu: AtomicU32,
+    /// Whether the port is active, as the last port event said: sends while it is down would
+    /// fail and put the QP in the error state, so the data path drops them instead.
+    pub(crate) port_up: AtomicBool,
     /// Interface counters.
     pub(crate) stats: Stats,
     /// The NAPI context polling both completion queues.
@@ -76,14 +79,62 @@ pub(crate) struct Priv {
     /// Creates the address handles of destinations packets wait for.
     #[pin]
     path_work: Work<Priv, PATH_WORK>,
+    /// Follows port events (carrier, MTU) in process context.
+    #[pin]
+    event_work: Work<Priv, EVENT_WORK>,
+    /// Restarts the data path after a send error left the QP in the error state.
+    #[pin]
+    reset_work: Work<Priv, RESET_WORK>,
+    /// The network device, for work items; cleared before it is unregistered.
+    #[pin]
+    netdev: Mutex<Option<ARef<NetDevice>>>,
+    /// The device event handler; dropped before the network device is unregistered.
+    #[pin]
+    events: Mutex<Option<EventRegistration<Priv>>>,
 }
 
 const MCAST_WORK: u64 = 0;
 const PATH_WORK: u64 = 1;
+const EVENT_WORK: u64 = 2;
+const RESET_WORK: u64 = 3;
 
 impl_has_work! {
     impl HasWork<Self, MCAST_WORK> for Priv { self.mcast_work }
     impl HasWork<Self, PATH_WORK> for Priv { self.path_work }
+    impl HasWork<Self, EVENT_WORK> for Priv { self.event_work }
+    impl HasWork<Self, RESET_WORK> for Priv { self.reset_work }
+}
+
+impl WorkItem<RESET_WORK> for Priv {
+    type Pointer = Arc<Priv>;
+
+    fn run(this: Arc<Priv>) {
+        this.reset_data_path();
+    }
+}
+
+impl WorkItem<EVENT_WORK> for Priv {
+    type Pointer = Arc<Priv>;
+
+    fn run(this: Arc<Priv>) {
+        this.port_changed();
+    }
+}
+
+impl EventHandler for Priv {
+    fn port_event(this: ArcBorrow<'_, Self>, port: u32, event: PortEvent) {
+        if port != this.port {
+            return;
+        }
+        match event {
+            PortEvent::Active | PortEvent::Err | PortEvent::LidChange | PortEvent::GidChange => {
+                let this: Arc<Priv> = this.into();
+                let _ = workqueue::system().enqueue::<Arc<Priv>, EVENT_WORK>(this);
+            }
+            // One P_Key (0xffff) on RoCE; no subnet manager to re-register with.
+            PortEvent::PkeyChange | PortEvent::ClientReregister | PortEvent::Other => {}
+        }
+    }
 }
 net::impl_has_napi!(Priv, napi);
 
@@ -115,6 +166,7 @@ pub(crate) struct PrivInit {
     pub(crate) qkey: u32,
     pub(crate) max_ib_mtu: u32,
     pub(crate) active_ib_mtu: u32,
+    pub(crate) port_up: bool,
 }
 
 impl Priv {
@@ -134,6 +186,7 @@ impl Priv {
                 broadcast,
                 max_ib_mtu: init.max_ib_mtu,
                 active_ib_mtu: AtomicU32::new(init.active_ib_mtu),
+                port_up: AtomicBool::new(init.port_up),
                 stats: Stats::default(),
                 napi: net::Napi::new(),
                 ud <- new_spinlock_bh!(None, "ipoib:ud"),
@@ -141,6 +194,10 @@ impl Priv {
                 mcast_attached <- new_mutex!(KVec::new(), "ipoib:mcast_attached"),
                 mcast_work <- new_work!("ipoib:mcast_work"),
                 path_work <- new_work!("ipoib:path_work"),
+                event_work <- new_work!("ipoib:event_work"),
+                reset_work <- new_work!("ipoib:reset_work"),
+                netdev <- new_mutex!(None, "ipoib:netdev"),
+                events <- new_mutex!(None, "ipoib:events"),
             }),
             GFP_KERNEL,
         )
@@ -159,9 +216,12 @@ impl Priv {
     }
 
     fn port_active(&self) -> bool {
-        self.device
+        let active = self
+            .device
             .cached_port_state(self.port)
-            .is_ok_and(|s| s == PortState::Active)
+            .is_ok_and(|s| s == PortState::Active);
+        self.port_up.store(active, Ordering::Relaxed);
+        active
     }
 
     /// Attaches the QP to the wanted groups and detaches it from the others (process context).
@@ -216,11 +276,96 @@ impl Priv {
         self.mcast_attached.lock().contains(&self.broadcast.gid())
     }
 
+    /// Starts following port events for `ndev`, the interface's registered device.
+    pub(crate) fn attach_netdev(self: &Arc<Self>, ndev: &NetDevice) -> Result {
+        *self.netdev.lock() = Some(ARef::from(ndev));
+        let reg = EventRegistration::new(&self.device, self.clone())?;
+        *self.events.lock() = Some(reg);
+        Ok(())
+    }
+
+    /// Stops following port events and drops the device reference; called before the device
+    /// is unregistered (which waits for references to go).
+    pub(crate) fn detach_netdev(self: &Arc<Self>) {
+        let events = self.events.lock().take();
+        drop(events);
+        cancel_arc_work_sync::<_, EVENT_WORK>(self);
+        cancel_arc_work_sync::<_, RESET_WORK>(self);
+        let nd = self.netdev.lock().take();
+        drop(nd);
+    }
+
+    /// Queues a restart of the data path (the send side reported an error).
+    pub(crate) fn schedule_reset(this: &Arc<Priv>) {
+        let _ = workqueue::system().enqueue::<Arc<Priv>, RESET_WORK>(this.clone());
+    }
+
+    /// Restarts the data path as C's TX timeout work does (`ipoib_stop` + `ipoib_open` under
+    /// RTNL): a UD send that fails (soft-RoCE cannot route while the underlay's link-local
+    /// address is tentative, for one) moves the QP to the error state, which flushes every
+    /// receive and stops all traffic until the QP is brought up again.
+    fn reset_data_path(&self) {
+        let Some(nd) = self.netdev.lock().clone() else {
+            return;
+        };
+        let _rtnl = net::Rtnl::lock();
+        if !nd.is_running() {
+            return;
+        }
+        let Some(ud) = self.ud() else {
+            return;
+        };
+        pr_warn!("{}: send error, restarting the data path\n", nd.name());
+        nd.tx_disable();
+        nd.carrier_off();
+        self.mcast_flush();
+        ud.stop(self);
+        if let Err(e) = ud.open(self, &nd) {
+            pr_err!("{}: cannot restart the data path: {:?}\n", nd.name(), e);
+            return;
+        }
+        self.mcast_sync();
+        if self.port_active() && self.broadcast_attached() {
+            nd.carrier_on();
+        }
+        nd.wake_queue();
+    }
+
+    /// Re-reads the port after an event: carrier follows the port state, and the datagram MTU
+    /// bound follows the active MTU (process context, not under RTNL).
+    fn port_changed(&self) {
+        let Ok(attr) = self.device.query_port(self.port) else {
+            return;
+        };
+        if let Some(m) = attr.active_mtu() {
+            self.active_ib_mtu.store(m.bytes(), Ordering::Relaxed);
+        }
+        let Some(nd) = self.netdev.lock().clone() else {
+            return;
+        };
+        let active = attr.state() == PortState::Active;
+        self.port_up.store(active, Ordering::Relaxed);
+        let up = active && self.broadcast_attached();
+        if nd.is_running() && up && !nd.carrier_ok() {
+            pr_info!("{}: port {} active, carrier on\n", nd.name(), self.port);
+            nd.carrier_on();
+        } else if !up && nd.carrier_ok() {
+            pr_info!(
+                "{}: port {} {}, carrier off\n",
+                nd.name(),
+                self.port,
+                attr.state()
+            );
+            nd.carrier_off();
+        }
+    }
+
     /// Tears down the verbs resources; called when the interface is being removed, after it
     /// was unregistered (so it is down and no operation runs).
     pub(crate) fn release(self: &Arc<Self>) {
         cancel_arc_work_sync::<_, MCAST_WORK>(self);
         cancel_arc_work_sync::<_, PATH_WORK>(self);
+        cancel_arc_work_sync::<_, EVENT_WORK>(self);
         let ud = self.ud.lock().take();
         drop(ud);
     }

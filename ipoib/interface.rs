@@ -7,7 +7,7 @@ use crate::params;
 use crate::proto::addr::HwAddr;
 use crate::proto::{header, mtu};
 use crate::rust_bindings::net::{self, Config, Registration};
-use crate::rust_bindings::rdma::{Device, PortAttr};
+use crate::rust_bindings::rdma::{Device, PortAttr, PortState};
 use crate::ud::Ud;
 use kernel::c_str;
 use kernel::prelude::*;
@@ -40,6 +40,7 @@ impl Interface {
             qkey: params::qkey(),
             max_ib_mtu,
             active_ib_mtu,
+            port_up: attr.state() == PortState::Active,
         })?;
         let ud = match Ud::new(&priv_) {
             Ok(ud) => ud,
@@ -74,6 +75,12 @@ impl Interface {
         };
         match Registration::register(&cfg, priv_.clone()) {
             Ok(reg) => {
+                if let Err(e) = priv_.attach_netdev(reg.device()) {
+                    priv_.detach_netdev();
+                    drop(reg);
+                    priv_.release();
+                    return Err(e);
+                }
                 pr_info!(
                     "{}: {} port {} (RoCE), QPN 0x{:06x}, MTU {}\n",
                     reg.device().name(),
@@ -97,7 +104,9 @@ impl Interface {
 
 impl Drop for Interface {
     fn drop(&mut self) {
-        // Unregistering stops the interface; only then can its resources go.
+        // Stop following events (they hold a device reference), unregister, which stops the
+        // interface, and only then free its resources.
+        self.priv_.detach_netdev();
         drop(self.reg.take());
         self.priv_.release();
     }

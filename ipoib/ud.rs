@@ -351,6 +351,10 @@ impl Ud {
     /// (`ndo_start_xmit`).
     pub(crate) fn xmit(&self, p: ArcBorrow<'_, Priv>, dev: &NetDevice, mut skb: SkBuff) {
         let s = &p.stats;
+        if !p.port_up.load(Ordering::Relaxed) {
+            inc(&s.tx_dropped);
+            return;
+        }
         let Some(mut dst) = skb.data().get(..header::PSEUDO_LEN).map(|d| {
             let mut a = [0u8; header::PSEUDO_LEN];
             a.copy_from_slice(d);
@@ -454,6 +458,9 @@ impl Ud {
                 .fetch_add(u64::from(slot.buf.skb_len()), Ordering::Relaxed);
         } else if !wc.is_flush() {
             inc(&s.tx_errors);
+            pr_debug!("send completion error {}\n", wc.status());
+            // The QP is in the error state now: restart it from process context.
+            Priv::schedule_reset(self.send_cq.handler());
         }
         drop(slot);
     }

@@ -295,12 +295,16 @@ unsafe impl<T: Ops> Send for Registration<T> {}
 unsafe impl<T: Ops> Sync for Registration<T> {}
 
 /// The `setup` callback of `alloc_netdev_mqs`: [`Registration::register`] configures the device
-/// itself.
+/// itself, but a non-zero queue length must be set here, or `alloc_netdev_mqs` marks the device
+/// `IFF_NO_QUEUE` and it gets no qdisc.
 ///
 /// # Safety
 ///
-/// Called by `alloc_netdev_mqs` only.
-unsafe extern "C" fn setup_nothing(_dev: *mut raw::net_device) {}
+/// Called by `alloc_netdev_mqs` only, with the device it is allocating.
+unsafe extern "C" fn setup_nothing(dev: *mut raw::net_device) {
+    // SAFETY: `dev` is the device being allocated, exclusively ours.
+    unsafe { (*dev).tx_queue_len = raw::DEFAULT_TX_QUEUE_LEN }
+}
 
 impl<T: Ops> Registration<T> {
     /// Allocates a device, stores `data` in it, configures it and registers it.

@@ -23,3 +23,22 @@ pub(crate) const ARPHRD_INFINIBAND: u16 = raw::ARPHRD_INFINIBAND as u16;
 pub(crate) const IFF_BROADCAST: u32 = raw::net_device_flags_IFF_BROADCAST;
 /// `IFF_MULTICAST`.
 pub(crate) const IFF_MULTICAST: u32 = raw::net_device_flags_IFF_MULTICAST;
+
+/// Holds the RTNL lock (`rtnl_lock`) until dropped.
+pub(crate) struct Rtnl(());
+
+impl Rtnl {
+    /// Takes RTNL; may sleep. Callers must not hold locks RTNL holders wait for.
+    pub(crate) fn lock() -> Self {
+        // SAFETY: `rtnl_lock` may be called from any sleepable context.
+        unsafe { raw::rtnl_lock() };
+        Self(())
+    }
+}
+
+impl Drop for Rtnl {
+    fn drop(&mut self) {
+        // SAFETY: `self` proves RTNL is held by this thread.
+        unsafe { raw::rtnl_unlock() };
+    }
+}

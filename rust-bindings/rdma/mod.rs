@@ -7,8 +7,10 @@
 
 mod client;
 mod device;
+mod event;
 mod verbs;
 
 pub(crate) use client::{Client, Registered, Registration};
 pub(crate) use device::{Device, Gid, LinkLayer, Mtu, PortAttr, PortState, Protocol};
+pub(crate) use event::{EventHandler, EventRegistration, PortEvent};
 pub(crate) use verbs::{Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Sge, UdQp, UdQpCaps, Wc};

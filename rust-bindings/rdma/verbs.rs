@@ -122,7 +122,7 @@ pub(crate) trait CqHandler: Send + Sync + 'static {
 /// this value.
 pub(crate) struct Cq<T: CqHandler> {
     ptr: NonNull<raw::ib_cq>,
-    _handler: Arc<T>,
+    handler: Arc<T>,
 }
 
 // SAFETY: A kernel CQ is used from any thread; polling is serialised by its user (one NAPI).
@@ -206,19 +206,24 @@ impl<T: CqHandler> Cq<T> {
         };
         let ctx = (&*handler as *const T).cast_mut().cast::<c_void>();
         // SAFETY: The device is valid; `ctx` stays valid while the CQ exists since the CQ holds
-        // a reference (`_handler`); `attr` is valid for the call.
+        // a reference (`handler`); `attr` is valid for the call.
         let p = from_err_ptr(unsafe {
             raw::ib_create_cq(dev.as_raw(), Some(Self::comp_callback), None, ctx, &attr)
         })?;
         // INVARIANT: A CQ, created with the handler as context.
         Ok(Self {
             ptr: NonNull::new(p).ok_or(ENOMEM)?,
-            _handler: handler,
+            handler,
         })
     }
 
     fn as_raw(&self) -> *mut raw::ib_cq {
         self.ptr.as_ptr()
+    }
+
+    /// Returns the handler the CQ reports to.
+    pub(crate) fn handler(&self) -> &Arc<T> {
+        &self.handler
     }
 
     /// # Safety

@@ -1,0 +1,38 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Carrier follows the port: the underlay link going down raises PORT_ERR and
+# ib0 loses its carrier; back up, PORT_ACTIVE brings the carrier back and
+# traffic resumes. An interface brought up while the port is down stays
+# without carrier until the port comes up.
+# timeout: 240
+. "$(dirname "$0")/../lib.sh"
+[ "$NVMS" = 2 ] || skip "needs two VMs"
+
+carrier() { [ "$(cat /sys/class/net/ib0/carrier 2>/dev/null)" = "$1" ]; }
+
+check "set up" setup_ipoib 9000
+barrier up || fail "peer"
+if [ "$VM_NAME" = a ]; then
+	check "ping before" ping -c 2 -W 3 "$(ib_ip4 b)"
+	ip link set eth0 down
+	check "carrier off after the underlay goes down" wait_for 20 carrier 0
+	check "port state DOWN" wait_for 10 sh -c "rdma link show rxe0/1 | grep -q 'state DOWN'"
+	check "the carrier change is logged" dmesg_has "ib0: port 1 DOWN, carrier off"
+	ip link set eth0 up
+	check "carrier on after the underlay comes back" wait_for 30 carrier 1
+	check "traffic resumes" wait_for 30 ping -c 1 -W 2 "$(ib_ip4 b)"
+
+	# Brought up while the port is down: no carrier until it comes up.
+	ip link set ib0 down
+	ip link set eth0 down
+	wait_for 10 sh -c "rdma link show rxe0/1 | grep -q 'state DOWN'"
+	ip link set ib0 up
+	check "no carrier while the port is down" sh -c "sleep 2; [ \"\$(cat /sys/class/net/ib0/carrier)\" = 0 ]"
+	ip link set eth0 up
+	check "carrier once the port is up" wait_for 30 carrier 1
+	check "traffic again" wait_for 30 ping -c 1 -W 2 "$(ib_ip4 b)"
+fi
+barrier done 300
+teardown_ipoib
+check "no leak (kmemleak)" kmemleak_check
+finish
