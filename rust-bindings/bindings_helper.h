@@ -21,6 +21,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <net/addrconf.h>
+#include <net/pkt_sched.h>
 #include <rdma/ib_addr.h>
 #include <rdma/ib_cache.h>
 #include <rdma/ib_cm.h>
