@@ -301,9 +301,9 @@ impl Priv {
     }
 
     /// Restarts the data path as C's TX timeout work does (`ipoib_stop` + `ipoib_open` under
-    /// RTNL): a UD send that fails (soft-RoCE cannot route while the underlay's link-local
-    /// address is tentative, for one) moves the QP to the error state, which flushes every
-    /// receive and stops all traffic until the QP is brought up again.
+    /// RTNL) if the QP left RTS: a send that fails, or soft-RoCE losing its link, moves the QP
+    /// to the error state, which flushes every receive and stops all traffic until the QP is
+    /// brought up again.
     fn reset_data_path(&self) {
         let Some(nd) = self.netdev.lock().clone() else {
             return;
@@ -315,7 +315,13 @@ impl Priv {
         let Some(ud) = self.ud() else {
             return;
         };
-        pr_warn!("{}: send error, restarting the data path\n", nd.name());
+        if ud.qp_ok() {
+            return;
+        }
+        pr_warn!(
+            "{}: QP in error state, restarting the data path\n",
+            nd.name()
+        );
         nd.tx_disable();
         nd.carrier_off();
         self.mcast_flush();
@@ -333,7 +339,7 @@ impl Priv {
 
     /// Re-reads the port after an event: carrier follows the port state, and the datagram MTU
     /// bound follows the active MTU (process context, not under RTNL).
-    fn port_changed(&self) {
+    fn port_changed(self: &Arc<Self>) {
         let Ok(attr) = self.device.query_port(self.port) else {
             return;
         };
@@ -345,6 +351,11 @@ impl Priv {
         };
         let active = attr.state() == PortState::Active;
         self.port_up.store(active, Ordering::Relaxed);
+        if active && self.ud().is_some_and(|ud| !ud.qp_ok()) {
+            // Restart the QP the provider put in the error state while the port was down;
+            // the restart turns the carrier on.
+            Priv::schedule_reset(self);
+        }
         let up = active && self.broadcast_attached();
         if nd.is_running() && up && !nd.carrier_ok() {
             pr_info!("{}: port {} active, carrier on\n", nd.name(), self.port);

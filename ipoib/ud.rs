@@ -131,6 +131,11 @@ impl Ud {
         )
     }
 
+    /// Returns whether the QP can send and receive.
+    pub(crate) fn qp_ok(&self) -> bool {
+        self.qp.is_rts()
+    }
+
     /// Returns the QP number (bytes 1-3 of the hardware address).
     pub(crate) fn qpn(&self) -> u32 {
         self.qp.qpn()
@@ -489,7 +494,11 @@ impl Ud {
         };
         let idx = wc.wr_id() as usize;
         if !wc.is_success() {
-            if !wc.is_flush() {
+            if wc.is_flush() {
+                // Flushes outside `stop` mean the provider moved the QP to the error state
+                // (soft-RoCE does when its link goes away): restart it.
+                Priv::schedule_reset(self.recv_cq.handler());
+            } else {
                 inc(&s.rx_errors);
                 // Repost the same buffer.
                 let skb = buf.unmap();

@@ -361,6 +361,23 @@ impl UdQp {
         )
     }
 
+    /// Returns whether the QP is ready to send (`IB_QPS_RTS`, per `ib_query_qp`); false also
+    /// when the query fails.
+    pub(crate) fn is_rts(&self) -> bool {
+        let mut attr = raw::ib_qp_attr::default();
+        let mut init = raw::ib_qp_init_attr::default();
+        // SAFETY: The QP is valid; `attr` and `init` are valid for writes.
+        let ret = unsafe {
+            raw::ib_query_qp(
+                self.as_raw(),
+                &mut attr,
+                raw::ib_qp_attr_mask_IB_QP_STATE as i32,
+                &mut init,
+            )
+        };
+        ret == 0 && attr.qp_state == raw::ib_qp_state_IB_QPS_RTS
+    }
+
     /// Moves the QP to the reset state, discarding all work requests.
     pub(crate) fn reset(&self) -> Result {
         let mut a = raw::ib_qp_attr {

@@ -3,7 +3,8 @@
 # Carrier follows the port: the underlay link going down raises PORT_ERR and
 # ib0 loses its carrier; back up, PORT_ACTIVE brings the carrier back and
 # traffic resumes. An interface brought up while the port is down stays
-# without carrier until the port comes up.
+# without carrier until the port comes up. A send that fails (the underlay
+# cannot route) puts the QP in the error state; the data path restarts.
 # timeout: 240
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
@@ -31,6 +32,17 @@ if [ "$VM_NAME" = a ]; then
 	ip link set eth0 up
 	check "carrier once the port is up" wait_for 30 carrier 1
 	check "traffic again" wait_for 30 ping -c 1 -W 2 "$(ib_ip4 b)"
+
+	# Fault: soft-RoCE cannot route while the underlay has no IPv6, so sends fail and the
+	# QP goes to the error state; the driver restarts its data path and traffic comes back
+	# once the underlay can route again.
+	sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
+	ping -c 2 -W 1 "$(ib_ip4 b)" >/dev/null 2>&1
+	check "the QP error is noticed and the data path restarted" wait_for 20 dmesg_has "ib0: QP in error state, restarting the data path"
+	sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0
+	wait_for 20 sh -c "ip -6 addr show dev eth0 scope link | grep -q fe80 && ! ip -6 addr show dev eth0 | grep -q tentative"
+	check "traffic after the fault" wait_for 60 ping -c 1 -W 2 "$(ib_ip4 b)"
+	check_eq "carrier after the fault" 1 "$(cat /sys/class/net/ib0/carrier)"
 fi
 barrier done 300
 teardown_ipoib
