@@ -3,8 +3,10 @@
 //! One IPoIB network interface: its state and its `net_device_ops`/`header_ops`.
 
 use crate::proto::addr::HwAddr;
-use crate::proto::{header, mtu};
-use crate::rust_bindings::net::{self, LinkStats, NetDevice, SkBuff, SkBuffRef};
+use crate::proto::{header, link, mtu};
+use crate::rust_bindings::net::{
+    self, fill_cstr, DrvInfo, LinkSettings, LinkStats, NetDevice, SkBuff, SkBuffRef,
+};
 use crate::rust_bindings::rdma::{Device, EventHandler, EventRegistration, PortEvent, PortState};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use crate::rust_bindings::workqueue::cancel_arc_work_sync;
@@ -57,6 +59,9 @@ pub(crate) struct Priv {
     /// The IB MTU the link carries now (on RoCE it follows the underlay's MTU); read at
     /// creation because the port cannot be queried under RTNL.
     pub(crate) active_ib_mtu: AtomicU32,
+    /// The port's `active_speed` and `active_width`, for ethtool.
+    #[pin]
+    pub(crate) link_speed: SpinLockBh<(u16, u8)>,
     /// Whether the port is active, as the last port event said: sends while it is down would
     /// fail and put the QP in the error state, so the data path drops them instead.
     pub(crate) port_up: AtomicBool,
@@ -167,6 +172,7 @@ pub(crate) struct PrivInit {
     pub(crate) max_ib_mtu: u32,
     pub(crate) active_ib_mtu: u32,
     pub(crate) port_up: bool,
+    pub(crate) link_speed: (u16, u8),
 }
 
 impl Priv {
@@ -187,6 +193,7 @@ impl Priv {
                 max_ib_mtu: init.max_ib_mtu,
                 active_ib_mtu: AtomicU32::new(init.active_ib_mtu),
                 port_up: AtomicBool::new(init.port_up),
+                link_speed <- new_spinlock_bh!(init.link_speed, "ipoib:link_speed"),
                 stats: Stats::default(),
                 napi: net::Napi::new(),
                 ud <- new_spinlock_bh!(None, "ipoib:ud"),
@@ -346,6 +353,7 @@ impl Priv {
         if let Some(m) = attr.active_mtu() {
             self.active_ib_mtu.store(m.bytes(), Ordering::Relaxed);
         }
+        *self.link_speed.lock() = (attr.active_speed(), attr.active_width());
         let Some(nd) = self.netdev.lock().clone() else {
             return;
         };
@@ -477,6 +485,24 @@ impl net::Ops for IpoibOps {
         if let Some(ud) = p.ud() {
             ud.reap_tx(&p, dev);
         }
+    }
+
+    fn get_drvinfo(_dev: &NetDevice, p: ArcBorrow<'_, Priv>, info: &mut DrvInfo) {
+        fill_cstr(&mut info.driver, b"ib_ipoib");
+        p.device.fw_version(&mut info.fw_version);
+        if let Some(bus) = p.device.parent_name() {
+            fill_cstr(&mut info.bus_info, bus.as_bytes());
+        }
+    }
+
+    fn get_link_ksettings(dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Result<LinkSettings> {
+        if !dev.carrier_ok() {
+            return Ok(LinkSettings::Unknown);
+        }
+        // Read at creation and on port events: the port cannot be queried under RTNL.
+        let (speed, width) = *p.link_speed.lock();
+        let speed = link::speed_mbps(speed, width).ok_or(EINVAL)?;
+        Ok(LinkSettings::Full { speed })
     }
 
     fn create_header(

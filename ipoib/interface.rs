@@ -41,6 +41,7 @@ impl Interface {
             max_ib_mtu,
             active_ib_mtu,
             port_up: attr.state() == PortState::Active,
+            link_speed: (attr.active_speed(), attr.active_width()),
         })?;
         let ud = match Ud::new(&priv_) {
             Ok(ud) => ud,

@@ -188,6 +188,32 @@ pub(crate) struct LinkStats {
     pub(crate) tx_errors: u64,
 }
 
+/// What `ethtool -i` shows (`struct ethtool_drvinfo`).
+#[derive(Default)]
+pub(crate) struct DrvInfo {
+    pub(crate) driver: [u8; 32],
+    pub(crate) fw_version: [u8; 32],
+    pub(crate) bus_info: [u8; 32],
+}
+
+/// Copies `s` into a NUL-padded C string field, truncating it.
+pub(crate) fn fill_cstr(dst: &mut [u8; 32], s: &[u8]) {
+    let n = s.len().min(dst.len() - 1);
+    dst.fill(0);
+    dst[..n].copy_from_slice(&s[..n]);
+}
+
+/// What `ethtool DEV` shows (`ethtool_link_ksettings.base`).
+pub(crate) enum LinkSettings {
+    /// Speed and duplex unknown (no carrier).
+    Unknown,
+    /// Full duplex at `speed` Mbit/s, autonegotiated, port type "Other".
+    Full {
+        /// Mbit/s.
+        speed: u32,
+    },
+}
+
 /// Operations of a network device driver (`net_device_ops` and `header_ops.create`).
 #[vtable]
 pub(crate) trait Ops: Sized + 'static {
@@ -238,6 +264,23 @@ pub(crate) trait Ops: Sized + 'static {
 
     /// `ndo_tx_timeout`: the queue has been stopped for longer than the watchdog timeout.
     fn tx_timeout(_dev: &NetDevice, _data: <Self::Data as ForeignOwnable>::Borrowed<'_>) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ethtool_ops.get_drvinfo`.
+    fn get_drvinfo(
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _info: &mut DrvInfo,
+    ) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ethtool_ops.get_link_ksettings` (RTNL held).
+    fn get_link_ksettings(
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+    ) -> Result<LinkSettings> {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
 
@@ -336,6 +379,7 @@ impl<T: Ops> Registration<T> {
                 .write(data.into_foreign());
             (*d).netdev_ops = Adapter::<T>::build_ops();
             (*d).header_ops = Adapter::<T>::build_header_ops();
+            (*d).ethtool_ops = Adapter::<T>::build_ethtool_ops();
             (*d).type_ = cfg.type_;
             (*d).addr_len = cfg.addr.len() as u8;
             (*d).hard_header_len = cfg.hard_header_len;
@@ -540,6 +584,81 @@ impl<T: Ops> Adapter<T> {
             Ok(len) => len,
             Err(e) => e.to_errno(),
         }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core only.
+    unsafe extern "C" fn get_drvinfo_callback(
+        dev: *mut raw::net_device,
+        info: *mut raw::ethtool_drvinfo,
+    ) {
+        // SAFETY: As in `open_callback`.
+        let (ndev, data) = unsafe { (NetDevice::from_raw(dev), Self::data(dev)) };
+        let mut d = DrvInfo::default();
+        T::get_drvinfo(ndev, data, &mut d);
+        // SAFETY: The core passes a valid, writable `ethtool_drvinfo`; the three fields are
+        // 32-byte `char` arrays, as `DrvInfo`'s, and the copies keep a final NUL.
+        unsafe {
+            let info = &mut *info;
+            for (dst, src) in [
+                (&mut info.driver, &d.driver),
+                (&mut info.fw_version, &d.fw_version),
+                (&mut info.bus_info, &d.bus_info),
+            ] {
+                core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), 32);
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core only, under RTNL.
+    unsafe extern "C" fn get_link_ksettings_callback(
+        dev: *mut raw::net_device,
+        cmd: *mut raw::ethtool_link_ksettings,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: As in `open_callback`.
+            let (ndev, data) = unsafe { (NetDevice::from_raw(dev), Self::data(dev)) };
+            let s = T::get_link_ksettings(ndev, data)?;
+            // SAFETY: The core passes a valid, writable, zeroed `ethtool_link_ksettings`.
+            let base = unsafe { &mut (*cmd).base };
+            match s {
+                LinkSettings::Unknown => {
+                    base.speed = raw::SPEED_UNKNOWN as u32;
+                    base.duplex = raw::DUPLEX_UNKNOWN as u8;
+                }
+                LinkSettings::Full { speed } => {
+                    base.speed = speed;
+                    base.duplex = raw::DUPLEX_FULL as u8;
+                    base.phy_address = 0xff;
+                    base.autoneg = raw::AUTONEG_ENABLE as u8;
+                    base.port = raw::PORT_OTHER as u8;
+                }
+            }
+            Ok(0)
+        })
+    }
+
+    const ETHTOOL_OPS: raw::ethtool_ops = raw::ethtool_ops {
+        get_drvinfo: if T::HAS_GET_DRVINFO {
+            Some(Self::get_drvinfo_callback)
+        } else {
+            None
+        },
+        get_link_ksettings: if T::HAS_GET_LINK_KSETTINGS {
+            Some(Self::get_link_ksettings_callback)
+        } else {
+            None
+        },
+        get_link: Some(raw::ethtool_op_get_link),
+        // SAFETY: All other operations are `None` and capabilities zero, as in C.
+        ..unsafe { core::mem::MaybeUninit::<raw::ethtool_ops>::zeroed().assume_init() }
+    };
+
+    const fn build_ethtool_ops() -> &'static raw::ethtool_ops {
+        &Self::ETHTOOL_OPS
     }
 
     const OPS: raw::net_device_ops = raw::net_device_ops {

@@ -9,7 +9,9 @@ mod device;
 mod napi;
 mod skb;
 
-pub(crate) use device::{Config, LinkStats, NetDevice, Ops, Registration};
+pub(crate) use device::{
+    fill_cstr, Config, DrvInfo, LinkSettings, LinkStats, NetDevice, Ops, Registration,
+};
 pub(crate) use napi::{HasNapi, Napi, NapiPoll};
 pub(crate) use skb::{MappedSkBuff, PacketType, SkBuff, SkBuffRef};
 

@@ -274,6 +274,16 @@ impl PortAttr {
         Mtu::from_raw(self.0.max_mtu)
     }
 
+    /// Returns the raw `active_speed` (`enum ib_port_speed`).
+    pub(crate) fn active_speed(&self) -> u16 {
+        self.0.active_speed
+    }
+
+    /// Returns the raw `active_width` (`enum ib_port_width`).
+    pub(crate) fn active_width(&self) -> u8 {
+        self.0.active_width
+    }
+
     /// Returns the number of GID table entries.
     pub(crate) fn gid_tbl_len(&self) -> u32 {
         u32::try_from(self.0.gid_tbl_len).unwrap_or(0)
@@ -340,6 +350,29 @@ impl Device {
         let nd = core::ptr::NonNull::new(nd)?;
         // SAFETY: `ib_device_get_netdev` took a reference (`dev_hold`) that the `ARef` now owns.
         Some(unsafe { kernel::types::ARef::from_raw(nd.cast()) })
+    }
+
+    /// Writes the firmware version string into `buf` (`ib_get_device_fw_str`; empty if the
+    /// provider has none).
+    pub(crate) fn fw_version(&self, buf: &mut [u8; 32]) {
+        let mut tmp = [0u8; raw::ETHTOOL_FWVERS_LEN as usize];
+        // SAFETY: `tmp` has room for `IB_FW_VERSION_NAME_MAX` (= `ETHTOOL_FWVERS_LEN`) bytes,
+        // the most the function writes; the device is valid.
+        unsafe { raw::ib_get_device_fw_str(self.as_raw(), tmp.as_mut_ptr().cast()) };
+        let n = tmp
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(tmp.len())
+            .min(buf.len() - 1);
+        buf.fill(0);
+        buf[..n].copy_from_slice(&tmp[..n]);
+    }
+
+    /// Returns the name of the parent device (e.g. the PCI address), if there is one.
+    pub(crate) fn parent_name(&self) -> Option<&CStr> {
+        let parent = self.parent()?;
+        // SAFETY: The parent outlives the registered device, and its name is set.
+        Some(unsafe { CStr::from_char_ptr(raw::dev_name(parent.as_ptr())) })
     }
 
     /// Returns the parent device (the HCA's PCI function), if any.

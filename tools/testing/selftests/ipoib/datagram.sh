@@ -3,7 +3,7 @@
 # Datagram mode between the two VMs over soft-RoCE: the link as ip shows it,
 # IPv4 and IPv6 unicast (both ways, fragmented too), neighbour entries with
 # 20-byte addresses, multicast echo to 224.0.0.1 and ff02::1, TCP and UDP
-# through iperf3, and clean counters.
+# through iperf3, ethtool's driver and link settings, and clean counters.
 # timeout: 360
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
@@ -24,6 +24,15 @@ check_eq "addr_len" 20 "$(cat /sys/class/net/ib0/addr_len)"
 check_eq "MTU at underlay MTU 9000" 4092 "$(cat /sys/class/net/ib0/mtu)"
 check_eq "dev_port" 0 "$(cat /sys/class/net/ib0/dev_port)"
 check_eq "carrier" 1 "$(cat /sys/class/net/ib0/carrier)"
+check_eq "qdisc (a real queue, not noqueue)" pfifo_fast "$(tc qdisc show dev ib0 | awk '{print $2; exit}')"
+check_eq "ethtool -i: driver" ib_ipoib "$(ethtool -i ib0 | sed -n 's/^driver: //p')"
+et=$(ethtool ib0)
+rate=$(sed -n 's/^\([0-9.]*\) Gb\/sec.*/\1/p' /sys/class/infiniband/rxe0/ports/1/rate)
+mbps=$(echo "$rate" | awk '{printf "%d", $1 * 1000}')
+check_eq "ethtool: speed is the port's rate ($rate Gb/s)" "${mbps}Mb/s" "$(echo "$et" | sed -n 's/.*Speed: //p')"
+check_eq "ethtool: duplex" Full "$(echo "$et" | sed -n 's/.*Duplex: //p')"
+check_eq "ethtool: port" Other "$(echo "$et" | sed -n 's/.*Port: //p')"
+check_eq "ethtool: link detected" yes "$(echo "$et" | sed -n 's/.*Link detected: //p')"
 
 put lladdr "$(ib_lladdr)"
 put ll6 "$(ip -6 addr show dev ib0 scope link | sed -n 's/.*inet6 \(fe80::[^/]*\).*/\1/p')"
