@@ -5,7 +5,8 @@
 use crate::proto::addr::HwAddr;
 use crate::proto::{header, link, mtu};
 use crate::rust_bindings::net::{
-    self, fill_cstr, DrvInfo, LinkSettings, LinkStats, NetDevice, SkBuff, SkBuffRef,
+    self, fill_cstr, DrvInfo, LinkSettings, LinkStats, NetDevice, NetdevEvent, NetdevEvents,
+    NetdevNotifier, SkBuff, SkBuffRef,
 };
 use crate::rust_bindings::rdma::{Device, EventHandler, EventRegistration, PortEvent, PortState};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
@@ -62,6 +63,11 @@ pub(crate) struct Priv {
     /// The port's `active_speed` and `active_width`, for ethtool.
     #[pin]
     pub(crate) link_speed: SpinLockBh<(u16, u8)>,
+    /// The MTU the administrator asked for (`ip link set mtu`); the interface uses the
+    /// smaller of it and what the link carries (`admin_mtu` in C).
+    pub(crate) admin_mtu: AtomicU32,
+    /// Set while the driver itself changes the MTU, so that `admin_mtu` keeps the request.
+    internal_mtu_change: AtomicBool,
     /// Whether the port is active, as the last port event said: sends while it is down would
     /// fail and put the QP in the error state, so the data path drops them instead.
     pub(crate) port_up: AtomicBool,
@@ -96,6 +102,9 @@ pub(crate) struct Priv {
     /// The device event handler; dropped before the network device is unregistered.
     #[pin]
     events: Mutex<Option<EventRegistration<Priv>>>,
+    /// Watches the underlay for MTU changes, which soft-RoCE reports with no IB event.
+    #[pin]
+    notifier: Mutex<Option<NetdevNotifier<Priv>>>,
 }
 
 const MCAST_WORK: u64 = 0;
@@ -123,6 +132,16 @@ impl WorkItem<EVENT_WORK> for Priv {
 
     fn run(this: Arc<Priv>) {
         this.port_changed();
+    }
+}
+
+impl NetdevEvents for Priv {
+    fn netdev_event(this: ArcBorrow<'_, Self>, dev: &NetDevice, event: NetdevEvent) {
+        if event == NetdevEvent::ChangeMtu && dev.is(&this.underlay) {
+            // The port's active MTU follows; re-read it outside RTNL.
+            let this: Arc<Priv> = this.into();
+            let _ = workqueue::system().enqueue::<Arc<Priv>, EVENT_WORK>(this);
+        }
     }
 }
 
@@ -193,6 +212,8 @@ impl Priv {
                 max_ib_mtu: init.max_ib_mtu,
                 active_ib_mtu: AtomicU32::new(init.active_ib_mtu),
                 port_up: AtomicBool::new(init.port_up),
+                admin_mtu: AtomicU32::new(mtu::ud_mtu(init.active_ib_mtu)),
+                internal_mtu_change: AtomicBool::new(false),
                 link_speed <- new_spinlock_bh!(init.link_speed, "ipoib:link_speed"),
                 stats: Stats::default(),
                 napi: net::Napi::new(),
@@ -205,6 +226,7 @@ impl Priv {
                 reset_work <- new_work!("ipoib:reset_work"),
                 netdev <- new_mutex!(None, "ipoib:netdev"),
                 events <- new_mutex!(None, "ipoib:events"),
+                notifier <- new_mutex!(None, "ipoib:notifier"),
             }),
             GFP_KERNEL,
         )
@@ -288,12 +310,16 @@ impl Priv {
         *self.netdev.lock() = Some(ARef::from(ndev));
         let reg = EventRegistration::new(&self.device, self.clone())?;
         *self.events.lock() = Some(reg);
+        let nb = NetdevNotifier::new(self.clone())?;
+        *self.notifier.lock() = Some(nb);
         Ok(())
     }
 
     /// Stops following port events and drops the device reference; called before the device
     /// is unregistered (which waits for references to go).
     pub(crate) fn detach_netdev(self: &Arc<Self>) {
+        let nb = self.notifier.lock().take();
+        drop(nb);
         let events = self.events.lock().take();
         drop(events);
         cancel_arc_work_sync::<_, EVENT_WORK>(self);
@@ -344,19 +370,41 @@ impl Priv {
         nd.wake_queue();
     }
 
+    /// Sets the MTU to the smaller of the administrator's and what the link now carries
+    /// (C does this when the broadcast group's MTU changes).
+    fn follow_link_mtu(&self, nd: &NetDevice) {
+        let link_max = mtu::ud_mtu(self.active_ib_mtu.load(Ordering::Relaxed));
+        let target = self.admin_mtu.load(Ordering::Relaxed).min(link_max);
+        let rtnl = net::Rtnl::lock();
+        if nd.mtu() == target {
+            return;
+        }
+        self.internal_mtu_change.store(true, Ordering::Relaxed);
+        let r = nd.set_mtu(&rtnl, target);
+        self.internal_mtu_change.store(false, Ordering::Relaxed);
+        match r {
+            Ok(()) => pr_info!("{}: link MTU changed, MTU now {}\n", nd.name(), target),
+            Err(e) => pr_warn!("{}: cannot set MTU {}: {:?}\n", nd.name(), target, e),
+        }
+    }
+
     /// Re-reads the port after an event: carrier follows the port state, and the datagram MTU
     /// bound follows the active MTU (process context, not under RTNL).
     fn port_changed(self: &Arc<Self>) {
         let Ok(attr) = self.device.query_port(self.port) else {
             return;
         };
-        if let Some(m) = attr.active_mtu() {
-            self.active_ib_mtu.store(m.bytes(), Ordering::Relaxed);
-        }
+        let mtu_changed = attr
+            .active_mtu()
+            .map(|m| self.active_ib_mtu.swap(m.bytes(), Ordering::Relaxed) != m.bytes())
+            .unwrap_or(false);
         *self.link_speed.lock() = (attr.active_speed(), attr.active_width());
         let Some(nd) = self.netdev.lock().clone() else {
             return;
         };
+        if mtu_changed {
+            self.follow_link_mtu(&nd);
+        }
         let active = attr.state() == PortState::Active;
         self.port_up.store(active, Ordering::Relaxed);
         if active && self.ud().is_some_and(|ud| !ud.qp_ok()) {
@@ -455,7 +503,11 @@ impl net::Ops for IpoibOps {
         if !mtu::ud_mtu_valid(new_mtu, p.active_ib_mtu.load(Ordering::Relaxed)) {
             return Err(EINVAL);
         }
-        dev.set_mtu_field(u32::try_from(new_mtu).map_err(|_| EINVAL)?);
+        let new_mtu = u32::try_from(new_mtu).map_err(|_| EINVAL)?;
+        if !p.internal_mtu_change.load(Ordering::Relaxed) {
+            p.admin_mtu.store(new_mtu, Ordering::Relaxed);
+        }
+        dev.set_mtu_field(new_mtu);
         Ok(())
     }
 

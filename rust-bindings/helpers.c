@@ -326,3 +326,8 @@ int rust_helper_dev_queue_xmit(struct sk_buff *skb)
 {
 	return dev_queue_xmit(skb);
 }
+
+struct net_device *rust_helper_netdev_notifier_info_to_dev(const void *info)
+{
+	return netdev_notifier_info_to_dev(info);
+}

@@ -62,6 +62,19 @@ impl NetDevice {
         unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).mtu) }
     }
 
+    /// Changes the MTU through the core (`dev_set_mtu`: validation, `ndo_change_mtu`,
+    /// notifications); RTNL must be held, which `_rtnl` proves.
+    pub(crate) fn set_mtu(&self, _rtnl: &super::Rtnl, mtu: u32) -> Result {
+        let mtu = c_int::try_from(mtu).map_err(|_| EINVAL)?;
+        // SAFETY: The device is valid and RTNL is held.
+        to_result(unsafe { raw::dev_set_mtu(self.as_raw(), mtu) })
+    }
+
+    /// Returns whether this is the same device as `other`.
+    pub(crate) fn is(&self, other: &NetDevice) -> bool {
+        core::ptr::eq(self.as_raw(), other.as_raw())
+    }
+
     /// Stores a new MTU; callers validate it and hold RTNL (`ndo_change_mtu` runs under it).
     pub(crate) fn set_mtu_field(&self, mtu: u32) {
         // SAFETY: The device is valid; `WRITE_ONCE(dev->mtu, ...)`, as `dev_set_mtu` does.

@@ -7,12 +7,14 @@
 
 mod device;
 mod napi;
+mod notifier;
 mod skb;
 
 pub(crate) use device::{
     fill_cstr, Config, DrvInfo, LinkSettings, LinkStats, NetDevice, Ops, Registration,
 };
 pub(crate) use napi::{HasNapi, Napi, NapiPoll};
+pub(crate) use notifier::{NetdevEvent, NetdevEvents, NetdevNotifier};
 pub(crate) use skb::{MappedSkBuff, PacketType, SkBuff, SkBuffRef};
 
 pub(crate) use napi::impl_has_napi;
