@@ -4,6 +4,7 @@
 #
 #   make check     host unit tests + clippy build + VM selftests (sets everything up)
 #   make demo      two VMs joined by a virtual wire, soft-RoCE on each, our modules loaded
+#   make bench     benchmarks on a kernel without debug options (not part of check)
 #   make kernel    build (once) the cached test kernel
 #   make modules   build ib_ipoib.ko and mlx4_ib.ko (KDIR=... for another kernel)
 #   make install   modules_install + depmod into KDIR's kernel (real hosts)
@@ -28,7 +29,7 @@ KBUILD_ARGS = -C "$(KDIR_CMD)" M="$(CURDIR)" -j$(JOBS) $(if $(CLIPPY),CLIPPY=1)
 
 RUST_SOURCES = $(shell git ls-files '*.rs' 2>/dev/null)
 
-.PHONY: all modules kernel kernel-bench deps check demo unit clippy selftests install \
+.PHONY: all modules kernel kernel-bench deps check demo bench unit clippy selftests install \
 	clean fmt fmtcheck
 
 all: modules
@@ -84,3 +85,11 @@ check: deps kernel
 
 demo: deps kernel modules
 	$(VM)/run.sh -n 2 -t 600 -k ib_ipoib.ko -k mlx4_ib.ko -- tools/testing/demo.sh
+
+# The bench kernel has another .config, so the modules are rebuilt against it (and rebuilt
+# against the debug kernel by the next `make check`).
+bench: deps kernel-bench
+	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" clean >/dev/null
+	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" -j$(JOBS) modules
+	$(VM)/run.sh -n 2 -f bench -t 900 -k ib_ipoib.ko -k mlx4_ib.ko -- tools/testing/bench.sh
+	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" clean >/dev/null
