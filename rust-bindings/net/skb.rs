@@ -236,8 +236,14 @@ impl SkBuff {
     /// Maps the linear data for DMA by `dev` in `dir`.
     pub(crate) fn dma_map(self, dev: &rdma::Device, dir: rdma::DmaDir) -> Result<MappedSkBuff> {
         let len = self.headlen();
-        // SAFETY: The linear data is `len` bytes owned by the skb, which the mapping keeps alive
-        // until it is unmapped.
+        // The linear data is `len` bytes inside the skb's buffer.
+        self.map(dev, len, dir)
+    }
+
+    /// Maps `len` bytes from `data` for DMA; the caller checked they lie inside the buffer.
+    fn map(self, dev: &rdma::Device, len: u32, dir: rdma::DmaDir) -> Result<MappedSkBuff> {
+        // SAFETY: The `len` bytes from `data` are inside the skb's buffer (checked by the
+        // callers), which the mapping keeps alive until it is unmapped.
         let addr =
             unsafe { dev.dma_map_single((*self.ptr.as_ptr()).data.cast(), len as usize, dir) }?;
         Ok(MappedSkBuff {
@@ -262,18 +268,8 @@ impl SkBuff {
         if self.len() != 0 || room < 0 || (room as u32) < len {
             return Err(EINVAL);
         }
-        let dir = rdma::DmaDir::FromDevice;
-        // SAFETY: The `len` bytes from `data` are inside the skb's buffer (tailroom checked),
-        // which the mapping keeps alive until unmapped.
-        let addr =
-            unsafe { dev.dma_map_single((*self.ptr.as_ptr()).data.cast(), len as usize, dir) }?;
-        Ok(MappedSkBuff {
-            skb: self,
-            dev: dev.as_raw(),
-            addr,
-            len,
-            dir,
-        })
+        // Tailroom checked: the `len` bytes from `data` are inside the buffer.
+        self.map(dev, len, rdma::DmaDir::FromDevice)
     }
 }
 
