@@ -5,8 +5,7 @@
 use crate::proto::addr::HwAddr;
 use crate::proto::{header, link, mtu};
 use crate::rust_bindings::net::{
-    self, fill_cstr, DrvInfo, LinkSettings, LinkStats, NetDevice, NetdevEvent, NetdevEvents,
-    NetdevNotifier, SkBuff, SkBuffRef,
+    self, fill_cstr, DrvInfo, LinkSettings, LinkStats, NetDevice, SkBuff, SkBuffRef,
 };
 use crate::rust_bindings::rdma::{Device, EventHandler, EventRegistration, PortEvent, PortState};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
@@ -102,9 +101,6 @@ pub(crate) struct Priv {
     /// The device event handler; dropped before the network device is unregistered.
     #[pin]
     events: Mutex<Option<EventRegistration<Priv>>>,
-    /// Watches the underlay for MTU changes, which soft-RoCE reports with no IB event.
-    #[pin]
-    notifier: Mutex<Option<NetdevNotifier<Priv>>>,
 }
 
 const MCAST_WORK: u64 = 0;
@@ -132,16 +128,6 @@ impl WorkItem<EVENT_WORK> for Priv {
 
     fn run(this: Arc<Priv>) {
         this.port_changed();
-    }
-}
-
-impl NetdevEvents for Priv {
-    fn netdev_event(this: ArcBorrow<'_, Self>, dev: &NetDevice, event: NetdevEvent) {
-        if event == NetdevEvent::ChangeMtu && dev.is(&this.underlay) {
-            // The port's active MTU follows; re-read it outside RTNL.
-            let this: Arc<Priv> = this.into();
-            let _ = workqueue::system().enqueue::<Arc<Priv>, EVENT_WORK>(this);
-        }
     }
 }
 
@@ -226,7 +212,6 @@ impl Priv {
                 reset_work <- new_work!("ipoib:reset_work"),
                 netdev <- new_mutex!(None, "ipoib:netdev"),
                 events <- new_mutex!(None, "ipoib:events"),
-                notifier <- new_mutex!(None, "ipoib:notifier"),
             }),
             GFP_KERNEL,
         )
@@ -310,16 +295,12 @@ impl Priv {
         *self.netdev.lock() = Some(ARef::from(ndev));
         let reg = EventRegistration::new(&self.device, self.clone())?;
         *self.events.lock() = Some(reg);
-        let nb = NetdevNotifier::new(self.clone())?;
-        *self.notifier.lock() = Some(nb);
         Ok(())
     }
 
     /// Stops following port events and drops the device reference; called before the device
     /// is unregistered (which waits for references to go).
     pub(crate) fn detach_netdev(self: &Arc<Self>) {
-        let nb = self.notifier.lock().take();
-        drop(nb);
         let events = self.events.lock().take();
         drop(events);
         cancel_arc_work_sync::<_, EVENT_WORK>(self);
