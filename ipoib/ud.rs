@@ -500,11 +500,8 @@ impl Ud {
                 Priv::schedule_reset(self.recv_cq.handler());
             } else {
                 inc(&s.rx_errors);
-                // Repost the same buffer.
-                let skb = buf.unmap();
-                if let Ok(b) = skb.dma_map_rx(&p.device, self.buf_size) {
-                    let _ = self.post_rx(idx, b);
-                }
+                // The buffer is still mapped and its contents are of no use: post it again.
+                let _ = self.post_rx(idx, buf);
             }
             return;
         }
@@ -518,10 +515,8 @@ impl Ud {
             }
             Err(_) => {
                 inc(&s.rx_dropped);
-                let skb = buf.unmap();
-                if let Ok(b) = skb.dma_map_rx(&p.device, self.buf_size) {
-                    let _ = self.post_rx(idx, b);
-                }
+                // Drop the packet; its still-mapped buffer goes back to the ring.
+                let _ = self.post_rx(idx, buf);
                 return;
             }
         };
