@@ -7,6 +7,7 @@
 //! and the C driver, drivers/infiniband/ulp/ipoib.
 
 pub(crate) mod addr;
+pub(crate) mod child;
 pub(crate) mod header;
 pub(crate) mod link;
 pub(crate) mod mtu;
