@@ -3,9 +3,11 @@
 //! One IPoIB network interface: its state and its `net_device_ops`/`header_ops`.
 
 use crate::proto::addr::HwAddr;
+use crate::proto::child::{self, ChildKind};
 use crate::proto::{header, link, mtu};
+use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::net::{
-    self, fill_cstr, DrvInfo, LinkSettings, LinkStats, NetDevice, SkBuff, SkBuffRef,
+    self, fill_cstr, Coalesce, DrvInfo, LinkSettings, LinkStats, NetDevice, SkBuff, SkBuffRef,
 };
 use crate::rust_bindings::rdma::{Device, EventHandler, EventRegistration, PortEvent, PortState};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
@@ -50,6 +52,22 @@ pub(crate) struct Priv {
     pub(crate) gid: [u8; 16],
     /// The P_Key (full-member bit set).
     pub(crate) pkey: u16,
+    /// The index of the P_Key in the port's table while the interface is up and the table
+    /// holds it; `NO_PKEY_INDEX` otherwise (the interface then stays carrier-off, as C's
+    /// does without `IPOIB_PKEY_ASSIGNED`).
+    pub(crate) pkey_index: AtomicU32,
+    /// For a P_Key child: its parent and how it was created.
+    pub(crate) child: Option<ChildOf>,
+    /// For a parent: its children, under RTNL (added after registration, removed in
+    /// `ndo_uninit`).
+    #[pin]
+    pub(crate) children: Mutex<KVec<Option<ChildEntry>>>,
+    /// `umcast` (sysfs) / `IFLA_IPOIB_UMCAST`: ignore multicast groups userspace joined
+    /// through the SA (`IPOIB_FLAG_UMCAST`); only meaningful on InfiniBand ports.
+    pub(crate) umcast: AtomicBool,
+    /// `ethtool -C rx-usecs/rx-frames`, kept even where the device cannot moderate its CQs.
+    #[pin]
+    pub(crate) coalesce: SpinLockBh<Coalesce>,
     /// The Q_Key of every datagram.
     pub(crate) qkey: u32,
     /// The broadcast address.
@@ -103,6 +121,25 @@ pub(crate) struct Priv {
     events: Mutex<Option<EventRegistration<Priv>>>,
 }
 
+/// `Priv::pkey_index` when the P_Key is not in the port's table.
+pub(crate) const NO_PKEY_INDEX: u32 = u32::MAX;
+
+/// The parent of a P_Key child.
+pub(crate) struct ChildOf {
+    /// The parent's state.
+    pub(crate) parent: Arc<Priv>,
+    /// The parent's device (a reference, as C's `dev_hold(priv->parent)`).
+    pub(crate) parent_dev: ARef<NetDevice>,
+    /// How the child was created.
+    pub(crate) kind: ChildKind,
+}
+
+/// A child as its parent lists it.
+pub(crate) struct ChildEntry {
+    pub(crate) dev: ARef<NetDevice>,
+    pub(crate) priv_: Arc<Priv>,
+}
+
 const MCAST_WORK: u64 = 0;
 const PATH_WORK: u64 = 1;
 const EVENT_WORK: u64 = 2;
@@ -138,6 +175,7 @@ impl EventHandler for Priv {
         }
         match event {
             PortEvent::Active | PortEvent::Err | PortEvent::LidChange | PortEvent::GidChange => {
+                // Each child has its own handler.
                 let this: Arc<Priv> = this.into();
                 let _ = workqueue::system().enqueue::<Arc<Priv>, EVENT_WORK>(this);
             }
@@ -178,13 +216,14 @@ pub(crate) struct PrivInit {
     pub(crate) active_ib_mtu: u32,
     pub(crate) port_up: bool,
     pub(crate) link_speed: (u16, u8),
+    pub(crate) child: Option<ChildOf>,
 }
 
 impl Priv {
     /// Creates the shared state (no verbs resources yet).
     pub(crate) fn new(init: PrivInit) -> Result<Arc<Self>> {
         let mut wanted = KVec::new();
-        let broadcast = HwAddr::broadcast(init.pkey);
+        let broadcast = HwAddr::broadcast(child::effective_pkey(init.pkey));
         wanted.push(broadcast.gid(), GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
@@ -192,7 +231,12 @@ impl Priv {
                 port: init.port,
                 underlay: init.underlay,
                 gid: init.gid,
-                pkey: init.pkey | crate::proto::addr::PKEY_FULL_MEMBER,
+                pkey: child::effective_pkey(init.pkey),
+                pkey_index: AtomicU32::new(NO_PKEY_INDEX),
+                child: init.child,
+                children <- new_mutex!(KVec::new(), "ipoib:children"),
+                umcast: AtomicBool::new(false),
+                coalesce <- new_spinlock_bh!(Coalesce::default(), "ipoib:coalesce"),
                 qkey: init.qkey,
                 broadcast,
                 max_ib_mtu: init.max_ib_mtu,
@@ -298,13 +342,12 @@ impl Priv {
         Ok(())
     }
 
-    /// Stops following port events and drops the device reference; called before the device
-    /// is unregistered (which waits for references to go).
-    pub(crate) fn detach_netdev(self: &Arc<Self>) {
+    /// Stops following port events and drops the device reference, from `ndo_uninit` (RTNL
+    /// held) or when registration failed: unregistration waits for device references to go.
+    /// Work items already queued find no device and return; [`Priv::release`] cancels them.
+    pub(crate) fn detach_netdev(&self) {
         let events = self.events.lock().take();
         drop(events);
-        cancel_arc_work_sync::<_, EVENT_WORK>(self);
-        cancel_arc_work_sync::<_, RESET_WORK>(self);
         let nd = self.netdev.lock().take();
         drop(nd);
     }
@@ -329,7 +372,7 @@ impl Priv {
         let Some(ud) = self.ud() else {
             return;
         };
-        if ud.qp_ok() {
+        if ud.qp_ok() || self.pkey_index.load(Ordering::Relaxed) == NO_PKEY_INDEX {
             return;
         }
         pr_warn!(
@@ -408,12 +451,37 @@ impl Priv {
         }
     }
 
-    /// Tears down the verbs resources; called when the interface is being removed, after it
-    /// was unregistered (so it is down and no operation runs).
+    /// Brings the children up or down with their parent (C's `ipoib_open`/`ipoib_stop`).
+    fn set_children_up(&self, rtnl: &net::Rtnl, up: bool) {
+        let mut devs = KVec::new();
+        for e in self.children.lock().iter().flatten() {
+            if devs.push(e.dev.clone(), GFP_KERNEL).is_err() {
+                break;
+            }
+        }
+        for d in devs.iter() {
+            let is_up = d.flags() & net::IFF_UP != 0;
+            if is_up != up {
+                if let Err(e) = d.set_up(rtnl, up) {
+                    pr_warn!(
+                        "{}: cannot bring {} {}: {:?}\n",
+                        d.name(),
+                        if up { "up" } else { "down" },
+                        d.name(),
+                        e
+                    );
+                }
+            }
+        }
+    }
+
+    /// Tears down the verbs resources once the device is unregistered and freed (no operation
+    /// runs any more, RTNL is not held).
     pub(crate) fn release(self: &Arc<Self>) {
         cancel_arc_work_sync::<_, MCAST_WORK>(self);
         cancel_arc_work_sync::<_, PATH_WORK>(self);
         cancel_arc_work_sync::<_, EVENT_WORK>(self);
+        cancel_arc_work_sync::<_, RESET_WORK>(self);
         let ud = self.ud.lock().take();
         drop(ud);
     }
@@ -426,8 +494,20 @@ pub(crate) struct IpoibOps;
 impl net::Ops for IpoibOps {
     type Data = Arc<Priv>;
 
-    fn open(dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Result {
+    fn open(rtnl: &net::Rtnl, dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Result {
         let ud = p.ud().ok_or(ENODEV)?;
+        p.set_children_up(rtnl, true);
+        let Some(index) = p.device.find_cached_pkey(p.port, p.pkey) else {
+            // As C without IPOIB_PKEY_ASSIGNED: the interface is up, the data path is not.
+            pr_info!(
+                "{}: P_Key 0x{:04x} not in the port's table: carrier stays off\n",
+                dev.name(),
+                p.pkey
+            );
+            p.pkey_index.store(NO_PKEY_INDEX, Ordering::Relaxed);
+            return Ok(());
+        };
+        p.pkey_index.store(u32::from(index), Ordering::Relaxed);
         ud.open(&p, dev)?;
         p.mcast_sync();
         if p.port_active() && p.broadcast_attached() {
@@ -443,7 +523,8 @@ impl net::Ops for IpoibOps {
         Ok(())
     }
 
-    fn stop(dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Result {
+    fn stop(rtnl: &net::Rtnl, dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Result {
+        p.set_children_up(rtnl, false);
         dev.tx_disable();
         dev.carrier_off();
         let arc: Arc<Priv> = p.into();
@@ -453,7 +534,33 @@ impl net::Ops for IpoibOps {
         if let Some(ud) = p.ud() {
             ud.stop(&p);
         }
+        p.pkey_index.store(NO_PKEY_INDEX, Ordering::Relaxed);
         Ok(())
+    }
+
+    fn uninit(_rtnl: &net::Rtnl, dev: &NetDevice, p: ArcBorrow<'_, Priv>) {
+        p.detach_netdev();
+        if let Some(c) = &p.child {
+            let removed = c.parent.children.lock().iter_mut().find_map(|slot| {
+                if slot.as_ref().is_some_and(|e| e.dev.is(dev)) {
+                    slot.take()
+                } else {
+                    None
+                }
+            });
+            drop(removed);
+        }
+    }
+
+    fn get_iflink(dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> i32 {
+        match &p.child {
+            Some(c) => c.parent_dev.ifindex(),
+            None => dev.ifindex(),
+        }
+    }
+
+    fn release(p: Arc<Priv>) {
+        p.release();
     }
 
     fn start_xmit(skb: SkBuff, dev: &NetDevice, p: ArcBorrow<'_, Priv>) {
@@ -536,6 +643,59 @@ impl net::Ops for IpoibOps {
         let (speed, width) = *p.link_speed.lock();
         let speed = link::speed_mbps(speed, width).ok_or(EINVAL)?;
         Ok(LinkSettings::Full { speed })
+    }
+
+    fn ethtool_stat_names() -> &'static [&'static str] {
+        &[
+            "rx_packets",
+            "tx_packets",
+            "rx_bytes",
+            "tx_bytes",
+            "tx_errors",
+            "rx_dropped",
+            "tx_dropped",
+            "multicast",
+        ]
+    }
+
+    fn get_ethtool_stats(_dev: &NetDevice, p: ArcBorrow<'_, Priv>, out: &mut [u64]) {
+        let s = &p.stats;
+        let vals = [
+            &s.rx_packets,
+            &s.tx_packets,
+            &s.rx_bytes,
+            &s.tx_bytes,
+            &s.tx_errors,
+            &s.rx_dropped,
+            &s.tx_dropped,
+            &s.multicast,
+        ];
+        for (o, v) in out.iter_mut().zip(vals) {
+            *o = v.load(Ordering::Relaxed);
+        }
+    }
+
+    fn get_coalesce(_dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Coalesce {
+        *p.coalesce.lock()
+    }
+
+    fn set_coalesce(dev: &NetDevice, p: ArcBorrow<'_, Priv>, c: Coalesce) -> Result {
+        // C's bounds; a device that cannot moderate its CQs (EOPNOTSUPP, e.g. rxe) still
+        // gets the values stored, as C does.
+        let frames = u16::try_from(c.rx_frames).map_err(|_| EINVAL)?;
+        let usecs = u16::try_from(c.rx_usecs).map_err(|_| EINVAL)?;
+        if let Some(ud) = p.ud() {
+            match ud.set_rx_moderation(frames, usecs) {
+                Ok(()) => {}
+                Err(e) if e == EOPNOTSUPP() => {}
+                Err(e) => {
+                    pr_warn!("{}: failed modifying CQ ({:?})\n", dev.name(), e);
+                    return Err(e);
+                }
+            }
+        }
+        *p.coalesce.lock() = c;
+        Ok(())
     }
 
     fn create_header(

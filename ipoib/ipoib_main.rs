@@ -16,18 +16,21 @@ mod rust_bindings;
 
 mod dev;
 mod interface;
+mod netlink;
 mod params;
 #[allow(
     dead_code,
     reason = "pure protocol library; not every definition is used yet"
 )]
 mod proto;
+mod sysfs;
 mod ud;
 
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use rust_bindings::error::code::EOPNOTSUPP;
+use rust_bindings::net;
 use rust_bindings::rdma::{self, Device, LinkLayer, Mtu, PortState, Protocol};
 
 module! {
@@ -36,21 +39,31 @@ module! {
     author: "ipoib-rs developers",
     description: "IP-over-InfiniBand net driver",
     license: "GPL",
+    // `ip link add ... type ipoib` loads the module.
+    alias: ["rtnl-link-ipoib"],
 }
 
-/// The module: dropping it unregisters the client, which detaches from every device.
+/// The module: dropping it unregisters the client, which removes every interface, and then
+/// the link kind (fields drop in declaration order).
 struct IpoibModule {
     _client: rdma::Registered<IpoibClient>,
+    _link: net::LinkRegistration<dev::IpoibOps>,
 }
 
 impl kernel::Module for IpoibModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         params::apply_limits();
+        // The kind first: interfaces name it as soon as they exist.
+        let link = LINK_OPS.register()?;
         Ok(Self {
             _client: CLIENT.register()?,
+            _link: link,
         })
     }
 }
+
+net::link_ops!(pub(crate) static LINK_OPS: dev::IpoibOps);
+net::attr_group!(pub(crate) static SYSFS: dev::IpoibOps);
 
 static CLIENT: rdma::Registration<IpoibClient> = rdma::Registration::new();
 

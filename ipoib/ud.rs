@@ -136,6 +136,11 @@ impl Ud {
         self.qp.is_rts()
     }
 
+    /// Sets the receive CQ's interrupt moderation (`ethtool -C rx-frames/rx-usecs`).
+    pub(crate) fn set_rx_moderation(&self, frames: u16, usecs: u16) -> Result {
+        self.recv_cq.set_moderation(frames, usecs)
+    }
+
     /// Returns the QP number (bytes 1-3 of the hardware address).
     pub(crate) fn qpn(&self) -> u32 {
         self.qp.qpn()
@@ -168,7 +173,8 @@ impl Ud {
     /// Brings the QP up, fills the receive ring and starts polling (`ndo_open`).
     pub(crate) fn open(&self, p: &Priv, dev: &NetDevice) -> Result {
         self.qp.reset()?;
-        self.qp.bring_up(p.port, 0, p.qkey)?;
+        let pkey_index = u16::try_from(p.pkey_index.load(Ordering::Relaxed)).map_err(|_| EINVAL)?;
+        self.qp.bring_up(p.port, pkey_index, p.qkey)?;
         for idx in 0..self.rx_size {
             let buf = self.alloc_rx(dev, p)?;
             if let Err(e) = self.post_rx(idx, buf) {

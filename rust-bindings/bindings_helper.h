@@ -6,6 +6,7 @@
  * layouts depend on the .config of the kernel the modules are built for.
  */
 #include <linux/auxiliary_bus.h>
+#include <linux/capability.h>
 #include <linux/delay.h>
 #include <linux/if_arp.h>
 #include <linux/etherdevice.h>
@@ -21,6 +22,8 @@
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <net/addrconf.h>
+#include <net/netlink.h>
+#include <net/rtnetlink.h>
 #include <net/pkt_sched.h>
 #include <rdma/ib_addr.h>
 #include <rdma/ib_cache.h>
@@ -35,3 +38,6 @@ const netdev_features_t RUST_CONST_HELPER_NETIF_F_SG = NETIF_F_SG;
 const int RUST_CONST_HELPER_MAX_ADDR_LEN = MAX_ADDR_LEN;
 const unsigned char RUST_CONST_HELPER_NET_NAME_UNKNOWN = NET_NAME_UNKNOWN;
 const unsigned int RUST_CONST_HELPER_DEFAULT_TX_QUEUE_LEN = DEFAULT_TX_QUEUE_LEN;
+const int RUST_CONST_HELPER_CAP_NET_ADMIN = CAP_NET_ADMIN;
+const u32 RUST_CONST_HELPER_ETHTOOL_COALESCE_RX_USECS = ETHTOOL_COALESCE_RX_USECS;
+const u32 RUST_CONST_HELPER_ETHTOOL_COALESCE_RX_MAX_FRAMES = ETHTOOL_COALESCE_RX_MAX_FRAMES;

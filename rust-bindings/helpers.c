@@ -13,7 +13,9 @@
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
+#include <linux/sched/signal.h>
 #include <net/dst.h>
+#include <net/netlink.h>
 #include <rdma/ib_verbs.h>
 
 u32 rust_helper_rdma_start_port(const struct ib_device *device)
@@ -330,4 +332,36 @@ int rust_helper_dev_queue_xmit(struct sk_buff *skb)
 struct net_device *rust_helper_netdev_notifier_info_to_dev(const void *info)
 {
 	return netdev_notifier_info_to_dev(info);
+}
+
+/* sysfs and netlink */
+
+struct net_device *rust_helper_to_net_dev(struct device *dev)
+{
+	return to_net_dev(dev);
+}
+
+struct device *rust_helper_kobj_to_dev(struct kobject *kobj)
+{
+	return kobj_to_dev(kobj);
+}
+
+u16 rust_helper_nla_get_u16(const struct nlattr *nla)
+{
+	return nla_get_u16(nla);
+}
+
+u32 rust_helper_nla_get_u32(const struct nlattr *nla)
+{
+	return nla_get_u32(nla);
+}
+
+int rust_helper_nla_put_u16(struct sk_buff *skb, int attrtype, u16 value)
+{
+	return nla_put_u16(skb, attrtype, value);
+}
+
+int rust_helper_restart_syscall(void)
+{
+	return restart_syscall();
 }

@@ -28,12 +28,18 @@ pub(crate) enum ChildError {
     NotUnique,
 }
 
+/// Skips leading white space, as the kernel's `sscanf` and `simple_strtoul` callers see it.
+fn skip_blanks(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &s[n..]
+}
+
 /// Parses an integer as C's `sscanf("%i")` does: leading blanks, an optional sign, then `0x`
 /// hexadecimal, `0` octal or decimal, up to the first character that is not a digit (so a
 /// trailing newline is ignored). Returns `None` if no digit was read. The value wraps to 32
 /// bits like the C conversion into an `int`.
 pub(crate) fn parse_c_int(input: &[u8]) -> Option<i32> {
-    let s = input.trim_ascii_start();
+    let s = skip_blanks(input);
     let (neg, s) = match s.first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -70,9 +76,9 @@ pub(crate) fn parse_c_int(input: &[u8]) -> Option<i32> {
 }
 
 /// Parses an unsigned value as the kernel's `simple_strtoul(buf, NULL, 0)` does (`umcast`):
-/// anything unparsable is 0.
+/// no blanks skipped, and anything unparsable is 0.
 pub(crate) fn parse_simple_ul(input: &[u8]) -> u64 {
-    let s = input.trim_ascii_start();
+    let s = input;
     let (radix, digits) =
         if s.len() > 2 && s[0] == b'0' && (s[1] | 0x20) == b'x' && s[2].is_ascii_hexdigit() {
             (16u64, &s[2..])

@@ -209,6 +209,15 @@ pub(crate) struct DrvInfo {
     pub(crate) bus_info: [u8; 32],
 }
 
+/// Receive interrupt moderation (`ethtool -c`/`-C` `rx-usecs`, `rx-frames`).
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Coalesce {
+    /// `rx_coalesce_usecs`.
+    pub(crate) rx_usecs: u32,
+    /// `rx_max_coalesced_frames`.
+    pub(crate) rx_frames: u32,
+}
+
 /// Copies `s` into a NUL-padded C string field, truncating it.
 pub(crate) fn fill_cstr(dst: &mut [u8; 32], s: &[u8]) {
     let n = s.len().min(dst.len() - 1);
@@ -233,13 +242,21 @@ pub(crate) trait Ops: Sized + 'static {
     /// The driver's per-device data, kept in the device's private area.
     type Data: ForeignOwnable + Send + Sync;
 
-    /// `ndo_open`: the interface is brought up.
-    fn open(_dev: &NetDevice, _data: <Self::Data as ForeignOwnable>::Borrowed<'_>) -> Result {
+    /// `ndo_open`: the interface is brought up (RTNL held).
+    fn open(
+        _rtnl: &super::Rtnl,
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+    ) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
 
-    /// `ndo_stop`: the interface is brought down.
-    fn stop(_dev: &NetDevice, _data: <Self::Data as ForeignOwnable>::Borrowed<'_>) -> Result {
+    /// `ndo_stop`: the interface is brought down (RTNL held).
+    fn stop(
+        _rtnl: &super::Rtnl,
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+    ) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
 
@@ -280,6 +297,28 @@ pub(crate) trait Ops: Sized + 'static {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
 
+    /// `ndo_uninit`: the device is being unregistered (RTNL held, after `stop`); the data
+    /// stays until [`Ops::release`].
+    fn uninit(
+        _rtnl: &super::Rtnl,
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+    ) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ndo_get_iflink`: the ifindex of the device this one is stacked on.
+    fn get_iflink(_dev: &NetDevice, _data: <Self::Data as ForeignOwnable>::Borrowed<'_>) -> i32 {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Called with the data when the device is freed (unregistered and unreferenced, process
+    /// context, RTNL not held), or when its configuration or registration failed (then maybe
+    /// under RTNL).
+    fn release(data: Self::Data) {
+        drop(data);
+    }
+
     /// `ethtool_ops.get_drvinfo`.
     fn get_drvinfo(
         _dev: &NetDevice,
@@ -297,6 +336,39 @@ pub(crate) trait Ops: Sized + 'static {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
 
+    /// `ethtool_ops.get_ethtool_stats` (`ethtool -S`): fills `out`, one value per name of
+    /// [`Ops::ethtool_stat_names`].
+    fn get_ethtool_stats(
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _out: &mut [u64],
+    ) {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The names of the `ethtool -S` statistics (at most 31 bytes each).
+    fn ethtool_stat_names() -> &'static [&'static str] {
+        &[]
+    }
+
+    /// `ethtool_ops.get_coalesce` (`ethtool -c`): receive interrupt moderation.
+    fn get_coalesce(
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+    ) -> Coalesce {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ethtool_ops.set_coalesce` (`ethtool -C`); only `rx-usecs` and `rx-frames` are
+    /// accepted by the core.
+    fn set_coalesce(
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _c: Coalesce,
+    ) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+
     /// `header_ops.create`: push the link-level header for a packet of `proto` (host order) to
     /// `daddr` (`None`: the broadcast address); returns the header length.
     fn create_header(
@@ -310,9 +382,10 @@ pub(crate) trait Ops: Sized + 'static {
 }
 
 /// How a device looks to the stack, applied before registration.
+#[derive(Clone, Copy)]
 pub(crate) struct Config<'a> {
-    /// Name template (`"ib%d"`).
-    pub(crate) name: &'static CStr,
+    /// Name template (`"ib%d"`) or name.
+    pub(crate) name: &'a CStr,
     /// `ARPHRD_*` type.
     pub(crate) type_: u16,
     /// Hardware address.
@@ -336,10 +409,14 @@ pub(crate) struct Config<'a> {
     pub(crate) dev_id: u16,
     /// Parent device in sysfs (`SET_NETDEV_DEV`), e.g. the HCA's PCI device.
     pub(crate) parent: Option<NonNull<raw::device>>,
+    /// Driver-specific sysfs files (`sysfs_groups[0]`).
+    pub(crate) sysfs: Option<&'static super::SysfsGroup>,
+    /// The `rtnl_link_ops` the device reports (`ip -d link` details, `changelink`).
+    pub(crate) link_ops: Option<&'static super::LinkOpsHandle>,
 }
 
 /// A registered network device and its driver data; dropping it unregisters the device (which
-/// stops it first) and then frees it.
+/// stops it first); the device and the data are freed once the last reference is gone.
 pub(crate) struct Registration<T: Ops> {
     dev: NonNull<raw::net_device>,
     _t: PhantomData<T>,
@@ -350,31 +427,179 @@ unsafe impl<T: Ops> Send for Registration<T> {}
 // SAFETY: As above.
 unsafe impl<T: Ops> Sync for Registration<T> {}
 
-/// The `setup` callback of `alloc_netdev_mqs`: [`Registration::register`] configures the device
-/// itself, but a non-zero queue length must be set here, or `alloc_netdev_mqs` marks the device
-/// `IFF_NO_QUEUE` and it gets no qdisc.
+/// The `setup` callback of `alloc_netdev_mqs` (and of devices created through netlink): the
+/// device is configured later, but a non-zero queue length must be set here, or
+/// `alloc_netdev_mqs` marks the device `IFF_NO_QUEUE` and it gets no qdisc.
 ///
 /// # Safety
 ///
 /// Called by `alloc_netdev_mqs` only, with the device it is allocating.
-unsafe extern "C" fn setup_nothing(dev: *mut raw::net_device) {
+pub(super) unsafe extern "C" fn setup_nothing(dev: *mut raw::net_device) {
     // SAFETY: `dev` is the device being allocated, exclusively ours.
     unsafe { (*dev).tx_queue_len = raw::DEFAULT_TX_QUEUE_LEN }
+}
+
+/// The size of the private area of every device of this module: one pointer, the driver data.
+pub(super) const PRIV_SIZE: usize = core::mem::size_of::<*const c_void>();
+
+/// Takes the driver data out of a device's private area, leaving it empty.
+///
+/// # Safety
+///
+/// `d` is a device of `T` (its private area is empty or holds a `T::Data` from
+/// `into_foreign`) that no operation uses any more.
+unsafe fn take_data<T: Ops>(d: *mut raw::net_device) -> Option<T::Data> {
+    // SAFETY: Per the function's contract the area holds one pointer.
+    unsafe {
+        let slot = raw::netdev_priv(d).cast::<*const c_void>();
+        let p = core::mem::replace(&mut *slot, core::ptr::null());
+        (!p.is_null()).then(|| T::Data::from_foreign(p))
+    }
+}
+
+/// Configures an allocated, unregistered device of `T` and stores `data` in it.
+///
+/// # Safety
+///
+/// `d` is allocated with a private area of [`PRIV_SIZE`] bytes, not registered, and only the
+/// caller uses it.
+unsafe fn configure<T: Ops>(d: *mut raw::net_device, cfg: &Config<'_>, data: T::Data) -> Result {
+    let name = cfg.name.as_bytes_with_nul();
+    // SAFETY: `d` is valid; only the array length is read.
+    let name_room = unsafe { (*d).name.len() };
+    if cfg.addr.len() != cfg.broadcast.len()
+        || cfg.addr.len() > raw::MAX_ADDR_LEN as usize
+        || name.len() > name_room
+    {
+        T::release(data);
+        return Err(EINVAL);
+    }
+    // SAFETY: Per the function's contract `d` is exclusively ours; the name fits (with its
+    // NUL), as checked above.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            name.as_ptr(),
+            (&raw mut (*d).name).cast::<u8>(),
+            name.len(),
+        );
+        (*d).netdev_ops = Adapter::<T>::build_ops();
+        (*d).header_ops = Adapter::<T>::build_header_ops();
+        (*d).ethtool_ops = Adapter::<T>::build_ethtool_ops();
+        (*d).type_ = cfg.type_;
+        (*d).addr_len = cfg.addr.len() as u8;
+        (*d).hard_header_len = cfg.hard_header_len;
+        (*d).flags = cfg.flags;
+        (*d).tx_queue_len = cfg.tx_queue_len;
+        (*d).watchdog_timeo = cfg.watchdog_timeo;
+        (*d).mtu = cfg.mtu;
+        (*d).min_mtu = cfg.min_mtu;
+        (*d).max_mtu = cfg.max_mtu;
+        (*d).dev_port = cfg.dev_port;
+        (*d).dev_id = cfg.dev_id;
+        core::ptr::copy_nonoverlapping(
+            cfg.broadcast.as_ptr(),
+            (&raw mut (*d).broadcast).cast::<u8>(),
+            cfg.broadcast.len(),
+        );
+        raw::dev_addr_mod(d, 0, cfg.addr.as_ptr().cast(), cfg.addr.len());
+        if let Some(parent) = cfg.parent {
+            raw::set_netdev_dev(d, parent.as_ptr());
+        }
+        if let Some(g) = cfg.sysfs {
+            (*d).sysfs_groups[0] = g.as_raw();
+        }
+        if let Some(l) = cfg.link_ops {
+            (*d).rtnl_link_ops = l.as_raw();
+        }
+        raw::netif_carrier_off(d);
+        // The device is freed by the core once unregistered and unreferenced; the data goes
+        // with it (`priv_destructor`).
+        (*d).needs_free_netdev = true;
+        (*d).priv_destructor = Some(Adapter::<T>::destructor_callback);
+        raw::netdev_priv(d)
+            .cast::<*const c_void>()
+            .write(data.into_foreign());
+    }
+    Ok(())
+}
+
+/// Registers a configured device with RTNL held; on failure the data is dropped and the device
+/// is left unregistered for the caller to free.
+///
+/// # Safety
+///
+/// As for [`configure`], and the device went through it; RTNL is held.
+unsafe fn register_locked<T: Ops>(d: *mut raw::net_device) -> Result {
+    // SAFETY: Per the function's contract.
+    let r = to_result(unsafe { raw::register_netdevice(d) });
+    if r.is_err() {
+        // `register_netdevice` calls `priv_destructor` on some failures only; the data is
+        // released here if it did not.
+        // SAFETY: The device is not registered, so no operation uses it.
+        if let Some(data) = unsafe { take_data::<T>(d) } {
+            T::release(data);
+        }
+    }
+    r
 }
 
 impl<T: Ops> Registration<T> {
     /// Allocates a device, stores `data` in it, configures it and registers it.
     pub(crate) fn register(cfg: &Config<'_>, data: T::Data) -> Result<Self> {
-        if cfg.addr.len() != cfg.broadcast.len() || cfg.addr.len() > raw::MAX_ADDR_LEN as usize {
-            return Err(EINVAL);
+        let d = Self::alloc(cfg)?;
+        // SAFETY: `d` is freshly allocated with `PRIV_SIZE` and only this function sees it.
+        if let Err(e) = unsafe { configure::<T>(d, cfg, data) } {
+            // SAFETY: Never registered.
+            unsafe { raw::free_netdev(d) };
+            return Err(e);
         }
-        let priv_size =
-            c_int::try_from(core::mem::size_of::<*const c_void>()).map_err(|_| EINVAL)?;
-        // SAFETY: `name` is a valid C string; the setup function does nothing; one TX and one RX
-        // queue.
+        let rtnl = super::Rtnl::lock();
+        // SAFETY: Configured above; RTNL is held.
+        let r = unsafe { register_locked::<T>(d) };
+        drop(rtnl);
+        if let Err(e) = r {
+            // SAFETY: Registration failed, so the device is ours to free.
+            unsafe { raw::free_netdev(d) };
+            return Err(e);
+        }
+        Ok(Self {
+            // `alloc` checked for null.
+            dev: NonNull::new(d).ok_or(ENOMEM)?,
+            _t: PhantomData,
+        })
+    }
+
+    /// Allocates, configures and registers a device whose lifetime the driver manages itself
+    /// under RTNL (it ends with [`NetDevice::unregister`] or a netlink `dellink`), e.g. a child
+    /// interface created from a sysfs file.
+    pub(crate) fn register_unowned<'r>(
+        _rtnl: &'r super::Rtnl,
+        cfg: &Config<'_>,
+        data: T::Data,
+    ) -> Result<&'r NetDevice> {
+        let d = Self::alloc(cfg)?;
+        // SAFETY: As in `register`.
+        if let Err(e) = unsafe { configure::<T>(d, cfg, data) } {
+            // SAFETY: Never registered.
+            unsafe { raw::free_netdev(d) };
+            return Err(e);
+        }
+        // SAFETY: Configured above; RTNL is held, as `_rtnl` proves.
+        if let Err(e) = unsafe { register_locked::<T>(d) } {
+            // SAFETY: Registration failed, so the device is ours to free.
+            unsafe { raw::free_netdev(d) };
+            return Err(e);
+        }
+        // SAFETY: A registered device is only freed after it is unregistered, which needs RTNL,
+        // which the caller holds for `'r`.
+        Ok(unsafe { NetDevice::from_raw(d) })
+    }
+
+    fn alloc(cfg: &Config<'_>) -> Result<*mut raw::net_device> {
+        // SAFETY: `name` is a valid C string; one TX and one RX queue.
         let dev = unsafe {
             raw::alloc_netdev_mqs(
-                priv_size,
+                PRIV_SIZE as c_int,
                 cfg.name.as_char_ptr(),
                 raw::NET_NAME_UNKNOWN,
                 Some(setup_nothing),
@@ -382,56 +607,10 @@ impl<T: Ops> Registration<T> {
                 1,
             )
         };
-        let dev = NonNull::new(dev).ok_or(ENOMEM)?;
-        let d = dev.as_ptr();
-        // SAFETY: `d` is a freshly allocated, unregistered device that only this function sees;
-        // its private area holds one pointer (`priv_size`).
-        unsafe {
-            raw::netdev_priv(d)
-                .cast::<*const c_void>()
-                .write(data.into_foreign());
-            (*d).netdev_ops = Adapter::<T>::build_ops();
-            (*d).header_ops = Adapter::<T>::build_header_ops();
-            (*d).ethtool_ops = Adapter::<T>::build_ethtool_ops();
-            (*d).type_ = cfg.type_;
-            (*d).addr_len = cfg.addr.len() as u8;
-            (*d).hard_header_len = cfg.hard_header_len;
-            (*d).flags = cfg.flags;
-            (*d).tx_queue_len = cfg.tx_queue_len;
-            (*d).watchdog_timeo = cfg.watchdog_timeo;
-            (*d).mtu = cfg.mtu;
-            (*d).min_mtu = cfg.min_mtu;
-            (*d).max_mtu = cfg.max_mtu;
-            (*d).dev_port = cfg.dev_port;
-            (*d).dev_id = cfg.dev_id;
-            core::ptr::copy_nonoverlapping(
-                cfg.broadcast.as_ptr(),
-                (&raw mut (*d).broadcast).cast::<u8>(),
-                cfg.broadcast.len(),
-            );
-            raw::dev_addr_mod(d, 0, cfg.addr.as_ptr().cast(), cfg.addr.len());
-            if let Some(parent) = cfg.parent {
-                raw::set_netdev_dev(d, parent.as_ptr());
-            }
-            raw::netif_carrier_off(d);
+        if dev.is_null() {
+            return Err(ENOMEM);
         }
-        // SAFETY: `d` is fully configured and not registered.
-        let ret = to_result(unsafe { raw::register_netdev(d) });
-        if let Err(e) = ret {
-            // SAFETY: Registration failed, so no operation can run any more: take the data back
-            // and free the device.
-            unsafe {
-                drop(T::Data::from_foreign(
-                    *raw::netdev_priv(d).cast::<*const c_void>(),
-                ));
-                raw::free_netdev(d);
-            }
-            return Err(e);
-        }
-        Ok(Self {
-            dev,
-            _t: PhantomData,
-        })
+        Ok(dev)
     }
 
     /// Returns the device.
@@ -441,32 +620,203 @@ impl<T: Ops> Registration<T> {
     }
 }
 
+impl<T: Ops> Registration<T> {
+    /// Unregisters the device with RTNL held (so that other devices can go in the same hold);
+    /// it is freed with its data after RTNL is released.
+    pub(crate) fn unregister_locked(self, _rtnl: &super::Rtnl) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: Registered by `register`, unregistered only here or in `drop`, which will not
+        // run; RTNL is held.
+        unsafe { raw::unregister_netdevice_queue(this.dev.as_ptr(), core::ptr::null_mut()) };
+    }
+}
+
 impl<T: Ops> Drop for Registration<T> {
     fn drop(&mut self) {
-        let d = self.dev.as_ptr();
-        // SAFETY: The device was registered by `register`. After `unregister_netdev` returns no
-        // operation runs, so the private pointer can be reclaimed and the device freed.
+        // SAFETY: The device was registered by `register` and is unregistered only here
+        // (`NetDevice::unregister` and `dellink` leave devices with a `Registration` alone:
+        // the driver only calls them for its unowned devices). The core frees the device and
+        // its data once the last reference is gone.
+        unsafe { raw::unregister_netdev(self.dev.as_ptr()) };
+    }
+}
+
+/// A device being created through netlink (`rtnl_link_ops.newlink`): allocated by the core
+/// with this module's `setup`, not registered yet.
+pub(crate) struct NewLink<'a> {
+    dev: *mut raw::net_device,
+    _rtnl: PhantomData<&'a super::Rtnl>,
+}
+
+impl<'a> NewLink<'a> {
+    /// # Safety
+    ///
+    /// `dev` is a device the core allocated for this module's `rtnl_link_ops` and passes to
+    /// `newlink`, with RTNL held for `'a`.
+    pub(super) unsafe fn from_raw(dev: *mut raw::net_device) -> Self {
+        Self {
+            dev,
+            _rtnl: PhantomData,
+        }
+    }
+
+    /// Returns the name the user asked for (or the template the core chose).
+    pub(crate) fn name(&self) -> &CStr {
+        // SAFETY: `name` is a NUL-terminated array inside the device.
+        unsafe { CStr::from_char_ptr((*self.dev).name.as_ptr()) }
+    }
+
+    /// Configures the device for `T` and registers it; the name in `cfg` is ignored (the
+    /// device keeps the one the core gave it). On failure the core frees the device.
+    pub(crate) fn register<T: Ops>(self, cfg: &Config<'_>, data: T::Data) -> Result<&'a NetDevice> {
+        let d = self.dev;
+        let mut name = [0u8; 16];
+        // SAFETY: `name` is the device's NUL-terminated name.
         unsafe {
-            raw::unregister_netdev(d);
-            drop(T::Data::from_foreign(
-                *raw::netdev_priv(d).cast::<*const c_void>(),
-            ));
-            raw::free_netdev(d);
+            core::ptr::copy_nonoverlapping((*d).name.as_ptr().cast::<u8>(), name.as_mut_ptr(), 16)
+        };
+        name[15] = 0;
+        let name =
+            CStr::from_bytes_with_nul(&name[..=name.iter().position(|&c| c == 0).unwrap_or(15)])
+                .map_err(|_| EINVAL)?;
+        let cfg = Config { name, ..*cfg };
+        // SAFETY: The core allocated the device with this module's `priv_size` (`PRIV_SIZE`)
+        // and hands it to `newlink` unregistered; RTNL is held.
+        unsafe {
+            configure::<T>(d, &cfg, data)?;
+            register_locked::<T>(d)?;
+            Ok(NetDevice::from_raw(d))
         }
     }
 }
+
+/// Returns the driver data of `dev`, a device of `T` in use (its data is set until the device
+/// is freed).
+///
+/// # Safety
+///
+/// `dev` must be a registered device of `T` (configured by this module for `T`), and the
+/// borrow must not outlive its registration.
+pub(super) unsafe fn driver_data<'a, T: Ops>(
+    dev: *mut raw::net_device,
+) -> <T::Data as ForeignOwnable>::Borrowed<'a> {
+    // SAFETY: Per the function's contract, the private area holds the `into_foreign` pointer,
+    // taken back only by the destructor, after unregistration.
+    unsafe { T::Data::borrow(*raw::netdev_priv(dev).cast::<*const c_void>()) }
+}
+
+impl NetDevice {
+    /// Returns whether this device belongs to the driver `T` (its operations are `T`'s).
+    pub(crate) fn is_driver<T: Ops>(&self) -> bool {
+        // SAFETY: The device is valid; `netdev_ops` is set before registration and not changed.
+        core::ptr::eq(
+            unsafe { (*self.as_raw()).netdev_ops },
+            Adapter::<T>::build_ops(),
+        )
+    }
+
+    /// Returns the driver data if this is a registered device of `T`; the borrow lasts while
+    /// RTNL is held (devices are unregistered under it).
+    pub(crate) fn driver_data<'a, T: Ops>(
+        &'a self,
+        _rtnl: &'a super::Rtnl,
+    ) -> Option<<T::Data as ForeignOwnable>::Borrowed<'a>> {
+        if !self.is_driver::<T>() || !self.is_registered() {
+            return None;
+        }
+        // SAFETY: A registered device of `T` has its data set until it is unregistered, which
+        // needs RTNL, held for `'a`.
+        Some(unsafe { driver_data::<T>(self.as_raw()) })
+    }
+
+    /// Returns the interface flags (`IFF_*`).
+    pub(crate) fn flags(&self) -> u32 {
+        // SAFETY: The device is valid; `flags` changes under RTNL, read once here.
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).flags) }
+    }
+
+    /// Brings the device up or down (`dev_change_flags` with `IFF_UP` set or cleared), as
+    /// `ip link set DEV up|down` does.
+    pub(crate) fn set_up(&self, _rtnl: &super::Rtnl, up: bool) -> Result {
+        let flags = self.flags();
+        let up_flag = raw::net_device_flags_IFF_UP;
+        let new = if up {
+            flags | up_flag
+        } else {
+            flags & !up_flag
+        };
+        // SAFETY: The device is valid and RTNL is held.
+        to_result(unsafe { raw::dev_change_flags(self.as_raw(), new, core::ptr::null_mut()) })
+    }
+
+    /// Returns whether the device is registered (`NETREG_REGISTERED`).
+    pub(crate) fn is_registered(&self) -> bool {
+        // SAFETY: The device is valid; `reg_state` changes under RTNL only.
+        unsafe { u32::from((*self.as_raw()).reg_state) == raw::netdev_reg_state_NETREG_REGISTERED }
+    }
+
+    /// Unregisters a device the driver registered with [`Registration::register_unowned`] (or
+    /// that netlink created); does nothing if it is not registered (any more). The device and its
+    /// data are freed once the last reference is gone, after RTNL is released.
+    pub(crate) fn unregister(&self, _rtnl: &super::Rtnl) {
+        if self.is_registered() {
+            // SAFETY: The device is registered and RTNL is held.
+            unsafe { raw::unregister_netdevice_queue(self.as_raw(), core::ptr::null_mut()) }
+        }
+    }
+}
+
+/// `-EOPNOTSUPP`, as the C callbacks return it.
+const EOPNOTSUPP_ERRNO: c_int = -(raw::EOPNOTSUPP as c_int);
 
 struct Adapter<T: Ops>(PhantomData<T>);
 
 impl<T: Ops> Adapter<T> {
     /// # Safety
     ///
-    /// `dev` must be a device registered by [`Registration::register`] for `T`, inside one of
-    /// its operations (so its private pointer is set and outlives the borrow).
+    /// `dev` must be a registered device of `T`, inside one of its operations.
     unsafe fn data<'a>(dev: *mut raw::net_device) -> <T::Data as ForeignOwnable>::Borrowed<'a> {
-        // SAFETY: Per the function's contract, the private area holds the `into_foreign`
-        // pointer, reclaimed only after unregistration.
-        unsafe { T::Data::borrow(*raw::netdev_priv(dev).cast::<*const c_void>()) }
+        // SAFETY: Per the function's contract.
+        unsafe { driver_data::<T>(dev) }
+    }
+
+    /// `priv_destructor`: drops the driver data once the device is unregistered and
+    /// unreferenced (or its registration failed).
+    ///
+    /// # Safety
+    ///
+    /// Called by the networking core only.
+    unsafe extern "C" fn destructor_callback(dev: *mut raw::net_device) {
+        // SAFETY: No operation uses the device any more.
+        if let Some(data) = unsafe { take_data::<T>(dev) } {
+            T::release(data);
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the networking core only, under RTNL.
+    unsafe extern "C" fn uninit_callback(dev: *mut raw::net_device) {
+        // SAFETY: As in `open_callback`; `ndo_uninit` runs under RTNL, before the data is
+        // dropped.
+        let (ndev, data, rtnl) = unsafe {
+            (
+                NetDevice::from_raw(dev),
+                Self::data(dev),
+                super::Rtnl::assume_held(),
+            )
+        };
+        T::uninit(&rtnl, ndev, data);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the networking core only.
+    unsafe extern "C" fn get_iflink_callback(dev: *const raw::net_device) -> c_int {
+        let dev = dev.cast_mut();
+        // SAFETY: As in `open_callback`.
+        let (ndev, data) = unsafe { (NetDevice::from_raw(dev), Self::data(dev)) };
+        T::get_iflink(ndev, data)
     }
 
     /// # Safety
@@ -474,9 +824,15 @@ impl<T: Ops> Adapter<T> {
     /// Called by the networking core only.
     unsafe extern "C" fn open_callback(dev: *mut raw::net_device) -> c_int {
         from_result(|| {
-            // SAFETY: The core calls ndo ops on a registered device.
-            let (ndev, data) = unsafe { (NetDevice::from_raw(dev), Self::data(dev)) };
-            T::open(ndev, data)?;
+            // SAFETY: The core calls ndo ops on a registered device, `ndo_open` under RTNL.
+            let (ndev, data, rtnl) = unsafe {
+                (
+                    NetDevice::from_raw(dev),
+                    Self::data(dev),
+                    super::Rtnl::assume_held(),
+                )
+            };
+            T::open(&rtnl, ndev, data)?;
             Ok(0)
         })
     }
@@ -487,8 +843,14 @@ impl<T: Ops> Adapter<T> {
     unsafe extern "C" fn stop_callback(dev: *mut raw::net_device) -> c_int {
         from_result(|| {
             // SAFETY: As in `open_callback`.
-            let (ndev, data) = unsafe { (NetDevice::from_raw(dev), Self::data(dev)) };
-            T::stop(ndev, data)?;
+            let (ndev, data, rtnl) = unsafe {
+                (
+                    NetDevice::from_raw(dev),
+                    Self::data(dev),
+                    super::Rtnl::assume_held(),
+                )
+            };
+            T::stop(&rtnl, ndev, data)?;
             Ok(0)
         })
     }
@@ -654,7 +1016,134 @@ impl<T: Ops> Adapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called by the ethtool core only.
+    unsafe extern "C" fn get_sset_count_callback(_dev: *mut raw::net_device, sset: c_int) -> c_int {
+        if sset == raw::ethtool_stringset_ETH_SS_STATS as c_int {
+            T::ethtool_stat_names().len() as c_int
+        } else {
+            EOPNOTSUPP_ERRNO
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core only, with room for `get_sset_count` strings.
+    unsafe extern "C" fn get_strings_callback(
+        _dev: *mut raw::net_device,
+        sset: u32,
+        data: *mut u8,
+    ) {
+        if sset != raw::ethtool_stringset_ETH_SS_STATS {
+            return;
+        }
+        const LEN: usize = raw::ETH_GSTRING_LEN as usize;
+        for (i, name) in T::ethtool_stat_names().iter().enumerate() {
+            let mut buf = [0u8; LEN];
+            let n = name.len().min(LEN - 1);
+            buf[..n].copy_from_slice(&name.as_bytes()[..n]);
+            // SAFETY: The core passes `count * ETH_GSTRING_LEN` writable bytes.
+            unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), data.add(i * LEN), LEN) };
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core only, with room for `get_sset_count` values.
+    unsafe extern "C" fn get_ethtool_stats_callback(
+        dev: *mut raw::net_device,
+        _stats: *mut raw::ethtool_stats,
+        data: *mut u64,
+    ) {
+        // SAFETY: As in `open_callback`; `data` holds one `u64` per statistic.
+        let (ndev, d, out) = unsafe {
+            (
+                NetDevice::from_raw(dev),
+                Self::data(dev),
+                core::slice::from_raw_parts_mut(data, T::ethtool_stat_names().len()),
+            )
+        };
+        T::get_ethtool_stats(ndev, d, out);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core only.
+    unsafe extern "C" fn get_coalesce_callback(
+        dev: *mut raw::net_device,
+        c: *mut raw::ethtool_coalesce,
+        _kc: *mut raw::kernel_ethtool_coalesce,
+        _extack: *mut raw::netlink_ext_ack,
+    ) -> c_int {
+        // SAFETY: As in `open_callback`.
+        let (ndev, d) = unsafe { (NetDevice::from_raw(dev), Self::data(dev)) };
+        let v = T::get_coalesce(ndev, d);
+        // SAFETY: The core passes a valid, writable `ethtool_coalesce`.
+        unsafe {
+            (*c).rx_coalesce_usecs = v.rx_usecs;
+            (*c).rx_max_coalesced_frames = v.rx_frames;
+        }
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core only.
+    unsafe extern "C" fn set_coalesce_callback(
+        dev: *mut raw::net_device,
+        c: *mut raw::ethtool_coalesce,
+        _kc: *mut raw::kernel_ethtool_coalesce,
+        _extack: *mut raw::netlink_ext_ack,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: As in `open_callback`; the core passes a valid `ethtool_coalesce`.
+            let (ndev, d, v) = unsafe {
+                (
+                    NetDevice::from_raw(dev),
+                    Self::data(dev),
+                    Coalesce {
+                        rx_usecs: (*c).rx_coalesce_usecs,
+                        rx_frames: (*c).rx_max_coalesced_frames,
+                    },
+                )
+            };
+            T::set_coalesce(ndev, d, v)?;
+            Ok(0)
+        })
+    }
+
     const ETHTOOL_OPS: raw::ethtool_ops = raw::ethtool_ops {
+        supported_coalesce_params: if T::HAS_SET_COALESCE {
+            raw::ETHTOOL_COALESCE_RX_USECS | raw::ETHTOOL_COALESCE_RX_MAX_FRAMES
+        } else {
+            0
+        },
+        get_sset_count: if T::HAS_GET_ETHTOOL_STATS {
+            Some(Self::get_sset_count_callback)
+        } else {
+            None
+        },
+        get_strings: if T::HAS_GET_ETHTOOL_STATS {
+            Some(Self::get_strings_callback)
+        } else {
+            None
+        },
+        get_ethtool_stats: if T::HAS_GET_ETHTOOL_STATS {
+            Some(Self::get_ethtool_stats_callback)
+        } else {
+            None
+        },
+        get_coalesce: if T::HAS_GET_COALESCE {
+            Some(Self::get_coalesce_callback)
+        } else {
+            None
+        },
+        set_coalesce: if T::HAS_SET_COALESCE {
+            Some(Self::set_coalesce_callback)
+        } else {
+            None
+        },
         get_drvinfo: if T::HAS_GET_DRVINFO {
             Some(Self::get_drvinfo_callback)
         } else {
@@ -707,6 +1196,16 @@ impl<T: Ops> Adapter<T> {
         },
         ndo_tx_timeout: if T::HAS_TX_TIMEOUT {
             Some(Self::tx_timeout_callback)
+        } else {
+            None
+        },
+        ndo_uninit: if T::HAS_UNINIT {
+            Some(Self::uninit_callback)
+        } else {
+            None
+        },
+        ndo_get_iflink: if T::HAS_GET_IFLINK {
+            Some(Self::get_iflink_callback)
         } else {
             None
         },

@@ -6,16 +6,24 @@
 //! [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h).
 
 mod device;
+mod link;
 mod napi;
 mod notifier;
 mod skb;
+mod sysfs;
 
 pub(crate) use device::{
-    fill_cstr, Config, DrvInfo, LinkSettings, LinkStats, NetDevice, Ops, Registration,
+    fill_cstr, Coalesce, Config, DrvInfo, LinkSettings, LinkStats, NetDevice, NewLink, Ops,
+    Registration,
+};
+pub(crate) use link::{
+    link_ops, nla_total_size, AttrType, InfoWriter, LinkData, LinkOps, LinkOpsHandle, LinkOpsReg,
+    LinkRegistration, LinkTarget,
 };
 pub(crate) use napi::{HasNapi, Napi, NapiPoll};
 pub(crate) use notifier::{NetdevEvent, NetdevEvents, NetdevNotifier};
 pub(crate) use skb::{MappedSkBuff, PacketType, SkBuff, SkBuffRef};
+pub(crate) use sysfs::{attr_group, Attr, AttrGroup, Attributes, ShowBuf, SysfsGroup};
 
 pub(crate) use napi::impl_has_napi;
 
@@ -25,6 +33,8 @@ use crate::rust_bindings::raw;
 pub(crate) const ARPHRD_INFINIBAND: u16 = raw::ARPHRD_INFINIBAND as u16;
 /// `IFF_BROADCAST`.
 pub(crate) const IFF_BROADCAST: u32 = raw::net_device_flags_IFF_BROADCAST;
+/// `IFF_UP`.
+pub(crate) const IFF_UP: u32 = raw::net_device_flags_IFF_UP;
 /// `IFF_MULTICAST`.
 pub(crate) const IFF_MULTICAST: u32 = raw::net_device_flags_IFF_MULTICAST;
 
@@ -38,6 +48,36 @@ impl Rtnl {
         unsafe { raw::rtnl_lock() };
         Self(())
     }
+}
+
+impl Rtnl {
+    /// Takes RTNL if it is free (`rtnl_trylock`).
+    pub(crate) fn try_lock() -> Option<Self> {
+        // SAFETY: `rtnl_trylock` may be called from any sleepable context.
+        (unsafe { raw::rtnl_trylock() } != 0).then_some(Self(()))
+    }
+
+    /// Returns a guard for RTNL that the caller's caller holds; dropping it does nothing.
+    ///
+    /// # Safety
+    ///
+    /// RTNL must be held by this thread for the guard's lifetime.
+    pub(super) unsafe fn assume_held() -> core::mem::ManuallyDrop<Self> {
+        core::mem::ManuallyDrop::new(Self(()))
+    }
+}
+
+/// The error a sysfs or ioctl handler returns to have the system call restarted
+/// (`restart_syscall`), e.g. when it cannot take RTNL without risking a deadlock.
+pub(crate) fn restart_syscall() -> kernel::error::Error {
+    // SAFETY: Sets a flag of the current task and returns `-ERESTARTNOINTR`.
+    kernel::error::Error::from_errno(unsafe { raw::restart_syscall() })
+}
+
+/// Whether the current task has `CAP_NET_ADMIN` in the initial user namespace (`capable`).
+pub(crate) fn capable_net_admin() -> bool {
+    // SAFETY: `capable` may be called from process context.
+    unsafe { raw::capable(raw::CAP_NET_ADMIN) }
 }
 
 impl Drop for Rtnl {

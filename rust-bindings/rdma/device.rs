@@ -135,6 +135,15 @@ impl Device {
         to_result(unsafe { raw::ib_query_pkey(self.as_raw(), port, index, &mut pkey) })?;
         Ok(pkey)
     }
+
+    /// Returns the index of `pkey` in the cached P_Key table of `port`, preferring a
+    /// full-member entry (`ib_find_cached_pkey`); `None` if the table does not hold it.
+    pub(crate) fn find_cached_pkey(&self, port: u32, pkey: u16) -> Option<u16> {
+        let mut index = 0u16;
+        // SAFETY: The device is valid by the type invariant and `index` is writable.
+        let r = unsafe { raw::ib_find_cached_pkey(self.as_raw(), port, pkey, &mut index) };
+        (r == 0).then_some(index)
+    }
 }
 
 /// The transport protocol of a port, as the `rdma_protocol_*()` helpers classify it.

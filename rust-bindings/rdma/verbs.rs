@@ -245,6 +245,13 @@ impl<T: CqHandler> Cq<T> {
         Ok(usize::try_from(ret).unwrap_or(0))
     }
 
+    /// Sets the CQ's interrupt moderation: an event after `count` completions or `usecs`
+    /// microseconds (`rdma_set_cq_moderation`); `EOPNOTSUPP` if the provider cannot.
+    pub(crate) fn set_moderation(&self, count: u16, usecs: u16) -> Result {
+        // SAFETY: The CQ is valid.
+        to_result(unsafe { raw::rdma_set_cq_moderation(self.as_raw(), count, usecs) })
+    }
+
     /// Arms the CQ for the next completion; returns true if completions may have been missed
     /// (`IB_CQ_REPORT_MISSED_EVENTS`), in which case the caller polls again.
     pub(crate) fn arm(&self) -> bool {
