@@ -352,6 +352,14 @@ impl Priv {
         drop(nd);
     }
 
+    /// Queues a re-read of the port (carrier, link MTU), for this interface and its children.
+    pub(crate) fn schedule_port_check(this: &Arc<Priv>) {
+        let _ = workqueue::system().enqueue::<Arc<Priv>, EVENT_WORK>(this.clone());
+        for e in this.children.lock().iter().flatten() {
+            let _ = workqueue::system().enqueue::<Arc<Priv>, EVENT_WORK>(e.priv_.clone());
+        }
+    }
+
     /// Queues a restart of the data path (the send side reported an error).
     pub(crate) fn schedule_reset(this: &Arc<Priv>) {
         let _ = workqueue::system().enqueue::<Arc<Priv>, RESET_WORK>(this.clone());

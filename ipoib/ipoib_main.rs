@@ -25,6 +25,7 @@ mod params;
 mod proto;
 mod sysfs;
 mod ud;
+mod underlay;
 
 use kernel::c_str;
 use kernel::prelude::*;
@@ -43,10 +44,11 @@ module! {
     alias: ["rtnl-link-ipoib"],
 }
 
-/// The module: dropping it unregisters the client, which removes every interface, and then
-/// the link kind (fields drop in declaration order).
+/// The module: dropping it unregisters the client, which removes every interface, then the
+/// netdevice notifier and the link kind (fields drop in declaration order).
 struct IpoibModule {
     _client: rdma::Registered<IpoibClient>,
+    _underlay: net::NetdevNotifier<underlay::UnderlayWatch>,
     _link: net::LinkRegistration<dev::IpoibOps>,
 }
 
@@ -55,8 +57,10 @@ impl kernel::Module for IpoibModule {
         params::apply_limits();
         // The kind first: interfaces name it as soon as they exist.
         let link = LINK_OPS.register()?;
+        let underlay = underlay::watch()?;
         Ok(Self {
             _client: CLIENT.register()?,
+            _underlay: underlay,
             _link: link,
         })
     }

@@ -365,3 +365,15 @@ int rust_helper_restart_syscall(void)
 {
 	return restart_syscall();
 }
+
+/* Walking the devices of the initial namespace (RTNL held). */
+
+struct net_device *rust_helper_first_init_net_device(void)
+{
+	return first_net_device(&init_net);
+}
+
+struct net_device *rust_helper_next_net_device(struct net_device *dev)
+{
+	return next_net_device(dev);
+}

@@ -67,6 +67,19 @@ impl Rtnl {
     }
 }
 
+/// Calls `f` with each device of the initial network namespace (`for_each_netdev(&init_net)`).
+pub(crate) fn for_each_init_net_device(_rtnl: &Rtnl, mut f: impl FnMut(&NetDevice)) {
+    // SAFETY: RTNL is held, so the namespace's device list does not change during the walk and
+    // every device on it stays allocated.
+    let mut d = unsafe { raw::first_init_net_device() };
+    while !d.is_null() {
+        // SAFETY: As above.
+        f(unsafe { NetDevice::from_raw(d) });
+        // SAFETY: As above.
+        d = unsafe { raw::next_net_device(d) };
+    }
+}
+
 /// The error a sysfs or ioctl handler returns to have the system call restarted
 /// (`restart_syscall`), e.g. when it cannot take RTNL without risking a deadlock.
 pub(crate) fn restart_syscall() -> kernel::error::Error {

@@ -20,14 +20,18 @@ pub(crate) enum NetdevEvent {
     Up,
     /// `NETDEV_DOWN`.
     Down,
-    /// Anything else.
-    Other,
 }
 
 /// What netdevice events are reported to.
 pub(crate) trait NetdevEvents: Send + Sync + Sized + 'static {
-    /// `event` happened to `dev` (RTNL held: defer work that takes it).
-    fn netdev_event(this: ArcBorrow<'_, Self>, dev: &NetDevice, event: NetdevEvent);
+    /// `event` happened to `dev`; only the events above are reported, all with RTNL held
+    /// (defer work that takes it).
+    fn netdev_event(
+        this: ArcBorrow<'_, Self>,
+        rtnl: &super::Rtnl,
+        dev: &NetDevice,
+        event: NetdevEvent,
+    );
 }
 
 #[repr(C)]
@@ -86,9 +90,11 @@ impl<T: NetdevEvents> NetdevNotifier<T> {
             raw::netdev_cmd_NETDEV_CHANGEMTU => NetdevEvent::ChangeMtu,
             raw::netdev_cmd_NETDEV_UP => NetdevEvent::Up,
             raw::netdev_cmd_NETDEV_DOWN => NetdevEvent::Down,
-            _ => NetdevEvent::Other,
+            _ => return raw::NOTIFY_DONE as c_int,
         };
-        T::netdev_event(inner.ctx.as_arc_borrow(), dev, ev);
+        // SAFETY: The core sends these three events with RTNL held.
+        let rtnl = unsafe { super::Rtnl::assume_held() };
+        T::netdev_event(inner.ctx.as_arc_borrow(), &rtnl, dev, ev);
         raw::NOTIFY_DONE as c_int
     }
 }
