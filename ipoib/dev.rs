@@ -5,6 +5,7 @@
 use crate::proto::addr::HwAddr;
 use crate::proto::child::{self, ChildKind};
 use crate::proto::{header, link, mtu};
+use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::net::{
     self, fill_cstr, Coalesce, DrvInfo, LinkSettings, LinkStats, NetDevice, SkBuff, SkBuffRef,
@@ -98,9 +99,12 @@ pub(crate) struct Priv {
     /// MGIDs of the groups the interface should be attached to (computed in `set_rx_mode`).
     #[pin]
     pub(crate) mcast_wanted: SpinLockBh<KVec<[u8; 16]>>,
-    /// MGIDs of the groups the QP is attached to (process context only).
+    /// The groups the QP is attached to (process context only).
     #[pin]
-    pub(crate) mcast_attached: Mutex<KVec<[u8; 16]>>,
+    pub(crate) mcast_attached: Mutex<KVec<Group>>,
+    /// The interface's debugfs files, while it is registered.
+    #[pin]
+    pub(crate) debugfs: Mutex<Option<crate::debugfs::Files>>,
     /// Applies `mcast_wanted` in process context.
     #[pin]
     mcast_work: Work<Priv, MCAST_WORK>,
@@ -119,6 +123,14 @@ pub(crate) struct Priv {
     /// The device event handler; dropped before the network device is unregistered.
     #[pin]
     events: Mutex<Option<EventRegistration<Priv>>>,
+}
+
+/// A multicast group the QP is attached to.
+#[derive(Clone, Copy)]
+pub(crate) struct Group {
+    pub(crate) mgid: [u8; 16],
+    /// `jiffies` when it was attached.
+    pub(crate) created: u64,
 }
 
 /// `Priv::pkey_index` when the P_Key is not in the port's table.
@@ -250,6 +262,7 @@ impl Priv {
                 ud <- new_spinlock_bh!(None, "ipoib:ud"),
                 mcast_wanted <- new_spinlock_bh!(wanted, "ipoib:mcast_wanted"),
                 mcast_attached <- new_mutex!(KVec::new(), "ipoib:mcast_attached"),
+                debugfs <- new_mutex!(None, "ipoib:debugfs"),
                 mcast_work <- new_work!("ipoib:mcast_work"),
                 path_work <- new_work!("ipoib:path_work"),
                 event_work <- new_work!("ipoib:event_work"),
@@ -299,17 +312,21 @@ impl Priv {
         let mut attached = self.mcast_attached.lock();
         let mut keep = KVec::new();
         for g in attached.iter() {
-            if wanted.contains(g) {
+            if wanted.contains(&g.mgid) {
                 if keep.push(*g, GFP_KERNEL).is_err() {
                     pr_warn!("multicast: out of memory\n");
                 }
             } else {
-                ud.detach_mcast(self, g);
+                ud.detach_mcast(self, &g.mgid);
             }
         }
         for g in wanted.iter() {
-            if !keep.contains(g) && ud.attach_mcast(self, g).is_ok() {
-                if keep.push(*g, GFP_KERNEL).is_err() {
+            if !keep.iter().any(|k| &k.mgid == g) && ud.attach_mcast(self, g).is_ok() {
+                let group = Group {
+                    mgid: *g,
+                    created: jiffies(),
+                };
+                if keep.push(group, GFP_KERNEL).is_err() {
                     // Not recorded, so detach it again rather than leak the attachment.
                     ud.detach_mcast(self, g);
                 }
@@ -325,13 +342,14 @@ impl Priv {
         };
         let mut attached = self.mcast_attached.lock();
         for g in attached.iter() {
-            ud.detach_mcast(self, g);
+            ud.detach_mcast(self, &g.mgid);
         }
         *attached = KVec::new();
     }
 
     fn broadcast_attached(&self) -> bool {
-        self.mcast_attached.lock().contains(&self.broadcast.gid())
+        let bcast = self.broadcast.gid();
+        self.mcast_attached.lock().iter().any(|g| g.mgid == bcast)
     }
 
     /// Starts following port events for `ndev`, the interface's registered device.

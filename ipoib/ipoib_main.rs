@@ -14,6 +14,7 @@
 #[path = "../rust-bindings/lib.rs"]
 mod rust_bindings;
 
+mod debugfs;
 mod dev;
 mod interface;
 mod netlink;
@@ -25,7 +26,7 @@ mod params;
 mod proto;
 mod sysfs;
 mod ud;
-mod underlay;
+mod watch;
 
 use kernel::c_str;
 use kernel::prelude::*;
@@ -48,7 +49,7 @@ module! {
 /// netdevice notifier and the link kind (fields drop in declaration order).
 struct IpoibModule {
     _client: rdma::Registered<IpoibClient>,
-    _underlay: net::NetdevNotifier<underlay::UnderlayWatch>,
+    _watch: net::NetdevNotifier<watch::NetdevWatch>,
     _link: net::LinkRegistration<dev::IpoibOps>,
 }
 
@@ -57,10 +58,10 @@ impl kernel::Module for IpoibModule {
         params::apply_limits();
         // The kind first: interfaces name it as soon as they exist.
         let link = LINK_OPS.register()?;
-        let underlay = underlay::watch()?;
+        let watch = watch::register()?;
         Ok(Self {
             _client: CLIENT.register()?,
-            _underlay: underlay,
+            _watch: watch,
             _link: link,
         })
     }

@@ -10,6 +10,7 @@ use crate::params;
 use crate::proto::addr::{HwAddr, MULTICAST_QPN};
 use crate::proto::header::{self, GrhLayout, TxClass};
 use crate::proto::{mtu, roce};
+use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::net::{MappedSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff};
 use crate::rust_bindings::rdma::{
     Ah, Cq, CqHandler, DmaDir, Gid, NetworkHdr, Pd, Sge, UdQp, UdQpCaps, Wc,
@@ -47,6 +48,8 @@ struct TxRing {
 struct AhEntry {
     gid: [u8; 16],
     ah: Arc<Ah>,
+    /// `jiffies` when the destination was first seen.
+    created: u64,
 }
 
 /// Packets waiting for the address handle of their destination.
@@ -54,6 +57,19 @@ struct Pending {
     gid: [u8; 16],
     multicast: bool,
     skbs: KVec<SkBuff>,
+    created: u64,
+}
+
+/// A destination as the debugfs tables show it.
+#[derive(Clone, Copy)]
+pub(crate) struct Dest {
+    pub(crate) gid: [u8; 16],
+    /// Whether its address handle exists.
+    pub(crate) complete: bool,
+    /// Packets waiting for the address handle.
+    pub(crate) queued: usize,
+    /// `jiffies` when it was first seen.
+    pub(crate) created: u64,
 }
 
 /// The verbs resources of one interface. Fields drop in declaration order: buffers and
@@ -268,6 +284,39 @@ impl Ud {
         let _ = self.qp.detach_mcast(&Gid(*mgid), 0);
     }
 
+    /// Returns the destinations with an address handle or packets waiting for one (for the
+    /// debugfs tables; a snapshot, possibly partial if memory is short).
+    pub(crate) fn destinations(&self) -> KVec<Dest> {
+        let mut out = KVec::new();
+        for e in self.ahs.lock().iter() {
+            let d = Dest {
+                gid: e.gid,
+                complete: true,
+                queued: 0,
+                created: e.created,
+            };
+            if out.push(d, GFP_ATOMIC).is_err() {
+                break;
+            }
+        }
+        for e in self.pending.lock().iter() {
+            if let Some(d) = out.iter_mut().find(|d| d.gid == e.gid) {
+                d.queued = e.skbs.len();
+                continue;
+            }
+            let d = Dest {
+                gid: e.gid,
+                complete: false,
+                queued: e.skbs.len(),
+                created: e.created,
+            };
+            if out.push(d, GFP_ATOMIC).is_err() {
+                break;
+            }
+        }
+        out
+    }
+
     fn cached_ah(&self, gid: &[u8; 16]) -> Option<Arc<Ah>> {
         self.ahs
             .lock()
@@ -299,6 +348,7 @@ impl Ud {
                         gid: *gid,
                         multicast,
                         skbs,
+                        created: jiffies(),
                     },
                     GFP_ATOMIC,
                 )
@@ -354,7 +404,15 @@ impl Ud {
             pr_warn!("address handle cache full, destination dropped\n");
             return Err(ENOSPC);
         }
-        cache.push(AhEntry { gid: *gid, ah }, GFP_ATOMIC)?;
+        let created = jiffies();
+        cache.push(
+            AhEntry {
+                gid: *gid,
+                ah,
+                created,
+            },
+            GFP_ATOMIC,
+        )?;
         Ok(())
     }
 

@@ -7,6 +7,8 @@
  */
 #include <linux/auxiliary_bus.h>
 #include <linux/capability.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
 #include <linux/delay.h>
 #include <linux/if_arp.h>
 #include <linux/etherdevice.h>
@@ -41,3 +43,4 @@ const unsigned int RUST_CONST_HELPER_DEFAULT_TX_QUEUE_LEN = DEFAULT_TX_QUEUE_LEN
 const int RUST_CONST_HELPER_CAP_NET_ADMIN = CAP_NET_ADMIN;
 const u32 RUST_CONST_HELPER_ETHTOOL_COALESCE_RX_USECS = ETHTOOL_COALESCE_RX_USECS;
 const u32 RUST_CONST_HELPER_ETHTOOL_COALESCE_RX_MAX_FRAMES = ETHTOOL_COALESCE_RX_MAX_FRAMES;
+const umode_t RUST_CONST_HELPER_S_IFREG = S_IFREG;

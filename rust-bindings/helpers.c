@@ -9,6 +9,7 @@
 #include <linux/auxiliary_bus.h>
 #include <linux/device.h>
 #include <linux/etherdevice.h>
+#include <linux/jiffies.h>
 #include <linux/mlx4/device.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
@@ -376,4 +377,9 @@ struct net_device *rust_helper_first_init_net_device(void)
 struct net_device *rust_helper_next_net_device(struct net_device *dev)
 {
 	return next_net_device(dev);
+}
+
+unsigned long rust_helper_jiffies_now(void)
+{
+	return READ_ONCE(jiffies);
 }

@@ -130,6 +130,22 @@ impl HwAddr {
     }
 }
 
+/// Displays a GID as C's debugfs tables do (`format_gid` in ipoib_fs.c): eight 16-bit groups
+/// in lower-case hex without leading zeros, colon-separated, no `::` compression.
+pub(crate) struct GidFmt<'a>(pub(crate) &'a [u8; 16]);
+
+impl core::fmt::Display for GidFmt<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, w) in self.0.chunks_exact(2).enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{:x}", u16::from_be_bytes([w[0], w[1]]))?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +269,18 @@ mod tests {
         let mut sig = good;
         sig.0[6] = 0x60;
         assert!(sig.mcast_matches(&b));
+    }
+
+    #[test]
+    fn gid_display_as_c() {
+        extern crate std;
+        use std::format;
+        let g = HwAddr::broadcast(0xffff).gid();
+        assert_eq!(format!("{}", GidFmt(&g)), "ff12:401b:ffff:0:0:0:ffff:ffff");
+        let mut l = [0u8; 16];
+        l[0] = 0xfe;
+        l[1] = 0x80;
+        l[8..].copy_from_slice(&[0x52, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x01]);
+        assert_eq!(format!("{}", GidFmt(&l)), "fe80:0:0:0:5254:ff:fe12:3401");
     }
 }

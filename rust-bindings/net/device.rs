@@ -715,17 +715,24 @@ impl NetDevice {
         )
     }
 
-    /// Returns the driver data if this is a registered device of `T`; the borrow lasts while
-    /// RTNL is held (devices are unregistered under it).
+    /// Returns the driver data if this is a device of `T` that is registered or being
+    /// unregistered (as in a `NETDEV_UNREGISTER` notification); the borrow lasts while RTNL
+    /// is held.
     pub(crate) fn driver_data<'a, T: Ops>(
         &'a self,
         _rtnl: &'a super::Rtnl,
     ) -> Option<<T::Data as ForeignOwnable>::Borrowed<'a>> {
-        if !self.is_driver::<T>() || !self.is_registered() {
+        // SAFETY: The device is valid; `reg_state` changes under RTNL only, which is held.
+        let state = u32::from(unsafe { (*self.as_raw()).reg_state });
+        if !self.is_driver::<T>()
+            || (state != raw::netdev_reg_state_NETREG_REGISTERED
+                && state != raw::netdev_reg_state_NETREG_UNREGISTERING)
+        {
             return None;
         }
-        // SAFETY: A registered device of `T` has its data set until it is unregistered, which
-        // needs RTNL, held for `'a`.
+        // SAFETY: A device of `T` has its data set from before registration until its
+        // destructor runs, after it left `NETREG_UNREGISTERING`, which needs RTNL, held for
+        // `'a`.
         Some(unsafe { driver_data::<T>(self.as_raw()) })
     }
 

@@ -20,6 +20,12 @@ pub(crate) enum NetdevEvent {
     Up,
     /// `NETDEV_DOWN`.
     Down,
+    /// `NETDEV_REGISTER`: the device was registered (or moved into a namespace).
+    Register,
+    /// `NETDEV_UNREGISTER`: the device is being unregistered (or moved out of a namespace).
+    Unregister,
+    /// `NETDEV_CHANGENAME`: the device was renamed.
+    ChangeName,
 }
 
 /// What netdevice events are reported to.
@@ -90,9 +96,12 @@ impl<T: NetdevEvents> NetdevNotifier<T> {
             raw::netdev_cmd_NETDEV_CHANGEMTU => NetdevEvent::ChangeMtu,
             raw::netdev_cmd_NETDEV_UP => NetdevEvent::Up,
             raw::netdev_cmd_NETDEV_DOWN => NetdevEvent::Down,
+            raw::netdev_cmd_NETDEV_REGISTER => NetdevEvent::Register,
+            raw::netdev_cmd_NETDEV_UNREGISTER => NetdevEvent::Unregister,
+            raw::netdev_cmd_NETDEV_CHANGENAME => NetdevEvent::ChangeName,
             _ => return raw::NOTIFY_DONE as c_int,
         };
-        // SAFETY: The core sends these three events with RTNL held.
+        // SAFETY: The core sends these events with RTNL held.
         let rtnl = unsafe { super::Rtnl::assume_held() };
         T::netdev_event(inner.ctx.as_arc_borrow(), &rtnl, dev, ev);
         raw::NOTIFY_DONE as c_int

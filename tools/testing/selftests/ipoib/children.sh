@@ -80,6 +80,8 @@ before=$(links)
 check "create_child 0x8001" write $S/create_child 0x8001
 C=/sys/class/net/ib0.8001
 check "ib0.8001 exists" test -e $C
+check "debugfs files of the sysfs child" sh -c \
+	"test -e /sys/kernel/debug/ipoib/ib0.8001_mcg && test -e /sys/kernel/debug/ipoib/ib0.8001_path"
 check_eq "child pkey" 0x8001 "$(cat $C/pkey)"
 check_eq "child parent" ib0 "$(cat $C/parent)"
 check_eq "child mode" datagram "$(cat $C/mode)"
@@ -126,7 +128,11 @@ check "netlink child: ib0.8002@ib0 with pkey 0x8002" \
 	sh -c "ip -d link show ib0.8002 | grep -q 'ib0.8002@ib0' && ip -d link show ib0.8002 | grep -q 'ipoib pkey  *0x8002'"
 check "netlink child has no driver sysfs files" \
 	sh -c "! test -e /sys/class/net/ib0.8002/pkey && ! test -e /sys/class/net/ib0.8002/mode"
+check "renaming moves the debugfs files" sh -c \
+	"ip link set ib0.8002 name ib0x && test -e /sys/kernel/debug/ipoib/ib0x_mcg && ! test -e /sys/kernel/debug/ipoib/ib0.8002_mcg && ip link set ib0x name ib0.8002"
 check "ip link del ib0.8002" ip link del ib0.8002
+check "deleting removes the debugfs files" sh -c \
+	"! test -e /sys/kernel/debug/ipoib/ib0.8002_mcg && ! test -e /sys/kernel/debug/ipoib/ib0.8002_path"
 check "ib0.8002 is gone" test ! -e /sys/class/net/ib0.8002
 check "ip link add without a link: EINVAL" sh -c "! ip link add name x type ipoib && ! test -e /sys/class/net/x"
 check "ip link add on eth0: ENODEV" sh -c "ip link add link eth0 name x type ipoib 2>&1 | grep -q 'No such device'"

@@ -46,6 +46,17 @@ check "neighbour entry holds the peer's 20-byte address" \
 	sh -c "ip neigh show dev ib0 | grep -q '$(ib_ip4 "$peer") lladdr $peer_lladdr'"
 check "ping IPv6 link-local to the peer" ping -6 -c 3 -W 3 "$peer_ll6%ib0"
 check "ping IPv6 global to the peer" ping -6 -c 3 -W 3 "$(ib_ip6 "$peer")"
+
+# The debugfs tables (C's format) list the broadcast group and the peer.
+D=/sys/kernel/debug/ipoib
+peer_gid=$(echo "$peer_lladdr" | cut -d: -f5- | tr -d : | sed 's/\(....\)/\1:/g; s/:$//; s/:0*\([0-9a-f]\)/:\1/g; s/^0*\([0-9a-f]\)/\1/')
+sed 's/^/#   /' $D/ib0_mcg | head -n 12
+check "ib0_mcg: the broadcast group, attached: complete, not send-only" sh -c \
+	"grep -A4 '^GID: ff12:401b:ffff:0:0:0:ffff:ffff\$' $D/ib0_mcg | grep -q 'complete:       yes' && grep -A4 '^GID: ff12:401b:ffff:0:0:0:ffff:ffff\$' $D/ib0_mcg | grep -q 'send_only:       no'"
+check "ib0_mcg: the IPv6 all-nodes group" grep -q '^GID: ff12:601b:ffff:0:0:0:0:1$' $D/ib0_mcg
+sed 's/^/#   /' $D/ib0_path | head -n 6
+check "ib0_path: the peer's GID ($peer_gid), complete" sh -c \
+	"grep -A1 '^GID: $peer_gid\$' $D/ib0_path | grep -q 'complete:    yes'"
 check "IPv6 neighbour entry holds the peer's 20-byte address" \
 	sh -c "ip -6 neigh show dev ib0 | grep -q 'lladdr $peer_lladdr'"
 barrier pinged
@@ -70,7 +81,7 @@ else
 	echo "# TCP: $(python3 -c "import json;d=json.load(open('/tmp/tcp.json'));print(round(d['end']['sum_received']['bits_per_second']/1e6,1),'Mbit/s, retransmits',d['end']['sum_sent'].get('retransmits'))" 2>/dev/null)"
 	put tcp_done 1
 	get iperf2 30 >/dev/null
-	check "iperf3 UDP for 10 s (10 Mbit/s, < 5% loss)" sh -c "iperf3 -c $(ib_ip4 b) -u -b 10M -t 10 -J > /tmp/udp.json && python3 -c \"import json,sys;d=json.load(open('/tmp/udp.json'));l=d['end']['sum']['lost_percent'];print('# loss',l);sys.exit(0 if l < 5 else 1)\""
+	check "iperf3 UDP for 10 s (10 Mbit/s in 4000-byte datagrams, < 5% loss)" sh -c "iperf3 -c $(ib_ip4 b) -u -b 10M -l 4000 -t 10 -J > /tmp/udp.json && python3 -c \"import json,sys;d=json.load(open('/tmp/udp.json'));l=d['end']['sum']['lost_percent'];print('# loss',l);sys.exit(0 if l < 5 else 1)\""
 	put udp_done 1
 fi
 barrier traffic
