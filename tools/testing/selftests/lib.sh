@@ -152,7 +152,13 @@ setup_ipoib() {
 }
 
 teardown_ipoib() {
-	modprobe -r ib_ipoib
+	if ! timeout 90 modprobe -r ib_ipoib; then
+		echo "# FAIL modprobe -r ib_ipoib did not finish in 90 s; blocked tasks:"
+		echo w >/proc/sysrq-trigger
+		dmesg | tail -n 80 | sed 's/^/#   /'
+		FAILED=1
+		return 1
+	fi
 	rdma link delete rxe0 2>/dev/null
 	modprobe -r rdma_rxe
 	ip link set eth0 mtu 1500
