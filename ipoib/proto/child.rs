@@ -34,17 +34,10 @@ fn skip_blanks(s: &[u8]) -> &[u8] {
     &s[n..]
 }
 
-/// Parses an integer as C's `sscanf("%i")` does: leading blanks, an optional sign, then `0x`
-/// hexadecimal, `0` octal or decimal, up to the first character that is not a digit (so a
-/// trailing newline is ignored). Returns `None` if no digit was read. The value wraps to 32
-/// bits like the C conversion into an `int`.
-pub(crate) fn parse_c_int(input: &[u8]) -> Option<i32> {
-    let s = skip_blanks(input);
-    let (neg, s) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
+/// Reads an unsigned number with C's base prefixes (`0x` hexadecimal, `0` octal, else
+/// decimal) up to the first character that is not a digit of that base; returns the value,
+/// wrapped to 64 bits, and whether any digit was read (`_parse_integer` in lib/kstrtox.c).
+fn parse_prefixed(s: &[u8]) -> (u64, bool) {
     let (radix, digits) =
         if s.len() > 2 && s[0] == b'0' && (s[1] | 0x20) == b'x' && s[2].is_ascii_hexdigit() {
             (16u64, &s[2..])
@@ -68,6 +61,21 @@ pub(crate) fn parse_c_int(input: &[u8]) -> Option<i32> {
         v = v.wrapping_mul(radix).wrapping_add(d);
         any = true;
     }
+    (v, any)
+}
+
+/// Parses an integer as C's `sscanf("%i")` does: leading blanks, an optional sign, then `0x`
+/// hexadecimal, `0` octal or decimal, up to the first character that is not a digit (so a
+/// trailing newline is ignored). Returns `None` if no digit was read. The value wraps to 32
+/// bits like the C conversion into an `int`.
+pub(crate) fn parse_c_int(input: &[u8]) -> Option<i32> {
+    let s = skip_blanks(input);
+    let (neg, s) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (v, any) = parse_prefixed(s);
     if !any {
         return None;
     }
@@ -78,29 +86,7 @@ pub(crate) fn parse_c_int(input: &[u8]) -> Option<i32> {
 /// Parses an unsigned value as the kernel's `simple_strtoul(buf, NULL, 0)` does (`umcast`):
 /// no blanks skipped, and anything unparsable is 0.
 pub(crate) fn parse_simple_ul(input: &[u8]) -> u64 {
-    let s = input;
-    let (radix, digits) =
-        if s.len() > 2 && s[0] == b'0' && (s[1] | 0x20) == b'x' && s[2].is_ascii_hexdigit() {
-            (16u64, &s[2..])
-        } else if s.first() == Some(&b'0') {
-            (8, s)
-        } else {
-            (10, s)
-        };
-    let mut v: u64 = 0;
-    for &c in digits {
-        let d = match c {
-            b'0'..=b'9' => u64::from(c - b'0'),
-            b'a'..=b'f' => u64::from(c - b'a' + 10),
-            b'A'..=b'F' => u64::from(c - b'A' + 10),
-            _ => break,
-        };
-        if d >= radix {
-            break;
-        }
-        v = v.wrapping_mul(radix).wrapping_add(d);
-    }
-    v
+    parse_prefixed(input).0
 }
 
 /// Validates a `create_child` write: the P_Key as given (`pkey <= 0 || pkey > 0xffff ||
