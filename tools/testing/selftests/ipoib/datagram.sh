@@ -82,9 +82,10 @@ else
 	put tcp_done 1
 	get iperf2 30 >/dev/null
 	# Soft-RoCE between two TCG guests stalls the sender for up to the 10 s TX
-	# watchdog now and then (see Documentation/testing.rst), so the loss is
-	# printed and only a datagram stream that mostly arrives is required.
-	check "iperf3 UDP for 10 s (10 Mbit/s in 4000-byte datagrams, at least half delivered)" sh -c "iperf3 -c $(ib_ip4 b) -u -b 10M -l 4000 -t 10 -J > /tmp/udp.json && python3 -c \"import json,sys;d=json.load(open('/tmp/udp.json'));l=d['end']['sum']['lost_percent'];print('# loss',l);sys.exit(0 if l < 50 else 1)\""
+	# watchdog now and then, and the debug guests sustain about 5 Mbit/s of UDP
+	# (see Documentation/testing.rst): 4 Mbit/s for 25 s, the loss printed, at
+	# least half delivered.
+	check "iperf3 UDP for 25 s (4 Mbit/s in 4000-byte datagrams, at least half delivered)" sh -c "iperf3 -c $(ib_ip4 b) -u -b 4M -l 4000 -t 25 -J > /tmp/udp.json && python3 -c \"import json,sys;d=json.load(open('/tmp/udp.json'));l=d['end']['sum']['lost_percent'];print('# loss',l);sys.exit(0 if l < 50 else 1)\""
 	echo "# UDP loss: $(python3 -c "import json;print(round(json.load(open('/tmp/udp.json'))['end']['sum']['lost_percent'],1))" 2>/dev/null) %"
 	put udp_done 1
 fi
