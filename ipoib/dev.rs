@@ -647,10 +647,22 @@ impl net::Ops for IpoibOps {
     }
 
     fn tx_timeout(dev: &NetDevice, p: ArcBorrow<'_, Priv>) {
-        pr_warn!("{}: transmit timeout\n", dev.name());
-        if let Some(ud) = p.ud() {
-            ud.reap_tx(&p, dev);
-        }
+        let Some(ud) = p.ud() else {
+            pr_warn!("{}: transmit timeout\n", dev.name());
+            return;
+        };
+        // As C ipoib_timeout reports it, plus what the watchdog found in the send CQ.
+        let (head, tail) = ud.tx_counters();
+        let stopped = dev.queue_stopped();
+        let reaped = ud.reap_tx(&p, dev);
+        pr_warn!(
+            "{}: transmit timeout: queue stopped {}, tx_head {}, tx_tail {}, completions waiting {}\n",
+            dev.name(),
+            u8::from(stopped),
+            head,
+            tail,
+            reaped
+        );
     }
 
     fn get_drvinfo(_dev: &NetDevice, p: ArcBorrow<'_, Priv>, info: &mut DrvInfo) {

@@ -535,12 +535,15 @@ impl Ud {
     }
 
     /// Frees completed sends and wakes the queue (also from the TX watchdog).
-    pub(crate) fn reap_tx(&self, p: &Priv, dev: &NetDevice) {
+    /// Returns how many completions it handled.
+    pub(crate) fn reap_tx(&self, p: &Priv, dev: &NetDevice) -> usize {
         let mut wcs = [Wc::default(); WC_BATCH];
+        let mut reaped = 0;
         while let Ok(n @ 1..) = self.send_cq.poll(&mut wcs) {
             for wc in &wcs[..n] {
                 self.complete_tx(p, wc);
             }
+            reaped += n;
         }
         let outstanding = {
             let tx = self.tx.lock();
@@ -549,6 +552,13 @@ impl Ud {
         if dev.queue_stopped() && outstanding <= self.tx_size as u64 / 2 && dev.is_running() {
             dev.wake_queue();
         }
+        reaped
+    }
+
+    /// Returns the send ring's (head, tail): sends posted and completed.
+    pub(crate) fn tx_counters(&self) -> (u64, u64) {
+        let tx = self.tx.lock();
+        (tx.head, tx.tail)
     }
 
     fn handle_rx(&self, p: &Priv, napi: &Napi<Priv>, wc: &Wc) {

@@ -8,6 +8,7 @@
 
 pub(crate) mod addr;
 pub(crate) mod child;
+pub(crate) mod cm;
 pub(crate) mod header;
 pub(crate) mod link;
 pub(crate) mod mtu;

@@ -90,6 +90,7 @@ else
 	put udp_done 1
 fi
 barrier traffic
+dmesg | grep 'transmit timeout\|NETDEV WATCHDOG' | sed 's/^/# /'
 
 stats=$(ip -s -s link show ib0)
 echo "$stats" | sed 's/^/#   /'
