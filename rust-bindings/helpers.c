@@ -151,6 +151,40 @@ int rust_helper_ib_dma_mapping_error(struct ib_device *dev, u64 dma_addr)
 	return ib_dma_mapping_error(dev, dma_addr);
 }
 
+u64 rust_helper_ib_dma_map_page(struct ib_device *dev, struct page *page, unsigned long offset,
+				size_t size, enum dma_data_direction direction)
+{
+	return ib_dma_map_page(dev, page, offset, size, direction);
+}
+
+void rust_helper_ib_dma_unmap_page(struct ib_device *dev, u64 addr, size_t size,
+				   enum dma_data_direction direction)
+{
+	ib_dma_unmap_page(dev, addr, size, direction);
+}
+
+struct ib_srq *rust_helper_ib_create_srq(struct ib_pd *pd, struct ib_srq_init_attr *attr)
+{
+	return ib_create_srq(pd, attr);
+}
+
+void rust_helper_ib_destroy_srq(struct ib_srq *srq)
+{
+	ib_destroy_srq(srq);
+}
+
+int rust_helper_ib_post_srq_recv(struct ib_srq *srq, const struct ib_recv_wr *wr,
+				 const struct ib_recv_wr **bad_wr)
+{
+	return ib_post_srq_recv(srq, wr, bad_wr);
+}
+
+void rust_helper_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off,
+				 int size, unsigned int truesize)
+{
+	skb_add_rx_frag(skb, i, page, off, size, truesize);
+}
+
 void rust_helper_ib_event_handler_init(struct ib_event_handler *handler,
 				       struct ib_device *device,
 				       void (*cb)(struct ib_event_handler *, struct ib_event *))

@@ -154,13 +154,55 @@ mod tests {
     #[test]
     fn geometry_4k_pages() {
         let g = RxGeometry::new(4096);
-        assert_eq!(g, RxGeometry { head: 4084, sg: 16, page_size: 4096 });
+        assert_eq!(
+            g,
+            RxGeometry {
+                head: 4084,
+                sg: 16,
+                page_size: 4096
+            }
+        );
         assert_eq!(g.head + (g.sg - 1) * 4096, BUF_SIZE);
-        assert_eq!(g.split(100), Some(RxSplit { head: 100, frags: 0, last: 0 }));
-        assert_eq!(g.split(4084), Some(RxSplit { head: 4084, frags: 0, last: 0 }));
-        assert_eq!(g.split(4085), Some(RxSplit { head: 4084, frags: 1, last: 1 }));
-        assert_eq!(g.split(4084 + 8192), Some(RxSplit { head: 4084, frags: 2, last: 4096 }));
-        assert_eq!(g.split(BUF_SIZE), Some(RxSplit { head: 4084, frags: 15, last: 4096 }));
+        assert_eq!(
+            g.split(100),
+            Some(RxSplit {
+                head: 100,
+                frags: 0,
+                last: 0
+            })
+        );
+        assert_eq!(
+            g.split(4084),
+            Some(RxSplit {
+                head: 4084,
+                frags: 0,
+                last: 0
+            })
+        );
+        assert_eq!(
+            g.split(4085),
+            Some(RxSplit {
+                head: 4084,
+                frags: 1,
+                last: 1
+            })
+        );
+        assert_eq!(
+            g.split(4084 + 8192),
+            Some(RxSplit {
+                head: 4084,
+                frags: 2,
+                last: 4096
+            })
+        );
+        assert_eq!(
+            g.split(BUF_SIZE),
+            Some(RxSplit {
+                head: 4084,
+                frags: 15,
+                last: 4096
+            })
+        );
         assert_eq!(g.split(BUF_SIZE + 1), None);
         assert_eq!(g.max_mtu(27), 65520);
         assert_eq!(g.max_mtu(16), 65520);
@@ -172,19 +214,42 @@ mod tests {
         let g = RxGeometry::new(65536);
         assert_eq!(g.sg, 1);
         assert_eq!(g.head, BUF_SIZE);
-        assert_eq!(g.split(BUF_SIZE), Some(RxSplit { head: BUF_SIZE, frags: 0, last: 0 }));
+        assert_eq!(
+            g.split(BUF_SIZE),
+            Some(RxSplit {
+                head: BUF_SIZE,
+                frags: 0,
+                last: 0
+            })
+        );
     }
 
     #[test]
     fn private_data() {
-        let d = CmData { qpn: 0x12, mtu: BUF_SIZE };
+        let d = CmData {
+            qpn: 0x12,
+            mtu: BUF_SIZE,
+        };
         assert_eq!(d.to_bytes(), [0, 0, 0, 0x12, 0, 0, 0xff, 0xf4]);
         let mut wire = [0u8; 92];
         wire[..8].copy_from_slice(&[0xab, 0x00, 0x01, 0x02, 0, 0, 0x10, 0x00]);
-        assert_eq!(CmData::parse(&wire), Some(CmData { qpn: 0x102, mtu: 4096 }));
+        assert_eq!(
+            CmData::parse(&wire),
+            Some(CmData {
+                qpn: 0x102,
+                mtu: 4096
+            })
+        );
         assert_eq!(CmData::parse(&wire[..7]), None);
         assert_eq!(CmData { qpn: 1, mtu: 4096 }.peer_mtu(), Some(4092));
-        assert_eq!(CmData { qpn: 1, mtu: 1 << 20 }.peer_mtu(), Some(MTU));
+        assert_eq!(
+            CmData {
+                qpn: 1,
+                mtu: 1 << 20
+            }
+            .peer_mtu(),
+            Some(MTU)
+        );
         assert_eq!(CmData { qpn: 1, mtu: 10 }.peer_mtu(), None);
     }
 

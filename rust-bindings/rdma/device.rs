@@ -377,6 +377,14 @@ impl Device {
         buf[..n].copy_from_slice(&tmp[..n]);
     }
 
+    /// Returns the most scatter entries a receive of a shared receive queue takes, or 0 if the
+    /// device has no SRQs (`attrs.max_srq_sge`).
+    pub(crate) fn max_srq_sge(&self) -> u32 {
+        // SAFETY: The device is valid; `attrs` is filled at registration and not changed.
+        let n = unsafe { (*self.as_raw()).attrs.max_srq_sge };
+        u32::try_from(n).unwrap_or(0)
+    }
+
     /// Returns the name of the parent device (e.g. the PCI address), if there is one.
     pub(crate) fn parent_name(&self) -> Option<&CStr> {
         let parent = self.parent()?;

@@ -6,11 +6,15 @@
 //! [`include/rdma/ib_cache.h`](srctree/include/rdma/ib_cache.h).
 
 mod client;
+mod cm;
 mod device;
 mod event;
 mod verbs;
 
 pub(crate) use client::{Client, Registered, Registration};
+pub(crate) use cm::{CmEvent, CmHandler, CmId, CmIdRef, NewCm, QpState, RoceReq};
 pub(crate) use device::{Device, Gid, LinkLayer, Mtu, PortAttr, PortState, Protocol};
 pub(crate) use event::{EventHandler, EventRegistration, PortEvent};
-pub(crate) use verbs::{Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Sge, UdQp, UdQpCaps, Wc};
+pub(crate) use verbs::{
+    Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Qp, RcQp, RcQpCaps, Sge, Srq, UdQp, UdQpCaps, Wc,
+};

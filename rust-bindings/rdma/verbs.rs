@@ -53,6 +53,41 @@ impl Device {
         }
     }
 
+    /// Maps `len` bytes at `offset` in `page` for DMA (`ib_dma_map_page`).
+    pub(crate) fn dma_map_page(
+        &self,
+        page: &kernel::page::Page,
+        offset: usize,
+        len: usize,
+        dir: DmaDir,
+    ) -> Result<u64> {
+        // SAFETY: The device is valid and `page` is an allocated page; its owner unmaps it
+        // (`dma_unmap_page`) before freeing or handing it on.
+        unsafe {
+            let addr = raw::ib_dma_map_page(
+                self.as_raw(),
+                page.as_ptr().cast(),
+                offset,
+                len,
+                dir.to_raw(),
+            );
+            if raw::ib_dma_mapping_error(self.as_raw(), addr) != 0 {
+                return Err(ENOMEM);
+            }
+            Ok(addr)
+        }
+    }
+
+    /// Undoes a mapping made by [`Device::dma_map_page`].
+    ///
+    /// # Safety
+    ///
+    /// `addr`, `len` and `dir` must be those of a live page mapping on this device.
+    pub(crate) unsafe fn dma_unmap_page(&self, addr: u64, len: usize, dir: DmaDir) {
+        // SAFETY: The caller guarantees the mapping.
+        unsafe { raw::ib_dma_unmap_page(self.as_raw(), addr, len, dir.to_raw()) }
+    }
+
     /// Undoes a mapping made by [`Device::dma_map_single`].
     ///
     /// # Safety
@@ -285,19 +320,144 @@ pub(crate) struct UdQpCaps {
     pub(crate) recv_sge: u32,
 }
 
-/// An unreliable-datagram queue pair (`struct ib_qp`, `IB_QPT_UD`).
+/// The largest number of scatter entries one work request takes here.
+pub(crate) const MAX_SGE: usize = 32;
+
+fn raw_sges(sges: &[Sge], out: &mut [raw::ib_sge; MAX_SGE]) -> Result<i32> {
+    if sges.len() > MAX_SGE {
+        return Err(EINVAL);
+    }
+    for (o, s) in out.iter_mut().zip(sges) {
+        *o = raw::ib_sge {
+            addr: s.addr,
+            length: s.len,
+            lkey: s.lkey,
+        };
+    }
+    i32::try_from(sges.len()).map_err(|_| EINVAL)
+}
+
+fn recv_wr(wr_id: u64, sges: &mut [raw::ib_sge], n: i32) -> raw::ib_recv_wr {
+    raw::ib_recv_wr {
+        next: core::ptr::null_mut(),
+        __bindgen_anon_1: raw::ib_recv_wr__bindgen_ty_1 { wr_id },
+        sg_list: sges.as_mut_ptr(),
+        num_sge: n,
+    }
+}
+
+/// A queue pair of any type (`struct ib_qp`): what UD and RC QPs share.
 ///
 /// # Invariants
 ///
 /// `ptr` is a QP created by `ib_create_qp`, owned by this value.
-pub(crate) struct UdQp {
+pub(crate) struct Qp {
     ptr: NonNull<raw::ib_qp>,
 }
 
 // SAFETY: Posting to a kernel QP is allowed from any thread; callers serialise posts per queue.
-unsafe impl Send for UdQp {}
+unsafe impl Send for Qp {}
 // SAFETY: As above.
-unsafe impl Sync for UdQp {}
+unsafe impl Sync for Qp {}
+
+impl Qp {
+    fn create(pd: &Pd, attr: &mut raw::ib_qp_init_attr) -> Result<Self> {
+        // SAFETY: The PD and the CQs (and SRQ) in `attr` are valid and outlive the QP (owners
+        // drop the QP first).
+        let p = from_err_ptr(unsafe { raw::ib_create_qp(pd.as_raw(), attr) })?;
+        // INVARIANT: A QP, not an error.
+        Ok(Self {
+            ptr: NonNull::new(p).ok_or(ENOMEM)?,
+        })
+    }
+
+    pub(super) fn as_raw(&self) -> *mut raw::ib_qp {
+        self.ptr.as_ptr()
+    }
+
+    /// Returns the QP number.
+    pub(crate) fn qpn(&self) -> u32 {
+        // SAFETY: The QP is valid; `qp_num` is set at creation.
+        unsafe { (*self.as_raw()).qp_num }
+    }
+
+    pub(super) fn modify(&self, attr: &mut raw::ib_qp_attr, mask: u32) -> Result {
+        // SAFETY: The QP is valid and `attr` is valid for the call.
+        to_result(unsafe { raw::ib_modify_qp(self.as_raw(), attr, mask as i32) })
+    }
+
+    fn set_state(&self, state: raw::ib_qp_state) -> Result {
+        let mut a = raw::ib_qp_attr {
+            qp_state: state,
+            ..Default::default()
+        };
+        self.modify(&mut a, raw::ib_qp_attr_mask_IB_QP_STATE)
+    }
+
+    /// Returns whether the QP is ready to send (`IB_QPS_RTS`, per `ib_query_qp`); false also
+    /// when the query fails.
+    pub(crate) fn is_rts(&self) -> bool {
+        let mut attr = raw::ib_qp_attr::default();
+        let mut init = raw::ib_qp_init_attr::default();
+        // SAFETY: The QP is valid; `attr` and `init` are valid for writes.
+        let ret = unsafe {
+            raw::ib_query_qp(
+                self.as_raw(),
+                &mut attr,
+                raw::ib_qp_attr_mask_IB_QP_STATE as i32,
+                &mut init,
+            )
+        };
+        ret == 0 && attr.qp_state == raw::ib_qp_state_IB_QPS_RTS
+    }
+
+    /// Moves the QP to the reset state, discarding all work requests.
+    pub(crate) fn reset(&self) -> Result {
+        self.set_state(raw::ib_qp_state_IB_QPS_RESET)
+    }
+
+    /// Moves the QP to the error state, flushing every outstanding WR as a completion.
+    pub(crate) fn to_error(&self) -> Result {
+        self.set_state(raw::ib_qp_state_IB_QPS_ERR)
+    }
+
+    /// Posts a receive into `sge`.
+    pub(crate) fn post_recv(&self, wr_id: u64, sge: Sge) -> Result {
+        let mut sges = [raw::ib_sge::default(); MAX_SGE];
+        let n = raw_sges(&[sge], &mut sges)?;
+        let wr = recv_wr(wr_id, &mut sges, n);
+        let mut bad = core::ptr::null();
+        // SAFETY: The QP is valid; `wr` and `sges` are valid for the call (providers copy them).
+        to_result(unsafe { raw::ib_post_recv(self.as_raw(), &wr, &mut bad) })
+    }
+
+    fn post_send(&self, wr: &raw::ib_send_wr) -> Result {
+        let mut bad = core::ptr::null();
+        // SAFETY: The QP is valid; `wr`, its scatter list and (for UD) the containing
+        // `ib_ud_wr` with its AH are valid for the call.
+        to_result(unsafe { raw::ib_post_send(self.as_raw(), wr, &mut bad) })
+    }
+}
+
+impl Drop for Qp {
+    fn drop(&mut self) {
+        // SAFETY: The QP is ours. A failure leaves nothing we could do differently.
+        let _ = unsafe { raw::ib_destroy_qp(self.as_raw()) };
+    }
+}
+
+/// An unreliable-datagram queue pair (`IB_QPT_UD`).
+pub(crate) struct UdQp {
+    qp: Qp,
+}
+
+impl core::ops::Deref for UdQp {
+    type Target = Qp;
+
+    fn deref(&self) -> &Qp {
+        &self.qp
+    }
+}
 
 impl UdQp {
     /// Creates a UD QP using `send_cq`/`recv_cq`, all send WRs signalled.
@@ -318,27 +478,9 @@ impl UdQp {
         attr.cap.max_recv_wr = caps.recv_wr;
         attr.cap.max_send_sge = caps.send_sge;
         attr.cap.max_recv_sge = caps.recv_sge;
-        // SAFETY: The PD and CQs are valid and outlive the QP (owners drop the QP first).
-        let p = from_err_ptr(unsafe { raw::ib_create_qp(pd.as_raw(), &mut attr) })?;
-        // INVARIANT: A QP, not an error.
         Ok(Self {
-            ptr: NonNull::new(p).ok_or(ENOMEM)?,
+            qp: Qp::create(pd, &mut attr)?,
         })
-    }
-
-    fn as_raw(&self) -> *mut raw::ib_qp {
-        self.ptr.as_ptr()
-    }
-
-    /// Returns the QP number.
-    pub(crate) fn qpn(&self) -> u32 {
-        // SAFETY: The QP is valid; `qp_num` is set at creation.
-        unsafe { (*self.as_raw()).qp_num }
-    }
-
-    fn modify(&self, attr: &mut raw::ib_qp_attr, mask: u32) -> Result {
-        // SAFETY: The QP is valid and `attr` is valid for the call.
-        to_result(unsafe { raw::ib_modify_qp(self.as_raw(), attr, mask as i32) })
     }
 
     /// Moves the QP RESET → INIT → RTR → RTS with `port`, `pkey_index` and `qkey`, as a UD QP
@@ -368,59 +510,6 @@ impl UdQp {
         )
     }
 
-    /// Returns whether the QP is ready to send (`IB_QPS_RTS`, per `ib_query_qp`); false also
-    /// when the query fails.
-    pub(crate) fn is_rts(&self) -> bool {
-        let mut attr = raw::ib_qp_attr::default();
-        let mut init = raw::ib_qp_init_attr::default();
-        // SAFETY: The QP is valid; `attr` and `init` are valid for writes.
-        let ret = unsafe {
-            raw::ib_query_qp(
-                self.as_raw(),
-                &mut attr,
-                raw::ib_qp_attr_mask_IB_QP_STATE as i32,
-                &mut init,
-            )
-        };
-        ret == 0 && attr.qp_state == raw::ib_qp_state_IB_QPS_RTS
-    }
-
-    /// Moves the QP to the reset state, discarding all work requests.
-    pub(crate) fn reset(&self) -> Result {
-        let mut a = raw::ib_qp_attr {
-            qp_state: raw::ib_qp_state_IB_QPS_RESET,
-            ..Default::default()
-        };
-        self.modify(&mut a, raw::ib_qp_attr_mask_IB_QP_STATE)
-    }
-
-    /// Moves the QP to the error state, flushing every outstanding WR as a completion.
-    pub(crate) fn to_error(&self) -> Result {
-        let mut a = raw::ib_qp_attr {
-            qp_state: raw::ib_qp_state_IB_QPS_ERR,
-            ..Default::default()
-        };
-        self.modify(&mut a, raw::ib_qp_attr_mask_IB_QP_STATE)
-    }
-
-    /// Posts a receive into `sge`.
-    pub(crate) fn post_recv(&self, wr_id: u64, sge: Sge) -> Result {
-        let mut sge = raw::ib_sge {
-            addr: sge.addr,
-            length: sge.len,
-            lkey: sge.lkey,
-        };
-        let wr = raw::ib_recv_wr {
-            next: core::ptr::null_mut(),
-            __bindgen_anon_1: raw::ib_recv_wr__bindgen_ty_1 { wr_id },
-            sg_list: &mut sge,
-            num_sge: 1,
-        };
-        let mut bad = core::ptr::null();
-        // SAFETY: The QP is valid; `wr` and `sge` are valid for the call (providers copy them).
-        to_result(unsafe { raw::ib_post_recv(self.as_raw(), &wr, &mut bad) })
-    }
-
     /// Posts a UD send of `sge` to `remote_qpn` through `ah`.
     pub(crate) fn post_send(
         &self,
@@ -430,11 +519,8 @@ impl UdQp {
         remote_qpn: u32,
         remote_qkey: u32,
     ) -> Result {
-        let mut sge = raw::ib_sge {
-            addr: sge.addr,
-            length: sge.len,
-            lkey: sge.lkey,
-        };
+        let mut sges = [raw::ib_sge::default(); MAX_SGE];
+        let n = raw_sges(&[sge], &mut sges)?;
         let mut wr = raw::ib_ud_wr {
             ah: ah.as_raw(),
             remote_qpn,
@@ -442,14 +528,12 @@ impl UdQp {
             ..Default::default()
         };
         wr.wr.__bindgen_anon_1.wr_id = wr_id;
-        wr.wr.sg_list = &mut sge;
-        wr.wr.num_sge = 1;
+        wr.wr.sg_list = sges.as_mut_ptr();
+        wr.wr.num_sge = n;
         wr.wr.opcode = raw::ib_wr_opcode_IB_WR_SEND;
         wr.wr.send_flags = raw::ib_send_flags_IB_SEND_SIGNALED;
-        let mut bad = core::ptr::null();
-        // SAFETY: The QP and AH are valid; `wr` (an `ib_ud_wr` whose first member is the
-        // `ib_send_wr`) and `sge` are valid for the call.
-        to_result(unsafe { raw::ib_post_send(self.as_raw(), &wr.wr, &mut bad) })
+        // The `ib_send_wr` is the first member of the `ib_ud_wr`, as providers expect.
+        self.qp.post_send(&wr.wr)
     }
 
     /// Attaches the QP to multicast group `mgid` (`ib_attach_mcast`; the MLID is unused on
@@ -468,10 +552,142 @@ impl UdQp {
     }
 }
 
-impl Drop for UdQp {
+/// Capacities of a reliable-connected queue pair.
+pub(crate) struct RcQpCaps {
+    pub(crate) send_wr: u32,
+    /// Receive WRs of the QP's own receive queue (unused with an SRQ).
+    pub(crate) recv_wr: u32,
+    pub(crate) recv_sge: u32,
+}
+
+/// A reliable-connected queue pair (`IB_QPT_RC`), moved through its states by the IB CM.
+pub(crate) struct RcQp {
+    qp: Qp,
+}
+
+impl core::ops::Deref for RcQp {
+    type Target = Qp;
+
+    fn deref(&self) -> &Qp {
+        &self.qp
+    }
+}
+
+impl RcQp {
+    /// Creates an RC QP using `send_cq`/`recv_cq`, receiving through `srq` if given; all send
+    /// WRs signalled.
+    pub(crate) fn new<S: CqHandler, R: CqHandler>(
+        pd: &Pd,
+        send_cq: &Cq<S>,
+        recv_cq: &Cq<R>,
+        srq: Option<&Srq>,
+        caps: &RcQpCaps,
+    ) -> Result<Self> {
+        let mut attr = raw::ib_qp_init_attr {
+            send_cq: send_cq.as_raw(),
+            recv_cq: recv_cq.as_raw(),
+            srq: srq.map_or(core::ptr::null_mut(), Srq::as_raw),
+            sq_sig_type: raw::ib_sig_type_IB_SIGNAL_ALL_WR,
+            qp_type: raw::ib_qp_type_IB_QPT_RC,
+            ..Default::default()
+        };
+        attr.cap.max_send_wr = caps.send_wr;
+        attr.cap.max_send_sge = 1;
+        if srq.is_none() {
+            attr.cap.max_recv_wr = caps.recv_wr;
+            attr.cap.max_recv_sge = caps.recv_sge;
+        }
+        Ok(Self {
+            qp: Qp::create(pd, &mut attr)?,
+        })
+    }
+
+    /// Moves a fresh QP to INIT on `port` with `pkey_index`, local writes allowed (what the
+    /// active side does before the CM takes over).
+    pub(crate) fn init(&self, port: u32, pkey_index: u16) -> Result {
+        let mut a = raw::ib_qp_attr {
+            qp_state: raw::ib_qp_state_IB_QPS_INIT,
+            qp_access_flags: raw::ib_access_flags_IB_ACCESS_LOCAL_WRITE as i32,
+            port_num: port,
+            pkey_index,
+            ..Default::default()
+        };
+        self.modify(
+            &mut a,
+            raw::ib_qp_attr_mask_IB_QP_STATE
+                | raw::ib_qp_attr_mask_IB_QP_ACCESS_FLAGS
+                | raw::ib_qp_attr_mask_IB_QP_PKEY_INDEX
+                | raw::ib_qp_attr_mask_IB_QP_PORT,
+        )
+    }
+
+    /// Posts a signalled send of `sge`.
+    pub(crate) fn post_send(&self, wr_id: u64, sge: Sge) -> Result {
+        let mut sges = [raw::ib_sge::default(); MAX_SGE];
+        let n = raw_sges(&[sge], &mut sges)?;
+        let mut wr = raw::ib_send_wr::default();
+        wr.__bindgen_anon_1.wr_id = wr_id;
+        wr.sg_list = sges.as_mut_ptr();
+        wr.num_sge = n;
+        wr.opcode = raw::ib_wr_opcode_IB_WR_SEND;
+        wr.send_flags = raw::ib_send_flags_IB_SEND_SIGNALED;
+        self.qp.post_send(&wr)
+    }
+}
+
+/// A shared receive queue (`struct ib_srq`).
+///
+/// # Invariants
+///
+/// `ptr` is an SRQ created by `ib_create_srq`, owned by this value.
+pub(crate) struct Srq {
+    ptr: NonNull<raw::ib_srq>,
+}
+
+// SAFETY: Posting to a kernel SRQ is allowed from any thread; callers serialise posts.
+unsafe impl Send for Srq {}
+// SAFETY: As above.
+unsafe impl Sync for Srq {}
+
+impl Srq {
+    /// Creates an SRQ of `max_wr` receives of up to `max_sge` scatter entries each.
+    pub(crate) fn new(pd: &Pd, max_wr: u32, max_sge: u32) -> Result<Self> {
+        let mut attr = raw::ib_srq_init_attr {
+            attr: raw::ib_srq_attr {
+                max_wr,
+                max_sge,
+                srq_limit: 0,
+            },
+            srq_type: raw::ib_srq_type_IB_SRQT_BASIC,
+            ..Default::default()
+        };
+        // SAFETY: The PD is valid and outlives the SRQ (owners drop the SRQ first).
+        let p = from_err_ptr(unsafe { raw::ib_create_srq(pd.as_raw(), &mut attr) })?;
+        // INVARIANT: An SRQ, not an error.
+        Ok(Self {
+            ptr: NonNull::new(p).ok_or(ENOMEM)?,
+        })
+    }
+
+    fn as_raw(&self) -> *mut raw::ib_srq {
+        self.ptr.as_ptr()
+    }
+
+    /// Posts a receive scattered over `sges`.
+    pub(crate) fn post_recv(&self, wr_id: u64, sges: &[Sge]) -> Result {
+        let mut raw_sges_buf = [raw::ib_sge::default(); MAX_SGE];
+        let n = raw_sges(sges, &mut raw_sges_buf)?;
+        let wr = recv_wr(wr_id, &mut raw_sges_buf, n);
+        let mut bad = core::ptr::null();
+        // SAFETY: The SRQ is valid; `wr` and its scatter list are valid for the call.
+        to_result(unsafe { raw::ib_post_srq_recv(self.as_raw(), &wr, &mut bad) })
+    }
+}
+
+impl Drop for Srq {
     fn drop(&mut self) {
-        // SAFETY: The QP is ours. A failure leaves nothing we could do differently.
-        let _ = unsafe { raw::ib_destroy_qp(self.as_raw()) };
+        // SAFETY: The SRQ is ours and the QPs using it are destroyed (owners order fields).
+        unsafe { raw::ib_destroy_srq(self.as_raw()) };
     }
 }
 
