@@ -22,7 +22,7 @@ pub(crate) use link::{
 };
 pub(crate) use napi::{HasNapi, Napi, NapiPoll};
 pub(crate) use notifier::{NetdevEvent, NetdevEvents, NetdevNotifier};
-pub(crate) use skb::{MappedSkBuff, PacketType, SkBuff, SkBuffRef};
+pub(crate) use skb::{MappedPage, MappedSkBuff, PacketType, SkBuff, SkBuffRef};
 pub(crate) use sysfs::{attr_group, Attr, AttrGroup, Attributes, ShowBuf, SysfsGroup};
 
 pub(crate) use napi::impl_has_napi;
@@ -54,7 +54,13 @@ impl Rtnl {
     /// Takes RTNL if it is free (`rtnl_trylock`).
     pub(crate) fn try_lock() -> Option<Self> {
         // SAFETY: `rtnl_trylock` may be called from any sleepable context.
-        (unsafe { raw::rtnl_trylock() } != 0).then_some(Self(()))
+        let locked = unsafe { raw::rtnl_trylock() } != 0;
+        // Not `then_some`: its argument is built (and, unused, dropped: an unlock) either way.
+        if locked {
+            Some(Self(()))
+        } else {
+            None
+        }
     }
 
     /// Returns a guard for RTNL that the caller's caller holds; dropping it does nothing.
