@@ -117,6 +117,12 @@ pub(crate) struct Priv {
     /// Restarts the data path after a send error left the QP in the error state.
     #[pin]
     reset_work: Work<Priv, RESET_WORK>,
+    /// Requests the connections the data path created and destroys broken ones.
+    #[pin]
+    cm_work: Work<Priv, CM_WORK>,
+    /// Connected mode.
+    #[pin]
+    pub(crate) cm: crate::cm::CmState,
     /// The network device, for work items; cleared before it is unregistered.
     #[pin]
     netdev: Mutex<Option<ARef<NetDevice>>>,
@@ -156,12 +162,22 @@ const MCAST_WORK: u64 = 0;
 const PATH_WORK: u64 = 1;
 const EVENT_WORK: u64 = 2;
 const RESET_WORK: u64 = 3;
+const CM_WORK: u64 = 4;
 
 impl_has_work! {
     impl HasWork<Self, MCAST_WORK> for Priv { self.mcast_work }
     impl HasWork<Self, PATH_WORK> for Priv { self.path_work }
     impl HasWork<Self, EVENT_WORK> for Priv { self.event_work }
     impl HasWork<Self, RESET_WORK> for Priv { self.reset_work }
+    impl HasWork<Self, CM_WORK> for Priv { self.cm_work }
+}
+
+impl WorkItem<CM_WORK> for Priv {
+    type Pointer = Arc<Priv>;
+
+    fn run(this: Arc<Priv>) {
+        this.cm_work();
+    }
 }
 
 impl WorkItem<RESET_WORK> for Priv {
@@ -267,6 +283,8 @@ impl Priv {
                 path_work <- new_work!("ipoib:path_work"),
                 event_work <- new_work!("ipoib:event_work"),
                 reset_work <- new_work!("ipoib:reset_work"),
+                cm_work <- new_work!("ipoib:cm_work"),
+                cm <- crate::cm::CmState::new(),
                 netdev <- new_mutex!(None, "ipoib:netdev"),
                 events <- new_mutex!(None, "ipoib:events"),
             }),
@@ -279,6 +297,21 @@ impl Priv {
         // The data path only holds a borrow; the queued item needs a reference of its own.
         let this: Arc<Priv> = this.into();
         let _ = workqueue::system().enqueue::<Arc<Priv>, PATH_WORK>(this);
+    }
+
+    /// Queues connected-mode housekeeping ([`Priv::cm_work`]).
+    pub(crate) fn schedule_cm_work(this: &Arc<Priv>) {
+        let _ = workqueue::system().enqueue::<Arc<Priv>, CM_WORK>(this.clone());
+    }
+
+    /// Waits for queued connected-mode work and cancels what did not start.
+    pub(crate) fn cancel_cm_work(self: &Arc<Self>) {
+        cancel_arc_work_sync::<_, CM_WORK>(self);
+    }
+
+    /// Returns the network device while it is registered.
+    pub(crate) fn netdev(&self) -> Option<ARef<NetDevice>> {
+        self.netdev.lock().clone()
     }
 
     /// Returns the verbs resources, if the interface still has them.
@@ -423,6 +456,11 @@ impl Priv {
     /// Sets the MTU to the smaller of the administrator's and what the link now carries
     /// (C does this when the broadcast group's MTU changes).
     fn follow_link_mtu(&self, nd: &NetDevice) {
+        if self.cm_connected() {
+            // Connected mode's MTU does not depend on the link's (C: only UD follows the
+            // broadcast group's MTU).
+            return;
+        }
         let link_max = mtu::ud_mtu(self.active_ib_mtu.load(Ordering::Relaxed));
         let target = self.admin_mtu.load(Ordering::Relaxed).min(link_max);
         let rtnl = net::Rtnl::lock();
@@ -508,6 +546,7 @@ impl Priv {
         cancel_arc_work_sync::<_, PATH_WORK>(self);
         cancel_arc_work_sync::<_, EVENT_WORK>(self);
         cancel_arc_work_sync::<_, RESET_WORK>(self);
+        self.cm_close();
         let ud = self.ud.lock().take();
         drop(ud);
     }
@@ -535,6 +574,18 @@ impl net::Ops for IpoibOps {
         };
         p.pkey_index.store(u32::from(index), Ordering::Relaxed);
         ud.open(&p, dev)?;
+        let arc: Arc<Priv> = p.into();
+        if arc.cm_capable() {
+            if let Err(e) = arc.cm_listen(ud.qpn()) {
+                pr_warn!("{}: cannot listen for connections: {:?}\n", dev.name(), e);
+            }
+            if arc.cm_connected() && arc.cm_resources().is_none() {
+                pr_warn!(
+                    "{}: connected mode without resources: datagrams only\n",
+                    dev.name()
+                );
+            }
+        }
         p.mcast_sync();
         if p.port_active() && p.broadcast_attached() {
             dev.carrier_on();
@@ -560,6 +611,8 @@ impl net::Ops for IpoibOps {
         if let Some(ud) = p.ud() {
             ud.stop(&p);
         }
+        // NAPI is stopped: the connected-mode CQs can go.
+        arc.cm_close();
         p.pkey_index.store(NO_PKEY_INDEX, Ordering::Relaxed);
         Ok(())
     }
@@ -613,8 +666,21 @@ impl net::Ops for IpoibOps {
     }
 
     fn change_mtu(dev: &NetDevice, p: ArcBorrow<'_, Priv>, new_mtu: i32) -> Result {
-        // Datagram mode: up to the IB MTU the link carries now, less the IPoIB header.
-        if !mtu::ud_mtu_valid(new_mtu, p.active_ib_mtu.load(Ordering::Relaxed)) {
+        let ud_max = mtu::ud_mtu(p.active_ib_mtu.load(Ordering::Relaxed));
+        if p.cm_connected() {
+            // Connected mode: up to what the receive buffers hold.
+            if !crate::proto::cm::mtu_valid(new_mtu, p.cm_max_mtu()) {
+                return Err(EINVAL);
+            }
+            if u32::try_from(new_mtu).is_ok_and(|m| m > ud_max) {
+                pr_warn!(
+                    "{}: mtu > {} will cause multicast packet drops.\n",
+                    dev.name(),
+                    ud_max
+                );
+            }
+        } else if !mtu::ud_mtu_valid(new_mtu, p.active_ib_mtu.load(Ordering::Relaxed)) {
+            // Datagram mode: up to the IB MTU the link carries now, less the IPoIB header.
             return Err(EINVAL);
         }
         let new_mtu = u32::try_from(new_mtu).map_err(|_| EINVAL)?;
@@ -654,7 +720,7 @@ impl net::Ops for IpoibOps {
         // As C ipoib_timeout reports it, plus what the watchdog found in the send CQ.
         let (head, tail) = ud.tx_counters();
         let stopped = dev.queue_stopped();
-        let reaped = ud.reap_tx(&p, dev);
+        let reaped = ud.reap_tx(&p, dev, false);
         pr_warn!(
             "{}: transmit timeout: queue stopped {}, tx_head {}, tx_tail {}, completions waiting {}\n",
             dev.name(),

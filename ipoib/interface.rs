@@ -4,7 +4,7 @@
 //! P_Key children (`ipoib_vlan_add`, `ipoib_new_child_link`).
 
 use crate::dev::{ChildEntry, ChildOf, IpoibOps, Priv, PrivInit, NO_PKEY_INDEX};
-use crate::proto::addr::HwAddr;
+use crate::proto::addr::{self, HwAddr};
 use crate::proto::child::{self, ChildError, ChildKind};
 use crate::proto::{header, mtu};
 use crate::rust_bindings::error::code::ENOTUNIQ;
@@ -41,8 +41,9 @@ fn new_priv(init: PrivInit) -> Result<(Arc<Priv>, HwAddr)> {
     };
     let qpn = ud.qpn();
     *priv_.ud.lock() = Some(ud);
-    // No connected mode yet, so the RC flag stays clear and peers use datagrams.
-    Ok((priv_, HwAddr::new(0, qpn, &gid)))
+    // The RC flag tells peers they may connect (set whatever the mode, as C does).
+    let flags = if priv_.cm_capable() { addr::FLAG_RC } else { 0 };
+    Ok((priv_, HwAddr::new(flags, qpn, &gid)))
 }
 
 /// How an interface looks to the stack (`ipoib_setup_common`, `ipoib_ndo_init`).

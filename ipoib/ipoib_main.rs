@@ -9,11 +9,12 @@
 //! Status: datagram mode on RoCE ports (`ib%d` per port, unicast and multicast over UD);
 //! InfiniBand ports are recorded but get no interface yet.
 
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 #[path = "../rust-bindings/lib.rs"]
 mod rust_bindings;
 
+mod cm;
 mod debugfs;
 mod dev;
 mod interface;

@@ -11,12 +11,12 @@ use crate::proto::child::Mode;
 use crate::rust_bindings::net::{
     nla_total_size, AttrType, InfoWriter, LinkData, LinkOps, LinkTarget, NetDevice, NewLink, Rtnl,
 };
-use crate::sysfs::{set_mode, set_umcast};
+use crate::sysfs::{mode_of, set_mode, set_umcast};
 use core::sync::atomic::Ordering;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
-use kernel::sync::ArcBorrow;
+use kernel::sync::{Arc, ArcBorrow};
 
 /// `IFLA_IPOIB_PKEY`.
 const IFLA_IPOIB_PKEY: u16 = 1;
@@ -26,9 +26,9 @@ const IFLA_IPOIB_MODE: u16 = 2;
 const IFLA_IPOIB_UMCAST: u16 = 3;
 
 /// `ipoib_changelink`: mode first, then umcast; an invalid mode stops before umcast.
-fn change(dev: &NetDevice, p: &Priv, data: &LinkData<'_>) -> Result {
+fn change(rtnl: &Rtnl, dev: &NetDevice, p: &Arc<Priv>, data: &LinkData<'_>) -> Result {
     if let Some(m) = data.u16(IFLA_IPOIB_MODE) {
-        set_mode(dev, Mode::from_netlink(m).ok_or(EINVAL)?)?;
+        set_mode(rtnl, dev, p, Mode::from_netlink(m).ok_or(EINVAL)?)?;
     }
     if let Some(u) = data.u16(IFLA_IPOIB_UMCAST) {
         set_umcast(dev, p, u > 0);
@@ -65,7 +65,7 @@ impl LinkOps for IpoibOps {
         if !data.is_empty() {
             let cp: kernel::sync::Arc<Priv> =
                 child.driver_data::<IpoibOps>(rtnl).ok_or(EINVAL)?.into();
-            if let Err(e) = change(child, &cp, data) {
+            if let Err(e) = change(rtnl, child, &cp, data) {
                 child.unregister(rtnl);
                 return Err(e);
             }
@@ -74,12 +74,12 @@ impl LinkOps for IpoibOps {
     }
 
     fn changelink(
-        _rtnl: &Rtnl,
+        rtnl: &Rtnl,
         dev: &NetDevice,
         p: ArcBorrow<'_, Priv>,
         data: &LinkData<'_>,
     ) -> Result {
-        change(dev, &p, data)
+        change(rtnl, dev, &p.into(), data)
     }
 
     fn may_delete(_dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> bool {
@@ -93,7 +93,7 @@ impl LinkOps for IpoibOps {
 
     fn fill_info(_dev: &NetDevice, p: ArcBorrow<'_, Priv>, out: &mut InfoWriter<'_>) -> Result {
         out.put_u16(IFLA_IPOIB_PKEY, p.pkey)?;
-        out.put_u16(IFLA_IPOIB_MODE, Mode::Datagram.netlink_value())?;
+        out.put_u16(IFLA_IPOIB_MODE, mode_of(&p).netlink_value())?;
         out.put_u16(
             IFLA_IPOIB_UMCAST,
             u16::from(p.umcast.load(Ordering::Relaxed)),

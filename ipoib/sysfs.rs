@@ -10,12 +10,13 @@
 use crate::dev::{IpoibOps, Priv};
 use crate::interface::{self, NewChild};
 use crate::proto::child::{self, ChildKind, Mode};
+use crate::proto::mtu;
 use crate::rust_bindings::net::{self, Attr, Attributes, NetDevice, Rtnl, ShowBuf};
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
 use kernel::c_str;
 use kernel::prelude::*;
-use kernel::sync::ArcBorrow;
+use kernel::sync::{Arc, ArcBorrow};
 
 const MODE: usize = 0;
 const PKEY: usize = 1;
@@ -30,16 +31,68 @@ fn rtnl_or_restart() -> Result<Rtnl> {
     Rtnl::try_lock().ok_or_else(net::restart_syscall)
 }
 
-/// Applies `mode` (`ipoib_set_mode`). Connected mode needs the RC flag in the hardware
-/// address, which this driver does not set yet: like C on a device without connected mode,
-/// asking for it is `EINVAL`; asking for the current mode does nothing.
-pub(crate) fn set_mode(dev: &NetDevice, mode: Mode) -> Result {
-    match mode {
-        Mode::Datagram => Ok(()),
-        Mode::Connected => {
-            pr_info!("{}: connected mode is not supported yet\n", dev.name());
-            Err(EINVAL)
+/// Applies `mode` (`ipoib_set_mode`, RTNL held). Connected mode needs the RC flag in the
+/// hardware address (else `EINVAL`, as C); the MTU becomes connected mode's largest, and back
+/// in datagram mode the smaller of it and the link's. Asking for the current mode does
+/// nothing.
+pub(crate) fn set_mode(rtnl: &Rtnl, dev: &NetDevice, p: &Arc<Priv>, mode: Mode) -> Result {
+    let connected = mode == Mode::Connected;
+    if connected == p.cm_connected() {
+        return Ok(());
+    }
+    if connected {
+        if !p.cm_capable() {
+            return Err(EINVAL);
         }
+        p.cm.connected.store(true, Ordering::Relaxed);
+        if dev.is_running() && p.cm_resources().is_none() {
+            p.cm.connected.store(false, Ordering::Relaxed);
+            return Err(ENOMEM);
+        }
+        pr_warn!(
+            "{}: enabling connected mode will cause multicast packet drops\n",
+            dev.name()
+        );
+        if let Err(e) = dev.set_mtu(rtnl, p.cm_max_mtu()) {
+            pr_warn!(
+                "{}: cannot set MTU {}: {:?}\n",
+                dev.name(),
+                p.cm_max_mtu(),
+                e
+            );
+        }
+        return Ok(());
+    }
+    // Datagram mode: stop sending for a moment so that no packet is on its way to a
+    // connection, then tear the connections to peers down (C flushes its paths).
+    p.cm.connected.store(false, Ordering::Relaxed);
+    let running = dev.is_running();
+    if running {
+        dev.tx_disable();
+    }
+    p.cm_flush_active();
+    let ud_max = mtu::ud_mtu(p.active_ib_mtu.load(Ordering::Relaxed));
+    if let Err(e) = dev.set_mtu(rtnl, ud_max.min(dev.mtu())) {
+        pr_warn!("{}: cannot set MTU {}: {:?}\n", dev.name(), ud_max, e);
+    }
+    if running {
+        // NAPI must not poll the CQs being freed.
+        p.napi.disable();
+        p.cm_release_idle();
+        p.napi.enable();
+        dev.wake_queue();
+    } else {
+        p.cm_release_idle();
+    }
+    Ok(())
+}
+
+/// The interface's mode.
+pub(crate) fn mode_of(p: &Priv) -> Mode {
+    if p.cm_connected() {
+        Mode::Connected
+    } else {
+        Mode::Datagram
     }
 }
 
@@ -97,7 +150,7 @@ impl Attributes for IpoibOps {
         out: &mut ShowBuf<'_>,
     ) -> Result {
         let r = match index {
-            MODE => out.write_str(Mode::Datagram.sysfs_name()),
+            MODE => out.write_str(mode_of(&p).sysfs_name()),
             PKEY => writeln!(out, "0x{:04x}", p.pkey),
             UMCAST => writeln!(out, "{}", u8::from(p.umcast.load(Ordering::Relaxed))),
             PARENT => match &p.child {
@@ -113,8 +166,8 @@ impl Attributes for IpoibOps {
         match index {
             MODE => {
                 let mode = Mode::from_sysfs(input).ok_or(EINVAL)?;
-                let _rtnl = rtnl_or_restart()?;
-                set_mode(dev, mode)
+                let rtnl = rtnl_or_restart()?;
+                set_mode(&rtnl, dev, &p.into(), mode)
             }
             UMCAST => {
                 set_umcast(dev, &p, child::parse_simple_ul(input) > 0);

@@ -445,7 +445,16 @@ impl Ud {
             inc(&s.tx_dropped);
             return;
         }
-        if skb.len() > dev.mtu() + header::ENCAP_LEN as u32 {
+        if !multicast && dst.cm_supported() && p.cm_connected() {
+            if let Some(cm) = p.cm() {
+                cm.xmit(p, dev, skb, &dst);
+                return;
+            }
+        }
+        // Datagrams carry at most the link's MTU, whatever the interface's (connected mode).
+        if skb.len()
+            > mtu::ud_mtu(p.active_ib_mtu.load(Ordering::Relaxed)) + header::ENCAP_LEN as u32
+        {
             inc(&s.tx_dropped);
             inc(&s.tx_errors);
             return;
@@ -535,8 +544,9 @@ impl Ud {
     }
 
     /// Frees completed sends and wakes the queue (also from the TX watchdog).
-    /// Returns how many completions it handled.
-    pub(crate) fn reap_tx(&self, p: &Priv, dev: &NetDevice) -> usize {
+    /// The queue is woken only if `others_busy` (connected-mode rings) is false. Returns how
+    /// many completions it handled.
+    pub(crate) fn reap_tx(&self, p: &Priv, dev: &NetDevice, others_busy: bool) -> usize {
         let mut wcs = [Wc::default(); WC_BATCH];
         let mut reaped = 0;
         while let Ok(n @ 1..) = self.send_cq.poll(&mut wcs) {
@@ -549,7 +559,11 @@ impl Ud {
             let tx = self.tx.lock();
             tx.head - tx.tail
         };
-        if dev.queue_stopped() && outstanding <= self.tx_size as u64 / 2 && dev.is_running() {
+        if dev.queue_stopped()
+            && outstanding <= self.tx_size as u64 / 2
+            && !others_busy
+            && dev.is_running()
+        {
             dev.wake_queue();
         }
         reaped
@@ -673,7 +687,12 @@ impl NapiPoll for Priv {
                 break;
             }
         }
-        ud.reap_tx(self, napi.dev());
+        let cm = self.cm();
+        if let Some(cm) = &cm {
+            done += cm.poll_rx(self, napi, budget_u.saturating_sub(done));
+        }
+        let cm_busy = cm.as_ref().is_some_and(|cm| cm.reap_tx());
+        ud.reap_tx(self, napi.dev(), cm_busy);
         if done >= budget_u {
             return budget;
         }
@@ -682,7 +701,8 @@ impl NapiPoll for Priv {
             // Re-arm; if completions slipped in meanwhile, poll again.
             let missed_rx = ud.recv_cq.arm();
             let missed_tx = ud.send_cq.arm();
-            if missed_rx || missed_tx {
+            let missed_cm = cm.as_ref().is_some_and(|cm| cm.arm());
+            if missed_rx || missed_tx || missed_cm {
                 napi.schedule();
             }
         }

@@ -179,6 +179,11 @@ int rust_helper_ib_post_srq_recv(struct ib_srq *srq, const struct ib_recv_wr *wr
 	return ib_post_srq_recv(srq, wr, bad_wr);
 }
 
+unsigned int rust_helper_skb_nr_frags(const struct sk_buff *skb)
+{
+	return skb_shinfo(skb)->nr_frags;
+}
+
 void rust_helper_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off,
 				 int size, unsigned int truesize)
 {

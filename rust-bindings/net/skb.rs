@@ -7,6 +7,7 @@ use crate::rust_bindings::rdma;
 use core::ops::Deref;
 use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
+use kernel::page::{Page, PAGE_SIZE};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -257,6 +258,45 @@ impl SkBuff {
 }
 
 impl SkBuff {
+    /// Appends `len` bytes at the start of `page` as the next fragment of a received packet
+    /// (`skb_add_rx_frag`, counting the whole page in the truesize); the skb owns the page.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if `len` exceeds the page or the skb has no fragment slot left; the page is
+    /// freed then.
+    pub(crate) fn add_rx_frag(&mut self, page: Page, len: u32) -> Result {
+        let skb = self.ptr.as_ptr();
+        // SAFETY: The skb is valid and ours.
+        let i = unsafe { raw::skb_nr_frags(skb) };
+        if len as usize > PAGE_SIZE || i >= raw::MAX_SKB_FRAGS {
+            return Err(EINVAL);
+        }
+        let page = core::mem::ManuallyDrop::new(page);
+        // SAFETY: The skb is valid and ours, slot `i` is the next free one, and the page's
+        // reference passes to the skb (which puts it when freed).
+        unsafe {
+            raw::skb_add_rx_frag(
+                skb,
+                i as i32,
+                page.as_ptr().cast(),
+                0,
+                len as i32,
+                PAGE_SIZE as u32,
+            )
+        };
+        Ok(())
+    }
+
+    /// Shortens the linear data to `len` bytes (`skb_trim`); no-op if it is not longer.
+    pub(crate) fn trim(&mut self, len: u32) {
+        if self.is_nonlinear() || self.len() <= len {
+            return;
+        }
+        // SAFETY: The skb is valid, ours and linear.
+        unsafe { raw::skb_trim(self.ptr.as_ptr(), len) }
+    }
+
     /// Maps `len` bytes of an empty receive buffer's tailroom for the device to write.
     ///
     /// # Errors
@@ -343,6 +383,64 @@ impl MappedSkBuff {
 }
 
 impl Drop for MappedSkBuff {
+    fn drop(&mut self) {
+        self.do_unmap();
+    }
+}
+
+/// A page mapped for an RDMA device to write into, e.g. a fragment of a receive buffer.
+///
+/// Dropping it unmaps and frees the page; [`MappedPage::unmap`] unmaps and returns it.
+pub(crate) struct MappedPage {
+    page: Page,
+    dev: *mut raw::ib_device,
+    addr: u64,
+}
+
+// SAFETY: The device pointer is only used to unmap, which may happen on any thread.
+unsafe impl Send for MappedPage {}
+// SAFETY: `&MappedPage` exposes only the DMA address.
+unsafe impl Sync for MappedPage {}
+
+impl MappedPage {
+    /// Allocates a page with `flags` and maps it for `dev` to write.
+    pub(crate) fn alloc(dev: &rdma::Device, flags: kernel::alloc::Flags) -> Result<Self> {
+        let page = Page::alloc_page(flags)?;
+        let addr = dev.dma_map_page(&page, 0, PAGE_SIZE, rdma::DmaDir::FromDevice)?;
+        Ok(Self {
+            page,
+            dev: dev.as_raw(),
+            addr,
+        })
+    }
+
+    /// Returns the DMA address of the page.
+    pub(crate) fn addr(&self) -> u64 {
+        self.addr
+    }
+
+    fn do_unmap(&self) {
+        // SAFETY: The mapping was made on `dev` for a whole page, written by the device, and
+        // the device outlives its mappings (the owner unmaps before it goes away).
+        unsafe {
+            rdma::Device::from_raw(self.dev).dma_unmap_page(
+                self.addr,
+                PAGE_SIZE,
+                rdma::DmaDir::FromDevice,
+            )
+        }
+    }
+
+    /// Unmaps the page and returns it.
+    pub(crate) fn unmap(self) -> Page {
+        self.do_unmap();
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; the page is moved out exactly once.
+        unsafe { core::ptr::read(&this.page) }
+    }
+}
+
+impl Drop for MappedPage {
     fn drop(&mut self) {
         self.do_unmap();
     }

@@ -6,7 +6,7 @@
 //! C header: [`include/rdma/ib_cm.h`](srctree/include/rdma/ib_cm.h).
 
 use super::verbs::Qp;
-use super::{Device, Gid};
+use super::{Device, Gid, Mtu};
 use crate::rust_bindings::raw;
 use core::cell::Cell;
 use core::ptr::NonNull;
@@ -72,7 +72,8 @@ pub(crate) enum CmEvent<'a, T: CmHandler> {
     },
     /// The active side confirmed the connection (`IB_CM_RTU_RECEIVED`).
     Rtu,
-    /// The peer asks to disconnect (`IB_CM_DREQ_RECEIVED`); the CM already replied.
+    /// The peer asks to disconnect (`IB_CM_DREQ_RECEIVED`); answer with
+    /// [`CmIdRef::send_drep`].
     Dreq,
     /// The peer confirmed our disconnect request (`IB_CM_DREP_RECEIVED`).
     Drep,
@@ -103,8 +104,8 @@ pub(crate) struct RoceReq<'a> {
     pub(crate) dgid: Gid,
     pub(crate) dmac: [u8; 6],
     pub(crate) hop_limit: u8,
-    /// Path MTU (`enum ib_mtu`).
-    pub(crate) mtu: u8,
+    /// Path MTU.
+    pub(crate) mtu: Mtu,
     pub(crate) pkey: u16,
     pub(crate) service_id: u64,
     /// Receives of the QP come from an SRQ.
@@ -137,9 +138,9 @@ impl CmIdRef {
         to_result(unsafe { raw::ib_cm_listen(self.as_raw(), service_id.to_be()) })
     }
 
-    /// Requests a connection of `qp` over RoCE (`ib_send_cm_req`), with the RC defaults of
-    /// IPoIB (`ipoib_cm_send_req`).
-    pub(crate) fn send_req_roce(&self, dev: &Device, qp: &Qp, r: &RoceReq<'_>) -> Result {
+    /// Requests a connection of the RC QP `qpn` over RoCE (`ib_send_cm_req`), with the RC
+    /// defaults of IPoIB (`ipoib_cm_send_req`). Process context.
+    pub(crate) fn send_req_roce(&self, dev: &Device, qpn: u32, r: &RoceReq<'_>) -> Result {
         if r.private.len() > REQ_PRIVATE {
             return Err(EINVAL);
         }
@@ -151,7 +152,7 @@ impl CmIdRef {
             numb_path: 1,
             pkey: r.pkey.to_be(),
             mtu_selector: raw::ib_sa_selector_IB_SA_EQ as u8,
-            mtu: r.mtu,
+            mtu: r.mtu.to_raw() as u8,
             rate_selector: raw::ib_sa_selector_IB_SA_EQ as u8,
             rate: raw::ib_rate_IB_RATE_PORT_CURRENT as u8,
             packet_life_time_selector: raw::ib_sa_selector_IB_SA_EQ as u8,
@@ -172,7 +173,7 @@ impl CmIdRef {
             primary_path: &mut path,
             ppath_sgid_attr: sgid_attr,
             service_id: r.service_id.to_be(),
-            qp_num: qp.qpn(),
+            qp_num: qpn,
             qp_type: raw::ib_qp_type_IB_QPT_RC,
             starting_psn: 0,
             private_data: r.private.as_ptr().cast(),
@@ -224,6 +225,12 @@ impl CmIdRef {
         to_result(unsafe { raw::ib_send_cm_dreq(self.as_raw(), core::ptr::null(), 0) })
     }
 
+    /// Confirms the peer's disconnect request (`ib_send_cm_drep`).
+    pub(crate) fn send_drep(&self) -> Result {
+        // SAFETY: The ID is valid; no private data.
+        to_result(unsafe { raw::ib_send_cm_drep(self.as_raw(), core::ptr::null(), 0) })
+    }
+
     /// Rejects a request (`ib_send_cm_rej`, reason `IB_CM_REJ_NO_QP` when `no_qp`, else
     /// consumer-defined).
     pub(crate) fn send_rej(&self, no_qp: bool) -> Result {
@@ -246,8 +253,8 @@ impl CmIdRef {
     }
 
     /// Moves `qp` to `state` (INIT, RTR or RTS) with the attributes the CM negotiated
-    /// (`ib_cm_init_qp_attr`); on RTR the receive PSN is `rq_psn`.
-    pub(crate) fn modify_qp(&self, qp: &Qp, state: QpState, rq_psn: u32) -> Result {
+    /// (`ib_cm_init_qp_attr`: path, PSNs, timeouts).
+    pub(crate) fn modify_qp(&self, qp: &Qp, state: QpState) -> Result {
         let mut attr = raw::ib_qp_attr {
             qp_state: state.to_raw(),
             ..Default::default()
@@ -255,9 +262,6 @@ impl CmIdRef {
         let mut mask: c_int = 0;
         // SAFETY: The ID is valid; `attr` and `mask` are valid for writes.
         to_result(unsafe { raw::ib_cm_init_qp_attr(self.as_raw(), &mut attr, &mut mask) })?;
-        if state == QpState::Rtr {
-            attr.rq_psn = rq_psn;
-        }
         qp.modify(&mut attr, mask as u32)
     }
 }
@@ -315,6 +319,12 @@ impl<T: CmHandler> CmId<T> {
         &self.ctx
     }
 
+    /// The CM's event handler for IDs of this type.
+    ///
+    /// # Safety
+    ///
+    /// Called by the CM only, with a valid ID created by [`CmId::new`] (or spawned from one
+    /// by a REQ) and a valid event.
     unsafe extern "C" fn callback(id: *mut raw::ib_cm_id, ev: *const raw::ib_cm_event) -> c_int {
         // SAFETY: The CM passes a valid ID and event; the ID's context is the `T` of the
         // `CmId` owning it, or of the listener a new ID came from, both alive during the call

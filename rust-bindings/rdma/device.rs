@@ -239,6 +239,28 @@ impl Mtu {
         })
     }
 
+    /// Returns the MTU of `bytes` bytes, if it is one (`ib_mtu_int_to_enum` for exact sizes).
+    pub(crate) fn from_bytes(bytes: u32) -> Option<Self> {
+        Some(match bytes {
+            256 => Self::Mtu256,
+            512 => Self::Mtu512,
+            1024 => Self::Mtu1024,
+            2048 => Self::Mtu2048,
+            4096 => Self::Mtu4096,
+            _ => return None,
+        })
+    }
+
+    pub(super) fn to_raw(self) -> raw::ib_mtu {
+        match self {
+            Self::Mtu256 => raw::ib_mtu_IB_MTU_256,
+            Self::Mtu512 => raw::ib_mtu_IB_MTU_512,
+            Self::Mtu1024 => raw::ib_mtu_IB_MTU_1024,
+            Self::Mtu2048 => raw::ib_mtu_IB_MTU_2048,
+            Self::Mtu4096 => raw::ib_mtu_IB_MTU_4096,
+        }
+    }
+
     /// Returns the MTU in bytes (`ib_mtu_enum_to_int`).
     pub(crate) fn bytes(self) -> u32 {
         match self {

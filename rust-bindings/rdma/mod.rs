@@ -17,4 +17,5 @@ pub(crate) use device::{Device, Gid, LinkLayer, Mtu, PortAttr, PortState, Protoc
 pub(crate) use event::{EventHandler, EventRegistration, PortEvent};
 pub(crate) use verbs::{
     Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Qp, RcQp, RcQpCaps, Sge, Srq, UdQp, UdQpCaps, Wc,
+    MAX_SGE,
 };

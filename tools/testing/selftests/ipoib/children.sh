@@ -40,9 +40,12 @@ check "mode: 'datagram' (current mode) accepted" write $S/mode datagram
 check "mode: 'foo' is EINVAL" write_err $S/mode foo "Invalid argument"
 check "mode: 'datagram' without newline is EINVAL" \
 	sh -c "! printf datagram > $S/mode"
-check "mode: 'connected' is EINVAL (no connected mode yet, RC flag clear)" \
-	write_err $S/mode connected "Invalid argument"
+check "mode: 'connected' without newline is EINVAL" \
+	sh -c "! printf connected > $S/mode"
 check_eq "mode unchanged" datagram "$(cat $S/mode)"
+check "mode: 'connected' accepted (RC flag set)" write $S/mode connected
+check_eq "mode reads connected" connected "$(cat $S/mode)"
+check "mode: back to 'datagram'" write $S/mode datagram
 check "umcast: 1" write $S/umcast 1
 check_eq "umcast reads 1" 1 "$(cat $S/umcast)"
 check "umcast warning logged" dmesg_has "ib0: ignoring multicast groups joined directly by userspace"
@@ -58,8 +61,8 @@ check "ip link set type ipoib umcast 1" ip link set ib0 type ipoib umcast 1
 check_eq "umcast file follows netlink" 1 "$(cat $S/umcast)"
 check "ip link set type ipoib umcast 0" ip link set ib0 type ipoib umcast 0
 check "ip link set type ipoib mode datagram" ip link set ib0 type ipoib mode datagram
-check "ip link set type ipoib mode connected fails (no connected mode yet)" \
-	sh -c "! ip link set ib0 type ipoib mode connected"
+check "ip link set type ipoib mode connected, then datagram" sh -c \
+	"ip link set ib0 type ipoib mode connected && grep -qx connected $S/mode && ip link set ib0 type ipoib mode datagram && grep -qx datagram $S/mode"
 check "ip link del ib0 does nothing" sh -c "ip link del ib0; test -e $S"
 check "module alias for netlink autoload" sh -c "modinfo -F alias ib_ipoib | grep -qx rtnl-link-ipoib"
 
@@ -137,8 +140,8 @@ check "ib0.8002 is gone" test ! -e /sys/class/net/ib0.8002
 check "ip link add without a link: EINVAL" sh -c "! ip link add name x type ipoib && ! test -e /sys/class/net/x"
 check "ip link add on eth0: ENODEV" sh -c "ip link add link eth0 name x type ipoib 2>&1 | grep -q 'No such device'"
 check "ip link add with pkey 0x8000: EINVAL" sh -c "! ip link add link ib0 name x type ipoib pkey 0x8000 && ! test -e /sys/class/net/x"
-check "ip link add with mode connected: EINVAL, nothing left behind" \
-	sh -c "! ip link add link ib0 name x type ipoib mode connected && ! test -e /sys/class/net/x"
+check "ip link add with mode connected: a child in connected mode" \
+	sh -c "ip link add link ib0 name x type ipoib mode connected && ip -d link show x | grep -q 'mode  *connected' && ip link del x"
 check "netlink children may repeat a P_Key" sh -c \
 	"ip link add link ib0 name d1 type ipoib pkey 0x8005 && ip link add link ib0 name d2 type ipoib pkey 0x8005 && ip link del d1 && ip link del d2"
 check_eq "links as before" "$before" "$(links)"

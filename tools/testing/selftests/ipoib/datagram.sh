@@ -15,8 +15,8 @@ sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
 link=$(ip -d link show ib0)
 echo "$link" | sed 's/^/#   /'
 gid_suffix=$(printf '50:54:00:ff:fe:12:34:0%s' "$([ "$VM_NAME" = a ] && echo 1 || echo 2)")
-check "link/infiniband with a 20-byte address: 00, QPN, GID fe80::5054:ff:fe12:340N" \
-	sh -c "echo '$link' | grep -Eq 'link/infiniband 00:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:fe:80:00:00:00:00:00:00:$gid_suffix '"
+check "link/infiniband with a 20-byte address: 80 (RC), QPN, GID fe80::5054:ff:fe12:340N" \
+	sh -c "echo '$link' | grep -Eq 'link/infiniband 80:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:fe:80:00:00:00:00:00:00:$gid_suffix '"
 check "broadcast address of the default partition" \
 	sh -c "echo '$link' | grep -q 'brd 00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:ff:ff:ff:ff'"
 check_eq "type (ARPHRD_INFINIBAND)" 32 "$(cat /sys/class/net/ib0/type)"

@@ -1,0 +1,1066 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Connected mode (RFC 4755): reliable-connected QPs to each peer, set up with the IB CM.
+//!
+//! Every open interface listens on service ID `0x1000000000000000 | UD QPN`. The resources
+//! of the receive side, an SRQ with a ring of 64 KiB buffers (a linear head and page
+//! fragments) and its CQ, are allocated when connected mode is entered or a peer first
+//! connects, not at interface creation as C does, and freed when the interface goes down or
+//! leaves connected mode with no peer connected. In connected mode, unicast packets to a peer
+//! whose address carries the RC flag go over a connection of their own (one RC QP, send CQ and
+//! send ring per peer), requested on first use; multicast and other peers use datagrams.
+//!
+//! C: ipoib_cm.c.
+
+use crate::dev::{inc, Priv};
+use crate::params;
+use crate::proto::addr::HwAddr;
+use crate::proto::cm::{self as wire, CmData, RxGeometry};
+use crate::proto::{header, roce};
+use crate::rust_bindings::error::code::EOPNOTSUPP;
+use crate::rust_bindings::net::{MappedPage, MappedSkBuff, Napi, NetDevice, PacketType, SkBuff};
+use crate::rust_bindings::rdma::{
+    CmEvent, CmHandler, CmId, CmIdRef, Cq, DmaDir, Gid, Mtu, NewCm, Pd, QpState, RcQp, RcQpCaps,
+    RoceReq, Sge, Srq, Wc, MAX_SGE,
+};
+use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use kernel::new_mutex;
+use kernel::page::PAGE_SIZE;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow, Mutex};
+
+/// Packets queued per connection being set up (`IPOIB_MAX_PATH_REC_QUEUE`).
+const MAX_CONNECT_QUEUE: usize = 3;
+/// Transport and RNR retries of connections over RoCE. C uses none on InfiniBand, whose
+/// links do not drop packets; a RoCE link without flow control does, and RNR retry 7 waits
+/// for SRQ buffers instead of breaking the connection.
+const ROCE_RETRIES: u8 = 7;
+/// Completions polled per call.
+const WC_BATCH: usize = 16;
+
+/// The handler of every CM ID of an interface.
+pub(crate) enum CmEnd {
+    /// The listener: requests arrive here.
+    Listener(Arc<Priv>),
+    /// A connection a peer made to us.
+    Passive(Arc<RxConn>),
+    /// A connection we made to a peer.
+    Active(Arc<TxConn>),
+}
+
+impl CmHandler for CmEnd {
+    fn event(&self, id: &CmIdRef, event: &CmEvent<'_, Self>) {
+        match self {
+            Self::Listener(p) => {
+                if let CmEvent::Req {
+                    new,
+                    remote_qpn,
+                    private,
+                    ..
+                } = event
+                {
+                    p.cm_accept(new, *remote_qpn, private);
+                }
+            }
+            Self::Passive(rx) => rx.event(id, event),
+            Self::Active(tx) => tx.event(id, event),
+        }
+    }
+}
+
+/// A receive buffer: a linear head and `sg - 1` pages, all mapped.
+struct RxBuf {
+    head: MappedSkBuff,
+    pages: KVec<Option<MappedPage>>,
+}
+
+/// The connected-mode resources of an interface.
+#[pin_data]
+pub(crate) struct Cm {
+    /// Connections peers made to us (process context).
+    #[pin]
+    passive: Mutex<KVec<Arc<RxConn>>>,
+    /// Connections to peers (data path and process context).
+    #[pin]
+    active: SpinLockBh<KVec<Arc<TxConn>>>,
+    #[pin]
+    rx: SpinLockBh<KVec<Option<RxBuf>>>,
+    srq: Srq,
+    rx_cq: Cq<Priv>,
+    pd: Pd,
+    lkey: u32,
+    geom: RxGeometry,
+    rx_size: usize,
+    tx_size: usize,
+    /// The largest MTU of connected mode on this device (`max_cm_mtu`).
+    pub(crate) max_mtu: u32,
+}
+
+impl Cm {
+    /// Allocates the SRQ, its CQ and receive ring, and fills the ring (process context).
+    fn new(p: &Arc<Priv>, dev: &NetDevice) -> Result<Arc<Self>> {
+        let rx_size = usize::try_from(params::recv_queue_size::get()).map_err(|_| EINVAL)?;
+        let tx_size = usize::try_from(params::send_queue_size::get()).map_err(|_| EINVAL)?;
+        let geom = RxGeometry::new(PAGE_SIZE as u32);
+        let max_sge = p.device.max_srq_sge();
+        if max_sge == 0 {
+            // Without an SRQ C gives each connection its own receive ring
+            // (`max_nonsrq_conn_qp`); not done here yet.
+            return Err(EOPNOTSUPP());
+        }
+        let sg = geom.sg.min(max_sge);
+        let pd = Pd::alloc(&p.device)?;
+        let rx_cq = Cq::new(&p.device, rx_size as u32 + 1, 0, p.clone())?;
+        let srq = Srq::new(&pd, rx_size as u32, sg)?;
+        let mut ring = KVec::with_capacity(rx_size, GFP_KERNEL)?;
+        for _ in 0..rx_size {
+            ring.push(None, GFP_KERNEL)?;
+        }
+        let lkey = pd.local_dma_lkey();
+        let cm = Arc::pin_init(
+            pin_init!(Self {
+                passive <- new_mutex!(KVec::new(), "ipoib:cm_passive"),
+                active <- new_spinlock_bh!(KVec::new(), "ipoib:cm_active"),
+                rx <- new_spinlock_bh!(ring, "ipoib:cm_rx_ring"),
+                srq,
+                rx_cq,
+                pd,
+                lkey,
+                geom: RxGeometry { sg, ..geom },
+                rx_size,
+                tx_size,
+                max_mtu: geom.max_mtu(max_sge),
+            }),
+            GFP_KERNEL,
+        )?;
+        for idx in 0..rx_size {
+            let buf = cm.alloc_rx(p, dev, GFP_KERNEL)?;
+            cm.post_rx(idx, buf)?;
+        }
+        cm.rx_cq.arm();
+        Ok(cm)
+    }
+
+    fn alloc_rx(&self, p: &Priv, dev: &NetDevice, flags: kernel::alloc::Flags) -> Result<RxBuf> {
+        let skb = SkBuff::alloc_rx(dev, self.geom.head + header::PSEUDO_LEN as u32)?;
+        skb.reserve(header::PSEUDO_LEN as u32)?;
+        let head = skb.dma_map_rx(&p.device, self.geom.head)?;
+        let mut pages = KVec::with_capacity(self.geom.sg as usize - 1, flags)?;
+        for _ in 1..self.geom.sg {
+            pages.push(Some(MappedPage::alloc(&p.device, flags)?), flags)?;
+        }
+        Ok(RxBuf { head, pages })
+    }
+
+    fn post_rx(&self, idx: usize, buf: RxBuf) -> Result {
+        let mut sges = [Sge {
+            addr: 0,
+            len: 0,
+            lkey: self.lkey,
+        }; MAX_SGE];
+        sges[0].addr = buf.head.addr();
+        sges[0].len = buf.head.len();
+        let mut n = 1;
+        for pg in buf.pages.iter().flatten() {
+            if let Some(s) = sges.get_mut(n) {
+                s.addr = pg.addr();
+                s.len = PAGE_SIZE as u32;
+                n += 1;
+            }
+        }
+        let r = self.srq.post_recv(idx as u64, &sges[..n]);
+        if let Some(slot) = self.rx.lock().get_mut(idx) {
+            *slot = Some(buf);
+        }
+        r
+    }
+
+    /// Handles receive completions, up to `budget` (NAPI poll); returns how many.
+    pub(crate) fn poll_rx(&self, p: &Priv, napi: &Napi<Priv>, budget: usize) -> usize {
+        let mut wcs = [Wc::default(); WC_BATCH];
+        let mut done = 0;
+        while done < budget {
+            let want = WC_BATCH.min(budget - done);
+            let n = self.rx_cq.poll(&mut wcs[..want]).unwrap_or(0);
+            for wc in &wcs[..n] {
+                self.handle_rx(p, napi, wc);
+            }
+            done += n;
+            if n < want {
+                break;
+            }
+        }
+        done
+    }
+
+    fn handle_rx(&self, p: &Priv, napi: &Napi<Priv>, wc: &Wc) {
+        let s = &p.stats;
+        let idx = wc.wr_id() as usize;
+        let Some(buf) = self.rx.lock().get_mut(idx).and_then(Option::take) else {
+            return;
+        };
+        if !wc.is_success() {
+            // A connection broke with this receive in progress (its flush included): the
+            // buffer is of no use to it but fine for the next message.
+            if !wc.is_flush() {
+                inc(&s.rx_errors);
+            }
+            let _ = self.post_rx(idx, buf);
+            return;
+        }
+        let dev = napi.dev();
+        let len = wc.byte_len();
+        let Some(split) = self.geom.split(len) else {
+            inc(&s.rx_dropped);
+            let _ = self.post_rx(idx, buf);
+            return;
+        };
+        let skb = if len < wire::COPYBREAK {
+            // Small: copy into a small skb, keep the big buffer (`SKB_TSHOLD`).
+            let Ok(small) = SkBuff::alloc_rx(dev, len + header::PSEUDO_LEN as u32) else {
+                inc(&s.rx_dropped);
+                let _ = self.post_rx(idx, buf);
+                return;
+            };
+            let RxBuf { head, pages } = buf;
+            let mut big = head.unmap();
+            let copied = small.reserve(header::PSEUDO_LEN as u32).is_ok()
+                && big.put(len).is_ok()
+                && small.put(len).is_ok();
+            if copied {
+                small.data_mut().copy_from_slice(big.data());
+            }
+            big.trim(0);
+            match big.dma_map_rx(&p.device, self.geom.head) {
+                Ok(head) => {
+                    let _ = self.post_rx(idx, RxBuf { head, pages });
+                }
+                Err(_) => inc(&s.rx_dropped),
+            }
+            if !copied {
+                inc(&s.rx_dropped);
+                return;
+            }
+            small
+        } else {
+            // Large: hand the buffer up and put a new one in its place; without memory for
+            // the replacement, drop the message and reuse the buffer.
+            let Ok(new_head) = self.alloc_head(p, dev) else {
+                inc(&s.rx_dropped);
+                let _ = self.post_rx(idx, buf);
+                return;
+            };
+            let mut new_pages = KVec::new();
+            for _ in 0..split.frags {
+                let pushed = MappedPage::alloc(&p.device, GFP_ATOMIC)
+                    .and_then(|pg| new_pages.push(pg, GFP_ATOMIC).map_err(|_| ENOMEM));
+                if pushed.is_err() {
+                    inc(&s.rx_dropped);
+                    let _ = self.post_rx(idx, buf);
+                    return;
+                }
+            }
+            let RxBuf { head, mut pages } = buf;
+            let mut skb = head.unmap();
+            let mut ok = skb.put(split.head).is_ok();
+            let mut fresh = new_pages.into_iter();
+            for i in 0..split.frags as usize {
+                let size = if i + 1 == split.frags as usize {
+                    split.last
+                } else {
+                    PAGE_SIZE as u32
+                };
+                let used = pages.get_mut(i).and_then(|slot| {
+                    let old = slot.take();
+                    *slot = fresh.next();
+                    old
+                });
+                if let Some(pg) = used {
+                    ok &= skb.add_rx_frag(pg.unmap(), size).is_ok();
+                }
+            }
+            let _ = self.post_rx(
+                idx,
+                RxBuf {
+                    head: new_head,
+                    pages,
+                },
+            );
+            if !ok {
+                inc(&s.rx_dropped);
+                return;
+            }
+            skb
+        };
+        deliver(p, napi, skb);
+    }
+
+    fn alloc_head(&self, p: &Priv, dev: &NetDevice) -> Result<MappedSkBuff> {
+        let skb = SkBuff::alloc_rx(dev, self.geom.head + header::PSEUDO_LEN as u32)?;
+        skb.reserve(header::PSEUDO_LEN as u32)?;
+        skb.dma_map_rx(&p.device, self.geom.head)
+    }
+
+    /// Frees completed sends of every connection (NAPI poll); returns whether any connection's
+    /// ring is more than half full.
+    pub(crate) fn reap_tx(&self) -> bool {
+        let mut busy = false;
+        for tx in self.active.lock().iter() {
+            busy |= tx.reap(self.tx_size);
+        }
+        busy
+    }
+
+    /// Re-arms the CQs; returns whether completions arrived meanwhile (end of a NAPI poll).
+    pub(crate) fn arm(&self) -> bool {
+        let mut missed = self.rx_cq.arm();
+        for tx in self.active.lock().iter() {
+            if let Some(cq) = &tx.inner.lock().cq {
+                missed |= cq.arm();
+            }
+        }
+        missed
+    }
+
+    /// Sends `skb` (starting with the IPoIB header) to `dst` over its connection, setting one
+    /// up if there is none (data path).
+    pub(crate) fn xmit(&self, p: ArcBorrow<'_, Priv>, dev: &NetDevice, skb: SkBuff, dst: &HwAddr) {
+        let s = &p.stats;
+        let tx = {
+            let mut active = self.active.lock();
+            let found = active
+                .iter()
+                .find(|t| t.dest == *dst && t.state() != TxState::Dead)
+                .cloned();
+            match found {
+                Some(t) => t,
+                None => {
+                    let t = match TxConn::new(p.into(), *dst) {
+                        Ok(t) => t,
+                        Err(_) => {
+                            inc(&s.tx_dropped);
+                            return;
+                        }
+                    };
+                    if active.push(t.clone(), GFP_ATOMIC).is_err() {
+                        inc(&s.tx_dropped);
+                        return;
+                    }
+                    Priv::schedule_cm_work(&p.into());
+                    t
+                }
+            }
+        };
+        match tx.state() {
+            TxState::Up => tx.send(&p, dev, skb, self.tx_size, self.lkey),
+            TxState::New | TxState::Connecting => tx.queue(&p, skb, dst),
+            TxState::Dead => inc(&s.tx_dropped),
+        }
+    }
+
+    /// Requests the connections created by the data path (process context).
+    pub(crate) fn start_connections(&self, p: &Arc<Priv>) {
+        let mut new = KVec::new();
+        for t in self.active.lock().iter() {
+            if t.state() == TxState::New {
+                t.state.store(TxState::Connecting as u8, Ordering::Relaxed);
+                if new.push(t.clone(), GFP_ATOMIC).is_err() {
+                    t.fail();
+                }
+            }
+        }
+        for t in new.iter() {
+            if let Err(e) = t.connect(p, self) {
+                pr_debug!("connect to QPN 0x{:06x} failed: {:?}\n", t.dest.qpn(), e);
+                t.fail();
+                Priv::schedule_cm_work(p);
+            }
+        }
+    }
+
+    /// Destroys the connections that broke (process context).
+    pub(crate) fn reap(&self) {
+        let dead_tx = take_dead(&mut self.active.lock(), |t| t.state() == TxState::Dead);
+        for t in dead_tx.iter() {
+            t.destroy();
+        }
+        let dead_rx = take_dead(&mut self.passive.lock(), |r| r.dead.load(Ordering::Relaxed));
+        for r in dead_rx.iter() {
+            r.destroy();
+        }
+    }
+
+    /// Tears every connection down (process context, NAPI no longer polling these CQs).
+    pub(crate) fn shutdown(&self) {
+        for t in self.active.lock().iter() {
+            t.fail();
+        }
+        for r in self.passive.lock().iter() {
+            r.dead.store(true, Ordering::Relaxed);
+        }
+        self.reap();
+    }
+
+    /// Whether peers are connected to us.
+    pub(crate) fn has_passive(&self) -> bool {
+        !self.passive.lock().is_empty()
+    }
+}
+
+/// Moves the entries of `list` that `is_dead` picks out into the returned vector (nothing if
+/// memory is short: they are found on the next call).
+fn take_dead<T>(list: &mut KVec<Arc<T>>, is_dead: impl Fn(&T) -> bool) -> KVec<Arc<T>> {
+    let n = list.len();
+    let (Ok(mut keep), Ok(mut dead)) = (
+        KVec::with_capacity(n, GFP_ATOMIC),
+        KVec::with_capacity(n, GFP_ATOMIC),
+    ) else {
+        return KVec::new();
+    };
+    for e in core::mem::take(list) {
+        let to = if is_dead(&e) { &mut dead } else { &mut keep };
+        // Both have room for every entry: this does not allocate.
+        let _ = to.push(e, GFP_ATOMIC);
+    }
+    *list = keep;
+    dead
+}
+
+/// Hands a received connected-mode message (starting with the IPoIB header) to the stack.
+fn deliver(p: &Priv, napi: &Napi<Priv>, skb: SkBuff) {
+    let s = &p.stats;
+    let Some(proto) = header::ethertype(skb.data()) else {
+        inc(&s.rx_dropped);
+        return;
+    };
+    let len = skb.len();
+    skb.set_protocol(proto);
+    // C marks every connected-mode packet PACKET_HOST.
+    skb.set_pkt_type(PacketType::Host);
+    match skb.push(header::PSEUDO_LEN as u32) {
+        Ok(ph) => ph.fill(0),
+        Err(_) => {
+            inc(&s.rx_dropped);
+            return;
+        }
+    }
+    skb.reset_mac_header();
+    if skb.pull(header::HARD_LEN as u32).is_err() {
+        inc(&s.rx_dropped);
+        return;
+    }
+    inc(&s.rx_packets);
+    s.rx_bytes.fetch_add(u64::from(len), Ordering::Relaxed);
+    napi.gro_receive(skb);
+}
+
+/// A connection a peer made to us; it receives through the SRQ.
+#[pin_data]
+pub(crate) struct RxConn {
+    priv_: Arc<Priv>,
+    qp: RcQp,
+    #[pin]
+    id: Mutex<Option<CmId<CmEnd>>>,
+    dead: AtomicBool,
+}
+
+impl RxConn {
+    fn event(&self, id: &CmIdRef, event: &CmEvent<'_, CmEnd>) {
+        match event {
+            CmEvent::Rtu | CmEvent::Other(_) | CmEvent::Req { .. } | CmEvent::Rep { .. } => {}
+            CmEvent::Dreq => {
+                let _ = id.send_drep();
+                self.fail();
+            }
+            CmEvent::Drep | CmEvent::TimewaitExit | CmEvent::Failed(_) => self.fail(),
+        }
+    }
+
+    fn fail(&self) {
+        if !self.dead.swap(true, Ordering::Relaxed) {
+            let _ = self.qp.to_error();
+            Priv::schedule_cm_work(&self.priv_);
+        }
+    }
+
+    fn destroy(&self) {
+        let id = self.id.lock().take();
+        drop(id);
+        let _ = self.qp.to_error();
+    }
+}
+
+/// Where a connection to a peer stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum TxState {
+    /// Created by the data path; the request is not sent yet.
+    New = 0,
+    /// REQ sent, waiting for the REP.
+    Connecting = 1,
+    /// Established: packets go over it.
+    Up = 2,
+    /// Broken or rejected; waiting to be destroyed.
+    Dead = 3,
+}
+
+struct TxInner {
+    /// Shared so that process context can use it without this lock (the CM and QP state
+    /// changes must not run under it).
+    qp: Option<Arc<RcQp>>,
+    cq: Option<Cq<Priv>>,
+    slots: KVec<Option<MappedSkBuff>>,
+    head: u64,
+    tail: u64,
+    /// Packets (with their pseudo header) waiting for the connection.
+    pending: KVec<SkBuff>,
+}
+
+/// A connection we make to a peer.
+#[pin_data]
+pub(crate) struct TxConn {
+    priv_: Arc<Priv>,
+    dest: HwAddr,
+    state: AtomicU8,
+    /// The largest message the peer accepts (its receive buffer size).
+    mtu: AtomicU32,
+    #[pin]
+    inner: SpinLockBh<TxInner>,
+    #[pin]
+    id: Mutex<Option<CmId<CmEnd>>>,
+}
+
+impl TxConn {
+    fn new(p: Arc<Priv>, dest: HwAddr) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                priv_: p,
+                dest,
+                state: AtomicU8::new(TxState::New as u8),
+                mtu: AtomicU32::new(0),
+                inner <- new_spinlock_bh!(
+                    TxInner {
+                        qp: None,
+                        cq: None,
+                        slots: KVec::new(),
+                        head: 0,
+                        tail: 0,
+                        pending: KVec::new(),
+                    },
+                    "ipoib:cm_tx"
+                ),
+                id <- new_mutex!(None, "ipoib:cm_tx_id"),
+            }),
+            GFP_ATOMIC,
+        )
+    }
+
+    fn state(&self) -> TxState {
+        match self.state.load(Ordering::Relaxed) {
+            0 => TxState::New,
+            1 => TxState::Connecting,
+            2 => TxState::Up,
+            _ => TxState::Dead,
+        }
+    }
+
+    fn queue(&self, p: &Priv, mut skb: SkBuff, dst: &HwAddr) {
+        let mut inner = self.inner.lock();
+        if inner.pending.len() >= MAX_CONNECT_QUEUE {
+            drop(inner);
+            inc(&p.stats.tx_dropped);
+            return;
+        }
+        // Restore the pseudo header so the packet can go through the queue again.
+        match skb.push(header::PSEUDO_LEN as u32) {
+            Ok(ph) => ph.copy_from_slice(&dst.0),
+            Err(_) => {
+                drop(inner);
+                inc(&p.stats.tx_dropped);
+                return;
+            }
+        }
+        skb.orphan();
+        // On failure the skb is freed with the error.
+        if inner.pending.push(skb, GFP_ATOMIC).is_err() {
+            drop(inner);
+            inc(&p.stats.tx_dropped);
+        }
+    }
+
+    fn send(&self, p: &Priv, dev: &NetDevice, mut skb: SkBuff, tx_size: usize, lkey: u32) {
+        let s = &p.stats;
+        if skb.len() > self.mtu.load(Ordering::Relaxed) {
+            // C answers with ICMP "fragmentation needed"; this driver only counts it.
+            inc(&s.tx_dropped);
+            inc(&s.tx_errors);
+            return;
+        }
+        if skb.is_nonlinear() && skb.linearize().is_err() {
+            inc(&s.tx_dropped);
+            return;
+        }
+        skb.orphan();
+        let Ok(buf) = skb.dma_map(&p.device, DmaDir::ToDevice) else {
+            inc(&s.tx_errors);
+            return;
+        };
+        let mut inner = self.inner.lock();
+        let outstanding = inner.head - inner.tail;
+        if outstanding >= tx_size as u64 {
+            dev.stop_queue();
+            drop(inner);
+            inc(&s.tx_dropped);
+            return;
+        }
+        let wr_id = inner.head;
+        let sge = Sge {
+            addr: buf.addr(),
+            len: buf.len(),
+            lkey,
+        };
+        let posted = inner
+            .qp
+            .as_ref()
+            .map_or(Err(ENODEV), |qp| qp.post_send(wr_id, sge));
+        if posted.is_err() {
+            drop(inner);
+            inc(&s.tx_errors);
+            return;
+        }
+        let idx = (wr_id % tx_size as u64) as usize;
+        if let Some(slot) = inner.slots.get_mut(idx) {
+            *slot = Some(buf);
+        }
+        inner.head += 1;
+        if inner.head - inner.tail >= tx_size as u64 - 1 {
+            dev.stop_queue();
+        }
+    }
+
+    /// Frees completed sends; returns whether the ring is still more than half full.
+    fn reap(&self, tx_size: usize) -> bool {
+        let s = &self.priv_.stats;
+        let mut wcs = [Wc::default(); WC_BATCH];
+        let mut failed = false;
+        let mut inner = self.inner.lock();
+        loop {
+            let n = match &inner.cq {
+                Some(cq) => cq.poll(&mut wcs).unwrap_or(0),
+                None => 0,
+            };
+            if n == 0 {
+                break;
+            }
+            for wc in &wcs[..n] {
+                let idx = (wc.wr_id() % tx_size as u64) as usize;
+                let Some(buf) = inner.slots.get_mut(idx).and_then(Option::take) else {
+                    continue;
+                };
+                inner.tail += 1;
+                if wc.is_success() {
+                    inc(&s.tx_packets);
+                    s.tx_bytes
+                        .fetch_add(u64::from(buf.skb_len()), Ordering::Relaxed);
+                } else {
+                    if !wc.is_flush() {
+                        inc(&s.tx_errors);
+                    }
+                    failed = true;
+                }
+                drop(buf);
+            }
+        }
+        let busy = inner.head - inner.tail > tx_size as u64 / 2;
+        drop(inner);
+        if failed {
+            // The QP is in the error state: the connection is gone (C frees it, and the next
+            // packet to the peer connects again).
+            self.fail();
+        }
+        busy
+    }
+
+    fn fail(&self) {
+        let prev = self.state.swap(TxState::Dead as u8, Ordering::Relaxed);
+        if prev != TxState::Dead as u8 {
+            let pending = core::mem::take(&mut self.inner.lock().pending);
+            for _ in pending.iter() {
+                inc(&self.priv_.stats.tx_dropped);
+            }
+            drop(pending);
+            Priv::schedule_cm_work(&self.priv_);
+        }
+    }
+
+    /// Creates the QP and CQ and sends the REQ (process context).
+    fn connect(self: &Arc<Self>, p: &Arc<Priv>, cm: &Cm) -> Result {
+        let gid = self.dest.gid();
+        let dmac = roce::mac_from_link_local_gid(&gid).ok_or(EINVAL)?;
+        let ud_qpn = p.ud().ok_or(ENODEV)?.qpn();
+        let pkey_index = u16::try_from(p.pkey_index.load(Ordering::Relaxed)).map_err(|_| EINVAL)?;
+        let cq = Cq::new(&p.device, cm.tx_size as u32, 0, p.clone())?;
+        let qp = RcQp::new(
+            &cm.pd,
+            &cq,
+            &cm.rx_cq,
+            Some(&cm.srq),
+            &RcQpCaps {
+                send_wr: cm.tx_size as u32,
+                recv_wr: 0,
+                recv_sge: 0,
+            },
+        )?;
+        qp.init(p.port, pkey_index)?;
+        let mut slots = KVec::with_capacity(cm.tx_size, GFP_KERNEL)?;
+        for _ in 0..cm.tx_size {
+            slots.push(None, GFP_KERNEL)?;
+        }
+        let id = CmId::new(
+            &p.device,
+            Arc::new(CmEnd::Active(self.clone()), GFP_KERNEL)?,
+        )?;
+        let mtu = Mtu::from_bytes(p.active_ib_mtu.load(Ordering::Relaxed)).ok_or(EINVAL)?;
+        let data = CmData {
+            qpn: ud_qpn,
+            mtu: wire::BUF_SIZE,
+        }
+        .to_bytes();
+        let req = RoceReq {
+            port: p.port,
+            sgid_index: 0,
+            sgid: Gid(p.gid),
+            dgid: Gid(gid),
+            dmac,
+            hop_limit: roce::hop_limit(&gid),
+            mtu,
+            pkey: p.pkey,
+            service_id: wire::service_id(self.dest.qpn()),
+            srq: true,
+            retry_count: ROCE_RETRIES,
+            rnr_retry_count: ROCE_RETRIES,
+            private: &data,
+        };
+        let qpn = qp.qpn();
+        let qp = Arc::new(qp, GFP_KERNEL)?;
+        {
+            let mut inner = self.inner.lock();
+            inner.slots = slots;
+            inner.cq = Some(cq);
+            inner.qp = Some(qp);
+        }
+        // Events may arrive as soon as the REQ is out: the ID is in place first.
+        let mut idg = self.id.lock();
+        let r = id.send_req_roce(&p.device, qpn, &req);
+        *idg = Some(id);
+        drop(idg);
+        if self.state() == TxState::Dead {
+            // Torn down meanwhile (the interface left connected mode): nobody else will
+            // destroy what was just set up.
+            self.destroy();
+        }
+        r
+    }
+
+    fn event(&self, id: &CmIdRef, event: &CmEvent<'_, CmEnd>) {
+        match event {
+            CmEvent::Rep { private, .. } => {
+                if let Err(e) = self.established(id, private) {
+                    pr_debug!("connection to QPN 0x{:06x}: {:?}\n", self.dest.qpn(), e);
+                    self.fail();
+                }
+            }
+            CmEvent::Dreq => {
+                let _ = id.send_drep();
+                self.fail();
+            }
+            CmEvent::Drep | CmEvent::TimewaitExit | CmEvent::Failed(_) => self.fail(),
+            CmEvent::Rtu | CmEvent::Req { .. } | CmEvent::Other(_) => {}
+        }
+    }
+
+    fn established(&self, id: &CmIdRef, private: &[u8]) -> Result {
+        let data = CmData::parse(private).ok_or(EINVAL)?;
+        let mtu = data.peer_mtu().ok_or(EINVAL)?;
+        let qp = self.inner.lock().qp.clone().ok_or(ENODEV)?;
+        id.modify_qp(&qp, QpState::Rtr)?;
+        id.modify_qp(&qp, QpState::Rts)?;
+        id.send_rtu()?;
+        // The peer's buffers hold the IPoIB header too.
+        self.mtu
+            .store(mtu + header::ENCAP_LEN as u32, Ordering::Relaxed);
+        self.state.store(TxState::Up as u8, Ordering::Relaxed);
+        let pending = core::mem::take(&mut self.inner.lock().pending);
+        for skb in pending.into_iter() {
+            skb.queue_xmit();
+        }
+        Ok(())
+    }
+
+    fn destroy(&self) {
+        let id = self.id.lock().take();
+        drop(id);
+        let (qp, cq, slots, pending) = {
+            let mut inner = self.inner.lock();
+            (
+                inner.qp.take(),
+                inner.cq.take(),
+                core::mem::take(&mut inner.slots),
+                core::mem::take(&mut inner.pending),
+            )
+        };
+        // The QP goes before its CQ, and before the buffers it may still read.
+        drop(qp);
+        drop(cq);
+        drop(slots);
+        drop(pending);
+    }
+}
+
+impl Priv {
+    /// Accepts a connection request (`ipoib_cm_req_handler`; CM workqueue).
+    fn cm_accept(self: &Arc<Self>, new: &NewCm<CmEnd>, remote_qpn: u32, private: &[u8]) {
+        let Some(peer) = CmData::parse(private) else {
+            let _ = new.id().send_rej(false);
+            return;
+        };
+        let Some(cm) = self.cm_resources() else {
+            let _ = new.id().send_rej(true);
+            return;
+        };
+        let qp = match RcQp::new(
+            &cm.pd,
+            &cm.rx_cq,
+            &cm.rx_cq,
+            Some(&cm.srq),
+            &RcQpCaps {
+                send_wr: 1,
+                recv_wr: 0,
+                recv_sge: 0,
+            },
+        ) {
+            Ok(qp) => qp,
+            Err(_) => {
+                let _ = new.id().send_rej(true);
+                return;
+            }
+        };
+        let rx = match Arc::pin_init(
+            pin_init!(RxConn {
+                priv_: self.clone(),
+                qp,
+                id <- new_mutex!(None, "ipoib:cm_rx_id"),
+                dead: AtomicBool::new(false),
+            }),
+            GFP_KERNEL,
+        ) {
+            Ok(rx) => rx,
+            Err(_) => {
+                let _ = new.id().send_rej(true);
+                return;
+            }
+        };
+        let Ok(end) = Arc::new(CmEnd::Passive(rx.clone()), GFP_KERNEL) else {
+            let _ = new.id().send_rej(true);
+            return;
+        };
+        let Ok(id) = new.adopt(end) else {
+            return;
+        };
+        let data = CmData {
+            qpn: self.ud().map_or(0, |u| u.qpn()),
+            mtu: wire::BUF_SIZE,
+        }
+        .to_bytes();
+        let r = id
+            .modify_qp(&rx.qp, QpState::Init)
+            .and_then(|()| id.modify_qp(&rx.qp, QpState::Rtr))
+            .and_then(|()| id.modify_qp(&rx.qp, QpState::Rts))
+            .and_then(|()| id.send_rep(&rx.qp, 0, true, &data));
+        *rx.id.lock() = Some(id);
+        if cm.passive.lock().push(rx.clone(), GFP_KERNEL).is_err() {
+            rx.dead.store(true, Ordering::Relaxed);
+        }
+        match r {
+            Ok(()) => pr_debug!(
+                "connection from QPN 0x{:06x} (UD QPN 0x{:06x}) accepted\n",
+                remote_qpn,
+                peer.qpn
+            ),
+            Err(e) => {
+                pr_debug!("accepting QPN 0x{:06x} failed: {:?}\n", remote_qpn, e);
+                rx.fail();
+            }
+        }
+    }
+}
+
+impl Priv {
+    /// Whether the device can run connected mode here: RC QPs receiving through an SRQ (the
+    /// RC flag of the hardware address says so to peers).
+    pub(crate) fn cm_capable(&self) -> bool {
+        self.device.max_srq_sge() > 0
+    }
+
+    /// The largest MTU of connected mode (`ipoib_cm_max_mtu`).
+    pub(crate) fn cm_max_mtu(&self) -> u32 {
+        RxGeometry::new(PAGE_SIZE as u32).max_mtu(self.device.max_srq_sge())
+    }
+
+    /// Returns the connected-mode resources, if allocated.
+    pub(crate) fn cm(&self) -> Option<Arc<Cm>> {
+        self.cm.res.lock().clone()
+    }
+
+    /// Returns whether the interface is in connected mode.
+    pub(crate) fn cm_connected(&self) -> bool {
+        self.cm.connected.load(Ordering::Relaxed)
+    }
+
+    /// Returns the connected-mode resources, allocating them first if needed (process
+    /// context; `None` if the interface is down or memory is short).
+    pub(crate) fn cm_resources(self: &Arc<Self>) -> Option<Arc<Cm>> {
+        let _guard = self.cm.create.lock();
+        if let Some(cm) = self.cm() {
+            return Some(cm);
+        }
+        let nd = self.netdev()?;
+        if !nd.is_running() {
+            return None;
+        }
+        match Cm::new(self, &nd) {
+            Ok(cm) => {
+                *self.cm.res.lock() = Some(cm.clone());
+                pr_info!("{}: connected-mode resources allocated\n", nd.name());
+                Some(cm)
+            }
+            Err(e) => {
+                pr_warn!(
+                    "{}: cannot allocate connected-mode resources: {:?}\n",
+                    nd.name(),
+                    e
+                );
+                None
+            }
+        }
+    }
+
+    /// Listens for connections to the UD QP `qpn` (`ipoib_cm_dev_open`, from `ndo_open`).
+    pub(crate) fn cm_listen(self: &Arc<Self>, qpn: u32) -> Result {
+        let end = Arc::new(CmEnd::Listener(self.clone()), GFP_KERNEL)?;
+        let id = CmId::new(&self.device, end)?;
+        id.listen(wire::service_id(qpn))?;
+        *self.cm.listener.lock() = Some(id);
+        Ok(())
+    }
+
+    /// Stops listening and frees every connection and the connected-mode resources
+    /// (`ndo_stop` with NAPI disabled, or when the interface is freed).
+    pub(crate) fn cm_close(self: &Arc<Self>) {
+        let listener = self.cm.listener.lock().take();
+        drop(listener);
+        let cm = {
+            let _guard = self.cm.create.lock();
+            self.cm.res.lock().take()
+        };
+        self.cancel_cm_work();
+        if let Some(cm) = cm {
+            cm.shutdown();
+            drop(cm);
+            if let Some(nd) = self.netdev() {
+                pr_info!("{}: connected-mode resources freed\n", nd.name());
+            }
+        }
+    }
+
+    /// Frees the connected-mode resources when no connection needs them any more: the
+    /// interface left connected mode and no peer is connected. The caller makes sure NAPI
+    /// does not poll meanwhile (it is disabled or the interface is down).
+    pub(crate) fn cm_release_idle(self: &Arc<Self>) {
+        let cm = {
+            let _guard = self.cm.create.lock();
+            let idle = self
+                .cm()
+                .is_some_and(|cm| !self.cm_connected() && !cm.has_passive());
+            if idle {
+                self.cm.res.lock().take()
+            } else {
+                None
+            }
+        };
+        if let Some(cm) = cm {
+            cm.shutdown();
+            drop(cm);
+            if let Some(nd) = self.netdev() {
+                pr_info!("{}: connected-mode resources freed\n", nd.name());
+            }
+        }
+    }
+
+    /// Connected-mode housekeeping (process context): requests new connections, destroys
+    /// broken ones, and frees the resources once datagram mode no longer needs them.
+    pub(crate) fn cm_work(self: &Arc<Self>) {
+        let Some(cm) = self.cm() else {
+            return;
+        };
+        cm.start_connections(self);
+        cm.reap();
+        let idle = !self.cm_connected() && !cm.has_passive();
+        drop(cm);
+        if !idle {
+            return;
+        }
+        // Freeing needs NAPI stopped, which needs RTNL; `ndo_stop` holds RTNL while it waits
+        // for this work, so never block on it: try again later instead.
+        let Some(_rtnl) = crate::rust_bindings::net::Rtnl::try_lock() else {
+            Priv::schedule_cm_work(self);
+            return;
+        };
+        match self.netdev() {
+            Some(nd) if nd.is_running() => {
+                self.napi.disable();
+                self.cm_release_idle();
+                self.napi.enable();
+            }
+            _ => self.cm_release_idle(),
+        }
+    }
+
+    /// Tears down the connections to peers (leaving connected mode, as C flushes its paths).
+    pub(crate) fn cm_flush_active(&self) {
+        if let Some(cm) = self.cm() {
+            for t in cm.active.lock().iter() {
+                t.fail();
+            }
+            cm.reap();
+        }
+    }
+}
+
+/// Connected-mode state of an interface.
+#[pin_data]
+pub(crate) struct CmState {
+    /// Connected mode is on (`IPOIB_FLAG_ADMIN_CM`).
+    pub(crate) connected: AtomicBool,
+    /// The listening CM ID while the interface is up.
+    #[pin]
+    listener: Mutex<Option<CmId<CmEnd>>>,
+    /// The resources, while connected mode or a peer needs them.
+    #[pin]
+    res: SpinLockBh<Option<Arc<Cm>>>,
+    /// Serialises allocating and freeing `res`.
+    #[pin]
+    create: Mutex<()>,
+}
+
+impl CmState {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            connected: AtomicBool::new(false),
+            listener <- new_mutex!(None, "ipoib:cm_listener"),
+            res <- new_spinlock_bh!(None, "ipoib:cm_res"),
+            create <- new_mutex!((), "ipoib:cm_create"),
+        })
+    }
+}
