@@ -13,7 +13,10 @@ check "set up rxe0 and ib0 (underlay MTU 9000)" setup_ipoib 9000
 peer=$(peer)
 sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
 check "hardware address carries the RC flag (80)" sh -c "cut -d: -f1 $S/address | grep -qx 80"
+avail() { sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+m0=$(avail)
 check "mode: 'connected' accepted" sh -c "echo connected > $S/mode"
+echo "# memory taken by entering connected mode (MemAvailable, debug kernel): $((m0 - $(avail))) KiB"
 check_eq "mode reads connected" connected "$(cat $S/mode)"
 check_eq "MTU set to connected mode's largest" 65520 "$(cat $S/mtu)"
 check "resources allocated on entering connected mode" \
@@ -65,6 +68,28 @@ check_eq "MTU 65520 (netlink)" 65520 "$(cat $S/mtu)"
 barrier nl_cm
 check "ping over a connection after netlink switch" ping -c 3 -W 5 -s 20000 "$(ib_ip4 "$peer")"
 barrier nl_pinged
+
+# Switching mode under load: vm a flips datagram/connected while TCP runs to b.
+if [ "$VM_NAME" = b ]; then
+	iperf3 -s -D -1 -B "$(ib_ip4)" >/dev/null
+	put iperf_sw ready
+	get switch_done 120 >/dev/null
+else
+	get iperf_sw 30 >/dev/null
+	iperf3 -c "$(ib_ip4 b)" -t 16 -J >/tmp/sw.json 2>&1 &
+	ipid=$!
+	sleep 4
+	check "to datagram under load" ip link set ib0 type ipoib mode datagram
+	sleep 4
+	check "to connected under load" sh -c "echo connected > $S/mode"
+	sleep 4
+	check "to datagram under load, again" sh -c "echo datagram > $S/mode"
+	check "iperf3 TCP survived the switches" wait $ipid
+	echo "# TCP across mode switches: $(python3 -c "import json;d=json.load(open('/tmp/sw.json'));print(round(d['end']['sum_received']['bits_per_second']/1e6,1),'Mbit/s')" 2>/dev/null)"
+	check "ping after the switches" ping -c 3 -W 5 "$(ib_ip4 b)"
+	put switch_done 1
+fi
+barrier switched
 check "ip link set type ipoib mode datagram" ip link set ib0 type ipoib mode datagram
 check_eq "mode reads datagram (netlink)" datagram "$(cat $S/mode)"
 barrier done
