@@ -293,7 +293,8 @@ impl Cm {
             }
             skb
         };
-        deliver(p, napi, skb);
+        // C marks every connected-mode packet PACKET_HOST.
+        crate::ud::deliver(p, napi, skb, PacketType::Host);
     }
 
     fn alloc_head(&self, p: &Priv, dev: &NetDevice) -> Result<MappedSkBuff> {
@@ -425,34 +426,6 @@ fn take_dead<T>(list: &mut KVec<Arc<T>>, is_dead: impl Fn(&T) -> bool) -> KVec<A
     }
     *list = keep;
     dead
-}
-
-/// Hands a received connected-mode message (starting with the IPoIB header) to the stack.
-fn deliver(p: &Priv, napi: &Napi<Priv>, skb: SkBuff) {
-    let s = &p.stats;
-    let Some(proto) = header::ethertype(skb.data()) else {
-        inc(&s.rx_dropped);
-        return;
-    };
-    let len = skb.len();
-    skb.set_protocol(proto);
-    // C marks every connected-mode packet PACKET_HOST.
-    skb.set_pkt_type(PacketType::Host);
-    match skb.push(header::PSEUDO_LEN as u32) {
-        Ok(ph) => ph.fill(0),
-        Err(_) => {
-            inc(&s.rx_dropped);
-            return;
-        }
-    }
-    skb.reset_mac_header();
-    if skb.pull(header::HARD_LEN as u32).is_err() {
-        inc(&s.rx_dropped);
-        return;
-    }
-    inc(&s.rx_packets);
-    s.rx_bytes.fetch_add(u64::from(len), Ordering::Relaxed);
-    napi.gro_receive(skb);
 }
 
 /// A connection a peer made to us; it receives through the SRQ.

@@ -638,33 +638,40 @@ impl Ud {
             inc(&s.rx_dropped);
             return;
         }
-        let Some(proto) = header::ethertype(skb.data()) else {
-            inc(&s.rx_dropped);
-            return;
-        };
-        skb.set_protocol(proto);
-        skb.set_pkt_type(pkt_type);
-        // The link-level header the stack sees: a zeroed pseudo header and the IPoIB header.
-        match skb.push(header::PSEUDO_LEN as u32) {
-            Ok(ph) => ph.fill(0),
-            Err(_) => {
-                inc(&s.rx_dropped);
-                return;
-            }
-        }
-        skb.reset_mac_header();
-        if skb.pull(header::HARD_LEN as u32).is_err() {
-            inc(&s.rx_dropped);
-            return;
-        }
-        if pkt_type == PacketType::Multicast {
-            inc(&s.multicast);
-        }
-        inc(&s.rx_packets);
-        s.rx_bytes
-            .fetch_add(u64::from(skb.len()), Ordering::Relaxed);
-        napi.gro_receive(skb);
+        deliver(p, napi, skb, pkt_type);
     }
+}
+
+/// Hands a received packet that starts with its IPoIB header to the stack, behind the zeroed
+/// pseudo header C gives it (`skb_add_pseudo_hdr`); datagram and connected mode.
+pub(crate) fn deliver(p: &Priv, napi: &Napi<Priv>, skb: SkBuff, pkt_type: PacketType) {
+    let s = &p.stats;
+    let Some(proto) = header::ethertype(skb.data()) else {
+        inc(&s.rx_dropped);
+        return;
+    };
+    skb.set_protocol(proto);
+    skb.set_pkt_type(pkt_type);
+    // The link-level header the stack sees: a zeroed pseudo header and the IPoIB header.
+    match skb.push(header::PSEUDO_LEN as u32) {
+        Ok(ph) => ph.fill(0),
+        Err(_) => {
+            inc(&s.rx_dropped);
+            return;
+        }
+    }
+    skb.reset_mac_header();
+    if skb.pull(header::HARD_LEN as u32).is_err() {
+        inc(&s.rx_dropped);
+        return;
+    }
+    if pkt_type == PacketType::Multicast {
+        inc(&s.multicast);
+    }
+    inc(&s.rx_packets);
+    s.rx_bytes
+        .fetch_add(u64::from(skb.len()), Ordering::Relaxed);
+    napi.gro_receive(skb);
 }
 
 impl NapiPoll for Priv {

@@ -94,6 +94,12 @@ check "ip link set type ipoib mode datagram" ip link set ib0 type ipoib mode dat
 check_eq "mode reads datagram (netlink)" datagram "$(cat $S/mode)"
 barrier done
 
+# What one more interface takes in datagram mode: a same-P_Key child brought up.
+m0=$(avail)
+ip link add link ib0 name ibm type ipoib && ip link set ibm up
+echo "# memory taken by one more interface up in datagram mode (MemAvailable, debug kernel): $((m0 - $(avail))) KiB"
+ip link del ibm
+
 teardown_ipoib
 check "no leak (kmemleak)" kmemleak_check
 finish
