@@ -98,12 +98,15 @@ kmemleak_check() {
 }
 
 # Two-VM coordination through the exchange directory shared by the guests.
+# Names are per test (TEST_ID, set by the guest runner): the files stay for the
+# whole boot, and a later test must not find an earlier test's barrier passed
+# or its values.
 # barrier NAME: wait until the other VM reaches the same barrier.
 barrier() {
 	[ "$NVMS" = 2 ] || return 0
-	touch "$XCH/barrier.$1.$VM_NAME"
+	touch "$XCH/barrier.${TEST_ID:-run}.$1.$VM_NAME"
 	_deadline=$(($(date +%s) + ${2:-600}))
-	while [ ! -e "$XCH/barrier.$1.$(peer)" ]; do
+	while [ ! -e "$XCH/barrier.${TEST_ID:-run}.$1.$(peer)" ]; do
 		if [ -e "$XCH/$(peer).rc" ] || [ "$(date +%s)" -ge "$_deadline" ]; then
 			echo "# barrier $1: peer vm $(peer) gone or late"
 			return 1
@@ -114,10 +117,12 @@ barrier() {
 
 # put KEY VALUE / get KEY: exchange values with the other VM.
 put() {
-	printf '%s\n' "$2" >"$XCH/kv.$VM_NAME.$1.tmp" && mv "$XCH/kv.$VM_NAME.$1.tmp" "$XCH/kv.$VM_NAME.$1"
+	_kv="$XCH/kv.${TEST_ID:-run}.$VM_NAME.$1"
+	printf '%s\n' "$2" >"$_kv.tmp" && mv "$_kv.tmp" "$_kv"
 }
 get() {
-	wait_for "${2:-300}" test -e "$XCH/kv.$(peer).$1" && cat "$XCH/kv.$(peer).$1"
+	_kv="$XCH/kv.${TEST_ID:-run}.$(peer).$1"
+	wait_for "${2:-300}" test -e "$_kv" && cat "$_kv"
 }
 
 # IPv4 on the VMs' virtual wire (eth0), which exists only between the two
