@@ -17,7 +17,7 @@ use crate::params;
 use crate::proto::addr::HwAddr;
 use crate::proto::cm::{self as wire, CmData, RxGeometry};
 use crate::proto::{header, roce};
-use crate::rust_bindings::error::code::EOPNOTSUPP;
+use crate::rust_bindings::error::code::{ECONNRESET, EOPNOTSUPP};
 use crate::rust_bindings::net::{MappedPage, MappedSkBuff, Napi, NetDevice, PacketType, SkBuff};
 use crate::rust_bindings::rdma::{
     CmEvent, CmHandler, CmId, CmIdRef, Cq, DmaDir, Gid, Mtu, NewCm, Pd, QpState, RcQp, RcQpCaps,
@@ -84,10 +84,12 @@ pub(crate) struct Cm {
     /// Connections to peers (data path and process context).
     #[pin]
     active: SpinLockBh<KVec<Arc<TxConn>>>,
-    #[pin]
-    rx: SpinLockBh<KVec<Option<RxBuf>>>,
+    /// Declared (and so dropped) before the receive ring: buffers are freed once the SRQ
+    /// holding them is gone.
     srq: Srq,
     rx_cq: Cq<Priv>,
+    #[pin]
+    rx: SpinLockBh<KVec<Option<RxBuf>>>,
     pd: Pd,
     lkey: u32,
     geom: RxGeometry,
@@ -122,9 +124,9 @@ impl Cm {
             pin_init!(Self {
                 passive <- new_mutex!(KVec::new(), "ipoib:cm_passive"),
                 active <- new_spinlock_bh!(KVec::new(), "ipoib:cm_active"),
-                rx <- new_spinlock_bh!(ring, "ipoib:cm_rx_ring"),
                 srq,
                 rx_cq,
+                rx <- new_spinlock_bh!(ring, "ipoib:cm_rx_ring"),
                 pd,
                 lkey,
                 geom: RxGeometry { sg, ..geom },
@@ -355,7 +357,11 @@ impl Cm {
         };
         match tx.state() {
             TxState::Up => tx.send(&p, dev, skb, self.tx_size, self.lkey),
-            TxState::New | TxState::Connecting => tx.queue(&p, skb, dst),
+            TxState::New | TxState::Connecting => {
+                if let Some(skb) = tx.queue(&p, skb, dst) {
+                    tx.send(&p, dev, skb, self.tx_size, self.lkey);
+                }
+            }
             TxState::Dead => inc(&s.tx_dropped),
         }
     }
@@ -381,26 +387,46 @@ impl Cm {
     }
 
     /// Destroys the connections that broke (process context).
-    pub(crate) fn reap(&self) {
-        let dead_tx = take_dead(&mut self.active.lock(), |t| t.state() == TxState::Dead);
+    pub(crate) fn reap(&self, p: &Arc<Priv>) {
+        let Some(dead_tx) = take_dead(&mut self.active.lock(), |t| t.state() == TxState::Dead)
+        else {
+            Priv::schedule_cm_work(p);
+            return;
+        };
+        let reaped_tx = !dead_tx.is_empty();
         for t in dead_tx.iter() {
             t.destroy();
         }
-        let dead_rx = take_dead(&mut self.passive.lock(), |r| r.dead.load(Ordering::Relaxed));
+        let Some(dead_rx) = take_dead(&mut self.passive.lock(), |r| r.dead.load(Ordering::Relaxed))
+        else {
+            Priv::schedule_cm_work(p);
+            return;
+        };
         for r in dead_rx.iter() {
             r.destroy();
+        }
+        if reaped_tx {
+            // A full ring of a destroyed connection may have stopped the queue.
+            if let Some(nd) = p.netdev() {
+                if nd.queue_stopped() && nd.is_running() {
+                    nd.wake_queue();
+                }
+            }
         }
     }
 
     /// Tears every connection down (process context, NAPI no longer polling these CQs).
     pub(crate) fn shutdown(&self) {
-        for t in self.active.lock().iter() {
+        let active = core::mem::take(&mut *self.active.lock());
+        for t in active.iter() {
             t.fail();
+            t.destroy();
         }
-        for r in self.passive.lock().iter() {
+        let passive = core::mem::take(&mut *self.passive.lock());
+        for r in passive.iter() {
             r.dead.store(true, Ordering::Relaxed);
+            r.destroy();
         }
-        self.reap();
     }
 
     /// Whether peers are connected to us.
@@ -409,15 +435,15 @@ impl Cm {
     }
 }
 
-/// Moves the entries of `list` that `is_dead` picks out into the returned vector (nothing if
-/// memory is short: they are found on the next call).
-fn take_dead<T>(list: &mut KVec<Arc<T>>, is_dead: impl Fn(&T) -> bool) -> KVec<Arc<T>> {
+/// Moves the entries of `list` that `is_dead` picks out into the returned vector; `None` (and
+/// `list` unchanged) if memory is short.
+fn take_dead<T>(list: &mut KVec<Arc<T>>, is_dead: impl Fn(&T) -> bool) -> Option<KVec<Arc<T>>> {
     let n = list.len();
     let (Ok(mut keep), Ok(mut dead)) = (
         KVec::with_capacity(n, GFP_ATOMIC),
         KVec::with_capacity(n, GFP_ATOMIC),
     ) else {
-        return KVec::new();
+        return None;
     };
     for e in core::mem::take(list) {
         let to = if is_dead(&e) { &mut dead } else { &mut keep };
@@ -425,7 +451,7 @@ fn take_dead<T>(list: &mut KVec<Arc<T>>, is_dead: impl Fn(&T) -> bool) -> KVec<A
         let _ = to.push(e, GFP_ATOMIC);
     }
     *list = keep;
-    dead
+    Some(dead)
 }
 
 /// A connection a peer made to us; it receives through the SRQ.
@@ -538,12 +564,23 @@ impl TxConn {
         }
     }
 
-    fn queue(&self, p: &Priv, mut skb: SkBuff, dst: &HwAddr) {
+    /// Keeps `skb` until the connection is up; returns it if it came up meanwhile.
+    fn queue(&self, p: &Priv, mut skb: SkBuff, dst: &HwAddr) -> Option<SkBuff> {
         let mut inner = self.inner.lock();
+        // The state moves to Up (and the queue is emptied) under this lock.
+        match self.state() {
+            TxState::Up => return Some(skb),
+            TxState::Dead => {
+                drop(inner);
+                inc(&p.stats.tx_dropped);
+                return None;
+            }
+            TxState::New | TxState::Connecting => {}
+        }
         if inner.pending.len() >= MAX_CONNECT_QUEUE {
             drop(inner);
             inc(&p.stats.tx_dropped);
-            return;
+            return None;
         }
         // Restore the pseudo header so the packet can go through the queue again.
         match skb.push(header::PSEUDO_LEN as u32) {
@@ -551,7 +588,7 @@ impl TxConn {
             Err(_) => {
                 drop(inner);
                 inc(&p.stats.tx_dropped);
-                return;
+                return None;
             }
         }
         skb.orphan();
@@ -560,6 +597,7 @@ impl TxConn {
             drop(inner);
             inc(&p.stats.tx_dropped);
         }
+        None
     }
 
     fn send(&self, p: &Priv, dev: &NetDevice, mut skb: SkBuff, tx_size: usize, lkey: u32) {
@@ -703,7 +741,7 @@ impl TxConn {
         let req = RoceReq {
             port: p.port,
             sgid_index: 0,
-            sgid: Gid(p.gid),
+            sgid: Gid(p.gid()),
             dgid: Gid(gid),
             dmac,
             hop_limit: roce::hop_limit(&gid),
@@ -717,6 +755,8 @@ impl TxConn {
         };
         let qpn = qp.qpn();
         let qp = Arc::new(qp, GFP_KERNEL)?;
+        // Send completions must raise events from the start (C arms it in `ipoib_cm_tx_init`).
+        cq.arm();
         {
             let mut inner = self.inner.lock();
             inner.slots = slots;
@@ -763,8 +803,19 @@ impl TxConn {
         // The peer's buffers hold the IPoIB header too.
         self.mtu
             .store(mtu + header::ENCAP_LEN as u32, Ordering::Relaxed);
-        self.state.store(TxState::Up as u8, Ordering::Relaxed);
-        let pending = core::mem::take(&mut self.inner.lock().pending);
+        let pending = {
+            let mut inner = self.inner.lock();
+            // Not if it was torn down meanwhile (`fail` marks it dead first).
+            self.state
+                .compare_exchange(
+                    TxState::Connecting as u8,
+                    TxState::Up as u8,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .map_err(|_| ECONNRESET())?;
+            core::mem::take(&mut inner.pending)
+        };
         for skb in pending.into_iter() {
             skb.queue_xmit();
         }
@@ -798,7 +849,10 @@ impl Priv {
             let _ = new.id().send_rej(false);
             return;
         };
-        let Some(cm) = self.cm_resources() else {
+        // Held to the end, so the resources cannot be freed as idle before the new connection
+        // is listed (`cm_release_idle` takes it too).
+        let _create = self.cm.create.lock();
+        let Some(cm) = self.cm_resources_locked() else {
             let _ = new.id().send_rej(true);
             return;
         };
@@ -838,23 +892,29 @@ impl Priv {
             let _ = new.id().send_rej(true);
             return;
         };
-        let Ok(id) = new.adopt(end) else {
+        // Listed before its ID is adopted: from then on, the list is where it is destroyed.
+        if cm.passive.lock().push(rx.clone(), GFP_KERNEL).is_err() {
+            let _ = new.id().send_rej(true);
             return;
-        };
+        }
+        if new.adopt(end, &rx.id).is_err() {
+            // The CM destroys the unadopted ID; the work drops the listed connection.
+            rx.fail();
+            return;
+        }
         let data = CmData {
             qpn: self.ud().map_or(0, |u| u.qpn()),
             mtu: wire::BUF_SIZE,
         }
         .to_bytes();
-        let r = id
-            .modify_qp(&rx.qp, QpState::Init)
-            .and_then(|()| id.modify_qp(&rx.qp, QpState::Rtr))
-            .and_then(|()| id.modify_qp(&rx.qp, QpState::Rts))
-            .and_then(|()| id.send_rep(&rx.qp, 0, true, &data));
-        *rx.id.lock() = Some(id);
-        if cm.passive.lock().push(rx.clone(), GFP_KERNEL).is_err() {
-            rx.dead.store(true, Ordering::Relaxed);
-        }
+        let r = match rx.id.lock().as_ref() {
+            Some(id) => id
+                .modify_qp(&rx.qp, QpState::Init)
+                .and_then(|()| id.modify_qp(&rx.qp, QpState::Rtr))
+                .and_then(|()| id.modify_qp(&rx.qp, QpState::Rts))
+                .and_then(|()| id.send_rep(&rx.qp, 0, true, &data)),
+            None => Err(ENODEV),
+        };
         match r {
             Ok(()) => pr_debug!(
                 "connection from QPN 0x{:06x} (UD QPN 0x{:06x}) accepted\n",
@@ -895,6 +955,11 @@ impl Priv {
     /// context; `None` if the interface is down or memory is short).
     pub(crate) fn cm_resources(self: &Arc<Self>) -> Option<Arc<Cm>> {
         let _guard = self.cm.create.lock();
+        self.cm_resources_locked()
+    }
+
+    /// [`Priv::cm_resources`] with `cm.create` held.
+    fn cm_resources_locked(self: &Arc<Self>) -> Option<Arc<Cm>> {
         if let Some(cm) = self.cm() {
             return Some(cm);
         }
@@ -937,7 +1002,6 @@ impl Priv {
             let _guard = self.cm.create.lock();
             self.cm.res.lock().take()
         };
-        self.cancel_cm_work();
         if let Some(cm) = cm {
             cm.shutdown();
             drop(cm);
@@ -945,6 +1009,8 @@ impl Priv {
                 pr_info!("{}: connected-mode resources freed\n", nd.name());
             }
         }
+        // After the shutdown, which queues the work (no ID is left to queue it again).
+        self.cancel_cm_work();
     }
 
     /// Frees the connected-mode resources when no connection needs them any more: the
@@ -978,7 +1044,7 @@ impl Priv {
             return;
         };
         cm.start_connections(self);
-        cm.reap();
+        cm.reap(self);
         let idle = !self.cm_connected() && !cm.has_passive();
         drop(cm);
         if !idle {
@@ -987,26 +1053,29 @@ impl Priv {
         // Freeing needs NAPI stopped, which needs RTNL; `ndo_stop` holds RTNL while it waits
         // for this work, so never block on it: try again later instead.
         let Some(_rtnl) = crate::rust_bindings::net::Rtnl::try_lock() else {
+            crate::rust_bindings::delay::msleep(20);
             Priv::schedule_cm_work(self);
             return;
         };
-        match self.netdev() {
-            Some(nd) if nd.is_running() => {
-                self.napi.disable();
-                self.cm_release_idle();
-                self.napi.enable();
-            }
-            _ => self.cm_release_idle(),
+        self.with_napi_stopped(|| self.cm_release_idle());
+    }
+
+    /// Runs `f` with NAPI disabled if it is enabled (RTNL held, which serialises enabling).
+    pub(crate) fn with_napi_stopped(&self, f: impl FnOnce()) {
+        let was_enabled = self.napi.disable();
+        f();
+        if was_enabled {
+            self.napi.enable();
         }
     }
 
     /// Tears down the connections to peers (leaving connected mode, as C flushes its paths).
-    pub(crate) fn cm_flush_active(&self) {
+    pub(crate) fn cm_flush_active(self: &Arc<Self>) {
         if let Some(cm) = self.cm() {
             for t in cm.active.lock().iter() {
                 t.fail();
             }
-            cm.reap();
+            cm.reap(self);
         }
     }
 }

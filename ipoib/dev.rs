@@ -10,7 +10,9 @@ use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::net::{
     self, fill_cstr, Coalesce, DrvInfo, LinkSettings, LinkStats, NetDevice, SkBuff, SkBuffRef,
 };
-use crate::rust_bindings::rdma::{Device, EventHandler, EventRegistration, PortEvent, PortState};
+use crate::rust_bindings::rdma::{
+    Device, EventHandler, EventRegistration, Gid, PortEvent, PortState,
+};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use crate::rust_bindings::workqueue::cancel_arc_work_sync;
 use crate::ud::Ud;
@@ -49,8 +51,12 @@ pub(crate) struct Priv {
     pub(crate) port: u32,
     /// The Ethernet device under a RoCE port; its IPv6 layer must accept the multicast groups.
     pub(crate) underlay: ARef<NetDevice>,
-    /// GID index 0 of the port: the GID part of the hardware address.
-    pub(crate) gid: [u8; 16],
+    /// GID index 0 of the port: the GID part of the hardware address (it follows GID 0 when
+    /// the GID it had leaves the table).
+    #[pin]
+    gid: SpinLockBh<[u8; 16]>,
+    /// The address's GID left the table and what referred to it was let go.
+    gid_released: AtomicBool,
     /// The P_Key (full-member bit set).
     pub(crate) pkey: u16,
     /// The index of the P_Key in the port's table while the interface is up and the table
@@ -258,7 +264,8 @@ impl Priv {
                 device: init.device,
                 port: init.port,
                 underlay: init.underlay,
-                gid: init.gid,
+                gid <- new_spinlock_bh!(init.gid, "ipoib:gid"),
+                gid_released: AtomicBool::new(false),
                 pkey: child::effective_pkey(init.pkey),
                 pkey_index: AtomicU32::new(NO_PKEY_INDEX),
                 child: init.child,
@@ -307,6 +314,60 @@ impl Priv {
     /// Waits for queued connected-mode work and cancels what did not start.
     pub(crate) fn cancel_cm_work(self: &Arc<Self>) {
         cancel_arc_work_sync::<_, CM_WORK>(self);
+    }
+
+    /// Returns the GID of the interface's hardware address.
+    pub(crate) fn gid(&self) -> [u8; 16] {
+        *self.gid.lock()
+    }
+
+    /// Follows a change of the port's GID table (`ipoib_dev_addr_changed_valid`): while the
+    /// address's GID is still in the table nothing changes. Once it is gone (on RoCE: the
+    /// underlay's MAC changed), what still refers to it (address handles, connections) is
+    /// let go, since it keeps the table from reusing the slot; and when GID 0 is valid the
+    /// address takes it and the stack is told.
+    fn follow_gid(self: &Arc<Self>, nd: &NetDevice) {
+        let cur = self.gid();
+        if self.device.find_gid_port(&Gid(cur)) == Some(self.port) {
+            return;
+        }
+        let gid0 = self
+            .device
+            .query_gid(self.port, 0)
+            .ok()
+            .filter(|g| g.0 != [0; 16] && g.0 != cur);
+        let rtnl = net::Rtnl::lock();
+        if !self.gid_released.swap(true, Ordering::Relaxed) {
+            if let Some(cm) = self.cm() {
+                cm.shutdown();
+            }
+            if nd.is_running() && self.pkey_index.load(Ordering::Relaxed) != NO_PKEY_INDEX {
+                self.restart_data_path(nd);
+            }
+        }
+        let Some(gid0) = gid0 else {
+            pr_info!(
+                "{}: port GID {} left the table; waiting for a GID 0\n",
+                nd.name(),
+                crate::proto::addr::GidFmt(&cur)
+            );
+            return;
+        };
+        *self.gid.lock() = gid0.0;
+        self.gid_released.store(false, Ordering::Relaxed);
+        let mut addr = [0u8; 20];
+        if nd.dev_addr().len() == addr.len() {
+            addr.copy_from_slice(nd.dev_addr());
+            addr[4..].copy_from_slice(&gid0.0);
+            nd.set_dev_addr(&addr);
+            nd.notify_addr_changed(&rtnl);
+        }
+        drop(rtnl);
+        pr_info!(
+            "{}: port GID changed, hardware address now uses {}\n",
+            nd.name(),
+            crate::proto::addr::GidFmt(&gid0.0)
+        );
     }
 
     /// Returns the network device while it is registered.
@@ -438,11 +499,21 @@ impl Priv {
             "{}: QP in error state, restarting the data path\n",
             nd.name()
         );
+        self.restart_data_path(&nd);
+    }
+
+    /// Stops and restarts the data path of a running interface (RTNL held): QP reset, rings
+    /// refilled, address handles dropped (in process context, once no send uses them), groups
+    /// re-attached.
+    fn restart_data_path(&self, nd: &NetDevice) {
+        let Some(ud) = self.ud() else {
+            return;
+        };
         nd.tx_disable();
         nd.carrier_off();
         self.mcast_flush();
         ud.stop(self);
-        if let Err(e) = ud.open(self, &nd) {
+        if let Err(e) = ud.open(self, nd) {
             pr_err!("{}: cannot restart the data path: {:?}\n", nd.name(), e);
             return;
         }
@@ -490,6 +561,7 @@ impl Priv {
         let Some(nd) = self.netdev.lock().clone() else {
             return;
         };
+        self.follow_gid(&nd);
         if mtu_changed {
             self.follow_link_mtu(&nd);
         }

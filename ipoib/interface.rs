@@ -181,7 +181,7 @@ pub(crate) fn add_child<'r>(
         device: parent.device.clone(),
         port: parent.port,
         underlay: parent.underlay.clone(),
-        gid: parent.gid,
+        gid: parent.gid(),
         pkey,
         qkey: parent.qkey,
         max_ib_mtu: parent.max_ib_mtu,

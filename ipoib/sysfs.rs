@@ -75,14 +75,10 @@ pub(crate) fn set_mode(rtnl: &Rtnl, dev: &NetDevice, p: &Arc<Priv>, mode: Mode) 
     if let Err(e) = dev.set_mtu(rtnl, ud_max.min(dev.mtu())) {
         pr_warn!("{}: cannot set MTU {}: {:?}\n", dev.name(), ud_max, e);
     }
+    // NAPI must not poll the CQs being freed.
+    p.with_napi_stopped(|| p.cm_release_idle());
     if running {
-        // NAPI must not poll the CQs being freed.
-        p.napi.disable();
-        p.cm_release_idle();
-        p.napi.enable();
         dev.wake_queue();
-    } else {
-        p.cm_release_idle();
     }
     Ok(())
 }

@@ -210,10 +210,7 @@ impl Ud {
     /// Stops the data path and frees every buffer (`ndo_stop`, and on a failed open).
     pub(crate) fn stop(&self, p: &Priv) {
         let _ = self.qp.to_error();
-        let napi_added = p.napi.is_added();
-        if napi_added {
-            p.napi.disable();
-        }
+        p.napi.disable();
         // The QP in the error state flushes every posted WR; collect those completions so the
         // buffers come back, for up to 5 s like C, then free what is left.
         let mut wcs = [Wc::default(); WC_BATCH];
@@ -247,9 +244,7 @@ impl Ud {
         drop(pending);
         let ahs = core::mem::replace(&mut *self.ahs.lock(), KVec::new());
         drop(ahs);
-        if napi_added {
-            p.napi.del();
-        }
+        p.napi.del();
         let _ = self.qp.reset();
     }
 
@@ -622,7 +617,7 @@ impl Ud {
         if wc.has_grh() {
             if let Some(g) = header::grh_gids(skb.data(), layout) {
                 // Multicast the HCA looped back to the sender: drop silently, as C does.
-                if wc.src_qp() == self.qpn() && g.sgid == p.gid {
+                if wc.src_qp() == self.qpn() && g.sgid == p.gid() {
                     return;
                 }
                 if g.dgid[0] == 0xff {

@@ -110,6 +110,15 @@ impl NetDevice {
         }
     }
 
+    /// Tells the stack the hardware address changed (`NETDEV_CHANGEADDR`, as
+    /// `dev_set_mac_address` does after a change).
+    pub(crate) fn notify_addr_changed(&self, _rtnl: &super::Rtnl) {
+        // SAFETY: The device is valid and registered; RTNL is held (the proof argument).
+        unsafe {
+            raw::call_netdevice_notifiers(raw::netdev_cmd_NETDEV_CHANGEADDR as _, self.as_raw())
+        };
+    }
+
     /// Turns the carrier on.
     pub(crate) fn carrier_on(&self) {
         // SAFETY: The device is valid; `netif_carrier_on` may be called in any context.

@@ -51,11 +51,13 @@ pub(crate) use impl_has_napi;
 /// # Invariants
 ///
 /// While `added` is set, `napi` is registered with its device and `self` is the `Napi` field of
-/// a live `T` (guaranteed by [`HasNapi`] and by `Drop` unregistering it).
+/// a live `T` (guaranteed by [`HasNapi`] and by `Drop` unregistering it). `enabled` is set only
+/// while `added` is, between `napi_enable` and `napi_disable`.
 #[repr(C)]
 pub(crate) struct Napi<T: HasNapi> {
     napi: Opaque<raw::napi_struct>,
     added: AtomicBool,
+    enabled: AtomicBool,
     _t: PhantomData<T>,
 }
 
@@ -71,6 +73,7 @@ impl<T: HasNapi> Napi<T> {
             // SAFETY: An all-zero `napi_struct` is its unregistered state.
             napi: Opaque::new(unsafe { core::mem::zeroed() }),
             added: AtomicBool::new(false),
+            enabled: AtomicBool::new(false),
             _t: PhantomData,
         }
     }
@@ -104,10 +107,11 @@ impl<T: HasNapi> Napi<T> {
         self.added.load(Ordering::Acquire)
     }
 
-    /// Unregisters the context (`netif_napi_del`); it must be disabled.
+    /// Unregisters the context (`netif_napi_del`), disabling it first if needed.
     pub(crate) fn del(&self) {
+        self.disable();
         if self.added.swap(false, Ordering::AcqRel) {
-            // SAFETY: The context was added and is disabled (callers disable it first).
+            // SAFETY: The context was added and is disabled.
             unsafe { raw::netif_napi_del(self.as_raw()) };
         }
     }
@@ -119,16 +123,25 @@ impl<T: HasNapi> Napi<T> {
         unsafe { NetDevice::from_raw((*self.as_raw()).dev) }
     }
 
-    /// Allows polling (`napi_enable`).
+    /// Allows polling (`napi_enable`); does nothing unless the context is added and disabled.
+    /// Callers serialise enabling and disabling (RTNL).
     pub(crate) fn enable(&self) {
-        // SAFETY: The context was added (`napi_enable` on an added, disabled context).
-        unsafe { raw::napi_enable(self.as_raw()) }
+        if self.is_added() && !self.enabled.swap(true, Ordering::AcqRel) {
+            // SAFETY: The context is added and was disabled.
+            unsafe { raw::napi_enable(self.as_raw()) }
+        }
     }
 
-    /// Stops polling and waits for a running poll to end (`napi_disable`); may sleep.
-    pub(crate) fn disable(&self) {
-        // SAFETY: The context was added and enabled.
-        unsafe { raw::napi_disable(self.as_raw()) }
+    /// Stops polling and waits for a running poll to end (`napi_disable`); may sleep. Returns
+    /// whether the context was enabled (and so is disabled now).
+    pub(crate) fn disable(&self) -> bool {
+        if self.is_added() && self.enabled.swap(false, Ordering::AcqRel) {
+            // SAFETY: The context is added and was enabled.
+            unsafe { raw::napi_disable(self.as_raw()) };
+            true
+        } else {
+            false
+        }
     }
 
     /// Schedules a poll (`napi_schedule`); returns whether this call scheduled it. Any context.

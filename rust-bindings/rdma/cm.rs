@@ -13,7 +13,7 @@ use core::ptr::NonNull;
 use kernel::error::{from_err_ptr, to_result, Result};
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, Mutex};
 use kernel::types::Opaque;
 
 /// What a communication ID reports to. The same type serves a listener and the connections
@@ -34,17 +34,21 @@ pub(crate) struct NewCm<T: CmHandler> {
 }
 
 impl<T: CmHandler> NewCm<T> {
-    /// Takes the new ID over with context `ctx`; later events of the ID go to `ctx`. Fails
-    /// with `EBUSY` the second time.
-    pub(crate) fn adopt(&self, ctx: Arc<T>) -> Result<CmId<T>> {
-        if self.adopted.replace(true) {
+    /// Takes the new ID over with context `ctx` and stores it in `slot`, from which its owner
+    /// destroys it later (never from one of its own handlers: destroying an ID waits for
+    /// them); later events of the ID go to `ctx`. Fails with `EBUSY` the second time or if
+    /// `slot` holds an ID.
+    pub(crate) fn adopt(&self, ctx: Arc<T>, slot: &Mutex<Option<CmId<T>>>) -> Result {
+        let mut slot = slot.lock();
+        if slot.is_some() || self.adopted.replace(true) {
             return Err(EBUSY);
         }
         // SAFETY: The ID is valid during the handler, and no other event of it runs meanwhile
         // (the CM serialises them), so its context may be changed.
         unsafe { (*self.ptr.as_ptr()).context = (&*ctx as *const T).cast_mut().cast() };
         // INVARIANT: The context is now `ctx`, owned with the ID.
-        Ok(CmId { ptr: self.ptr, ctx })
+        *slot = Some(CmId { ptr: self.ptr, ctx });
+        Ok(())
     }
 
     /// The new ID, for replies before adoption.
