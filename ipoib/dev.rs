@@ -10,9 +10,7 @@ use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::net::{
     self, fill_cstr, Coalesce, DrvInfo, LinkSettings, LinkStats, NetDevice, SkBuff, SkBuffRef,
 };
-use crate::rust_bindings::rdma::{
-    Device, EventHandler, EventRegistration, Gid, PortEvent, PortState,
-};
+use crate::rust_bindings::rdma::{Device, EventHandler, EventRegistration, PortEvent, PortState};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use crate::rust_bindings::workqueue::cancel_arc_work_sync;
 use crate::ud::Ud;
@@ -321,21 +319,28 @@ impl Priv {
         *self.gid.lock()
     }
 
-    /// Follows a change of the port's GID table (`ipoib_dev_addr_changed_valid`): while the
-    /// address's GID is still in the table nothing changes. Once it is gone (on RoCE: the
-    /// underlay's MAC changed), what still refers to it (address handles, connections) is
-    /// let go, since it keeps the table from reusing the slot; and when GID 0 is valid the
-    /// address takes it and the stack is told.
-    fn follow_gid(self: &Arc<Self>, nd: &NetDevice) {
+    /// Follows a change of the port's GID table (`ipoib_dev_addr_changed_valid`). The address
+    /// was made from GID 0 and users cannot change it here, so it is valid while GID 0 is the
+    /// same. When GID 0 is gone (on RoCE: the underlay's MAC changed), what still refers to
+    /// the old GID (address handles, connections) is let go, since it keeps the table from
+    /// reusing the slot; when GID 0 is valid again the address takes it and the stack is told.
+    ///
+    /// Only while the port is active: a link going down may empty the table, which fills
+    /// again when it comes back.
+    fn follow_gid(self: &Arc<Self>, nd: &NetDevice, port_active: bool) {
         let cur = self.gid();
-        if self.device.find_gid_port(&Gid(cur)) == Some(self.port) {
-            return;
-        }
         let gid0 = self
             .device
             .query_gid(self.port, 0)
             .ok()
-            .filter(|g| g.0 != [0; 16] && g.0 != cur);
+            .filter(|g| g.0 != [0; 16]);
+        if gid0.is_some_and(|g| g.0 == cur) {
+            self.gid_released.store(false, Ordering::Relaxed);
+            return;
+        }
+        if !port_active {
+            return;
+        }
         let rtnl = net::Rtnl::lock();
         if !self.gid_released.swap(true, Ordering::Relaxed) {
             if let Some(cm) = self.cm() {
@@ -561,7 +566,7 @@ impl Priv {
         let Some(nd) = self.netdev.lock().clone() else {
             return;
         };
-        self.follow_gid(&nd);
+        self.follow_gid(&nd, attr.state() == PortState::Active);
         if mtu_changed {
             self.follow_link_mtu(&nd);
         }

@@ -128,17 +128,6 @@ impl Device {
         Ok(Gid(unsafe { gid.raw }))
     }
 
-    /// Returns the port holding `gid` in its GID table, if any (`ib_find_gid`).
-    pub(crate) fn find_gid_port(&self, gid: &Gid) -> Option<u32> {
-        let mut g = raw::ib_gid { raw: gid.0 };
-        let mut port = 0u32;
-        let mut index = 0u16;
-        // SAFETY: The device is valid; `g` (only read), `port` and `index` are valid for the
-        // call.
-        let ret = unsafe { raw::ib_find_gid(self.as_raw(), &mut g, &mut port, &mut index) };
-        (ret == 0).then_some(port)
-    }
-
     /// Reads entry `index` of the P_Key table of `port` (`ib_query_pkey`).
     pub(crate) fn query_pkey(&self, port: u32, index: u16) -> Result<u16> {
         let mut pkey = 0u16;
