@@ -145,9 +145,7 @@ impl Cm {
     }
 
     fn alloc_rx(&self, p: &Priv, dev: &NetDevice, flags: kernel::alloc::Flags) -> Result<RxBuf> {
-        let skb = SkBuff::alloc_rx(dev, self.geom.head + header::PSEUDO_LEN as u32)?;
-        skb.reserve(header::PSEUDO_LEN as u32)?;
-        let head = skb.dma_map_rx(&p.device, self.geom.head)?;
+        let head = self.alloc_head(p, dev)?;
         let mut pages = KVec::with_capacity(self.geom.sg as usize - 1, flags)?;
         for _ in 1..self.geom.sg {
             pages.push(Some(MappedPage::alloc(&p.device, flags)?), flags)?;
@@ -1003,11 +1001,7 @@ impl Priv {
             self.cm.res.lock().take()
         };
         if let Some(cm) = cm {
-            cm.shutdown();
-            drop(cm);
-            if let Some(nd) = self.netdev() {
-                pr_info!("{}: connected-mode resources freed\n", nd.name());
-            }
+            self.cm_free(cm);
         }
         // After the shutdown, which queues the work (no ID is left to queue it again).
         self.cancel_cm_work();
@@ -1029,11 +1023,16 @@ impl Priv {
             }
         };
         if let Some(cm) = cm {
-            cm.shutdown();
-            drop(cm);
-            if let Some(nd) = self.netdev() {
-                pr_info!("{}: connected-mode resources freed\n", nd.name());
-            }
+            self.cm_free(cm);
+        }
+    }
+
+    /// Tears down the connections of resources taken out of `cm.res` and frees them.
+    fn cm_free(&self, cm: Arc<Cm>) {
+        cm.shutdown();
+        drop(cm);
+        if let Some(nd) = self.netdev() {
+            pr_info!("{}: connected-mode resources freed\n", nd.name());
         }
     }
 
