@@ -12,19 +12,22 @@
 //!
 //! C: ipoib_cm.c.
 
+use crate::dev::CM_STALE_WORK;
 use crate::dev::{inc, Priv};
 use crate::params;
 use crate::proto::addr::HwAddr;
 use crate::proto::cm::{self as wire, CmData, RxGeometry};
 use crate::proto::{header, roce};
+use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::error::code::{ECONNRESET, EOPNOTSUPP};
 use crate::rust_bindings::net::{MappedPage, MappedSkBuff, Napi, NetDevice, PacketType, SkBuff};
 use crate::rust_bindings::rdma::{
-    CmEvent, CmHandler, CmId, CmIdRef, Cq, DmaDir, Gid, Mtu, NewCm, Pd, QpState, RcQp, RcQpCaps,
-    RoceReq, Sge, Srq, Wc, MAX_SGE,
+    CmEvent, CmHandler, CmId, CmIdRef, Cq, DmaDir, Gid, Mtu, NewCm, Pd, QpId, QpState, RcQp,
+    RcQpCaps, RoceReq, Sge, Srq, Wc, MAX_SGE,
 };
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use crate::rust_bindings::workqueue::{secs_to_jiffies, DelayedWork};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::new_mutex;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
@@ -36,6 +39,20 @@ const MAX_CONNECT_QUEUE: usize = 3;
 /// links do not drop packets; a RoCE link without flow control does, and RNR retry 7 waits
 /// for SRQ buffers instead of breaking the connection.
 const ROCE_RETRIES: u8 = 7;
+/// Seconds a passive connection may stay quiet before it is torn down
+/// (`IPOIB_CM_RX_TIMEOUT`, 512); debugfs `ipoib/cm_rx_timeout` changes it, for tests that cannot
+/// wait that long.
+pub(crate) static RX_TIMEOUT_SECS: AtomicU32 = AtomicU32::new(512);
+
+fn rx_timeout_secs() -> u32 {
+    RX_TIMEOUT_SECS.load(Ordering::Relaxed).max(1)
+}
+
+/// How often quiet connections are looked for: 1.5 times the timeout (`IPOIB_CM_RX_DELAY`).
+fn stale_scan_delay() -> u64 {
+    secs_to_jiffies(rx_timeout_secs()) * 3 / 2
+}
+
 /// Completions polled per call.
 const WC_BATCH: usize = 16;
 
@@ -78,9 +95,9 @@ struct RxBuf {
 /// The connected-mode resources of an interface.
 #[pin_data]
 pub(crate) struct Cm {
-    /// Connections peers made to us (process context).
+    /// Connections peers made to us, sorted by QP (the receive path finds them by QP).
     #[pin]
-    passive: Mutex<KVec<Arc<RxConn>>>,
+    passive: SpinLockBh<KVec<Arc<RxConn>>>,
     /// Connections to peers (data path and process context).
     #[pin]
     active: SpinLockBh<KVec<Arc<TxConn>>>,
@@ -122,7 +139,7 @@ impl Cm {
         let lkey = pd.local_dma_lkey();
         let cm = Arc::pin_init(
             pin_init!(Self {
-                passive <- new_mutex!(KVec::new(), "ipoib:cm_passive"),
+                passive <- new_spinlock_bh!(KVec::new(), "ipoib:cm_passive"),
                 active <- new_spinlock_bh!(KVec::new(), "ipoib:cm_active"),
                 srq,
                 rx_cq,
@@ -209,6 +226,7 @@ impl Cm {
             let _ = self.post_rx(idx, buf);
             return;
         }
+        self.touch(wc.qp_id());
         let dev = napi.dev();
         let len = wc.byte_len();
         let Some(split) = self.geom.split(len) else {
@@ -295,6 +313,24 @@ impl Cm {
         };
         // C marks every connected-mode packet PACKET_HOST.
         crate::ud::deliver(p, napi, skb, PacketType::Host);
+    }
+
+    /// Notes that the passive connection of `qp` received a message.
+    fn touch(&self, qp: QpId) {
+        let passive = self.passive.lock();
+        if let Ok(i) = passive.binary_search_by_key(&qp, |r| r.qp.id()) {
+            passive[i].last_rx.store(jiffies(), Ordering::Relaxed);
+        }
+    }
+
+    /// Lists a passive connection, keeping the list sorted.
+    fn add_passive(&self, rx: Arc<RxConn>) -> Result {
+        let id = rx.qp.id();
+        let mut passive = self.passive.lock();
+        let at = passive.partition_point(|r| r.qp.id() < id);
+        passive.push(rx, GFP_ATOMIC)?;
+        passive[at..].rotate_right(1);
+        Ok(())
     }
 
     fn alloc_head(&self, p: &Priv, dev: &NetDevice) -> Result<MappedSkBuff> {
@@ -460,6 +496,8 @@ pub(crate) struct RxConn {
     #[pin]
     id: Mutex<Option<CmId<CmEnd>>>,
     dead: AtomicBool,
+    /// `jiffies` of the last message received.
+    last_rx: AtomicU64,
 }
 
 impl RxConn {
@@ -877,6 +915,7 @@ impl Priv {
                 qp,
                 id <- new_mutex!(None, "ipoib:cm_rx_id"),
                 dead: AtomicBool::new(false),
+                last_rx: AtomicU64::new(jiffies()),
             }),
             GFP_KERNEL,
         ) {
@@ -891,10 +930,11 @@ impl Priv {
             return;
         };
         // Listed before its ID is adopted: from then on, the list is where it is destroyed.
-        if cm.passive.lock().push(rx.clone(), GFP_KERNEL).is_err() {
+        if cm.add_passive(rx.clone()).is_err() {
             let _ = new.id().send_rej(true);
             return;
         }
+        DelayedWork::queue(self, stale_scan_delay());
         if new.adopt(end, &rx.id).is_err() {
             // The CM destroys the unadopted ID; the work drops the listed connection.
             rx.fail();
@@ -1005,6 +1045,7 @@ impl Priv {
         }
         // After the shutdown, which queues the work (no ID is left to queue it again).
         self.cancel_cm_work();
+        DelayedWork::<Priv, CM_STALE_WORK>::cancel_sync(self);
     }
 
     /// Frees the connected-mode resources when no connection needs them any more: the
@@ -1057,6 +1098,38 @@ impl Priv {
             return;
         };
         self.with_napi_stopped(|| self.cm_release_idle());
+    }
+
+    /// Tears down the passive connections that received nothing for `cm_rx_timeout` seconds,
+    /// as a peer that went away without a DREQ leaves them (`ipoib_cm_stale_task`); runs
+    /// again later while any are left.
+    pub(crate) fn cm_reap_stale(self: &Arc<Self>) {
+        let Some(cm) = self.cm() else {
+            return;
+        };
+        let timeout = secs_to_jiffies(rx_timeout_secs());
+        let now = jiffies();
+        let mut stale = KVec::new();
+        let mut live = 0;
+        for r in cm.passive.lock().iter() {
+            if r.dead.load(Ordering::Relaxed) {
+                continue;
+            }
+            let quiet = now.wrapping_sub(r.last_rx.load(Ordering::Relaxed));
+            if quiet <= timeout || stale.push(r.clone(), GFP_ATOMIC).is_err() {
+                live += 1;
+            }
+        }
+        for r in stale.iter() {
+            pr_debug!(
+                "connection on QPN 0x{:06x} went quiet: reaped\n",
+                r.qp.qpn()
+            );
+            r.fail();
+        }
+        if live > 0 {
+            DelayedWork::queue(self, stale_scan_delay());
+        }
     }
 
     /// Runs `f` with NAPI disabled if it is enabled (RTNL held, which serialises enabling).

@@ -12,7 +12,7 @@ use crate::rust_bindings::net::{
 };
 use crate::rust_bindings::rdma::{Device, EventHandler, EventRegistration, PortEvent, PortState};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
-use crate::rust_bindings::workqueue::cancel_arc_work_sync;
+use crate::rust_bindings::workqueue::{cancel_arc_work_sync, impl_delayed_work, DelayedWork};
 use crate::ud::Ud;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::new_mutex;
@@ -124,6 +124,9 @@ pub(crate) struct Priv {
     /// Requests the connections the data path created and destroys broken ones.
     #[pin]
     cm_work: Work<Priv, CM_WORK>,
+    /// Reaps passive connections that went quiet (`stale_task`).
+    #[pin]
+    pub(crate) cm_stale_work: DelayedWork<Priv, CM_STALE_WORK>,
     /// Connected mode.
     #[pin]
     pub(crate) cm: crate::cm::CmState,
@@ -167,6 +170,7 @@ const PATH_WORK: u64 = 1;
 const EVENT_WORK: u64 = 2;
 const RESET_WORK: u64 = 3;
 const CM_WORK: u64 = 4;
+pub(crate) const CM_STALE_WORK: u64 = 5;
 
 impl_has_work! {
     impl HasWork<Self, MCAST_WORK> for Priv { self.mcast_work }
@@ -183,6 +187,8 @@ impl WorkItem<CM_WORK> for Priv {
         this.cm_work();
     }
 }
+
+impl_delayed_work!(Priv, cm_stale_work, CM_STALE_WORK, cm_reap_stale);
 
 impl WorkItem<RESET_WORK> for Priv {
     type Pointer = Arc<Priv>;
@@ -289,6 +295,7 @@ impl Priv {
                 event_work <- new_work!("ipoib:event_work"),
                 reset_work <- new_work!("ipoib:reset_work"),
                 cm_work <- new_work!("ipoib:cm_work"),
+                cm_stale_work <- DelayedWork::new(),
                 cm <- crate::cm::CmState::new(),
                 netdev <- new_mutex!(None, "ipoib:netdev"),
                 events <- new_mutex!(None, "ipoib:events"),

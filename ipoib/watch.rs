@@ -66,5 +66,8 @@ impl NetdevEvents for NetdevWatch {
 /// Creates the debugfs directory and registers the notifier (module init, not under RTNL).
 pub(crate) fn register() -> Result<net::NetdevNotifier<NetdevWatch>> {
     let debugfs = Dir::new(c_str!("ipoib")).ok();
+    if let Some(dir) = &debugfs {
+        dir.create_u32(c_str!("cm_rx_timeout"), &crate::cm::RX_TIMEOUT_SECS);
+    }
     net::NetdevNotifier::new(Arc::new(NetdevWatch { debugfs }, GFP_KERNEL)?)
 }

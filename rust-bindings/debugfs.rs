@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Read-only debugfs files rendered on open (`debugfs_create_file` + `single_open`).
+//! Read-only debugfs files rendered on open (`debugfs_create_file` + `single_open`), and
+//! `u32` knobs (`debugfs_create_u32`).
 //!
 //! A [`File`] keeps its data alive with an [`Arc`]; dropping the file removes it, which waits
 //! for readers in its callbacks, so the data outlives every read.
@@ -11,6 +12,7 @@
 use crate::rust_bindings::raw;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use core::sync::atomic::AtomicU32;
 use kernel::error::{from_err_ptr, to_result, Result};
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
@@ -33,6 +35,22 @@ impl Dir {
             raw::debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut())
         })?;
         Ok(Self(NonNull::new(d).ok_or(ENOMEM)?))
+    }
+
+    /// Creates file `name` (mode 0600) in this directory, reading and writing `value` in
+    /// decimal (`debugfs_create_u32`); it goes with the directory.
+    pub(crate) fn create_u32(&self, name: &CStr, value: &'static AtomicU32) {
+        // SAFETY: `name` is a valid C string and `self` a live directory; `value` lives
+        // forever and is a `u32` in memory, which debugfs reads and writes with plain loads
+        // and stores, as atomics of that size are.
+        unsafe {
+            raw::debugfs_create_u32(
+                name.as_char_ptr(),
+                (raw::S_IFREG | 0o600) as raw::umode_t,
+                self.0.as_ptr(),
+                value.as_ptr(),
+            )
+        }
     }
 }
 

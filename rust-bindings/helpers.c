@@ -14,6 +14,7 @@
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <linux/sched/signal.h>
 #include <net/dst.h>
 #include <net/netlink.h>
@@ -421,4 +422,26 @@ struct net_device *rust_helper_next_net_device(struct net_device *dev)
 unsigned long rust_helper_jiffies_now(void)
 {
 	return READ_ONCE(jiffies);
+}
+
+/* Delayed work items on the system workqueue. */
+
+void rust_helper_init_delayed_work(struct delayed_work *dwork, work_func_t func)
+{
+	INIT_DELAYED_WORK(dwork, func);
+}
+
+bool rust_helper_queue_delayed_work(struct delayed_work *dwork, unsigned long delay)
+{
+	return queue_delayed_work(system_wq, dwork, delay);
+}
+
+bool rust_helper_cancel_delayed_work_wait(struct delayed_work *dwork)
+{
+	return cancel_delayed_work_sync(dwork);
+}
+
+unsigned long rust_helper_secs_to_jiffies(unsigned int secs)
+{
+	return (unsigned long)secs * HZ;
 }

@@ -16,6 +16,6 @@ pub(crate) use cm::{CmEvent, CmHandler, CmId, CmIdRef, NewCm, QpState, RoceReq};
 pub(crate) use device::{Device, Gid, LinkLayer, Mtu, PortAttr, PortState, Protocol};
 pub(crate) use event::{EventHandler, EventRegistration, PortEvent};
 pub(crate) use verbs::{
-    Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Qp, RcQp, RcQpCaps, Sge, Srq, UdQp, UdQpCaps, Wc,
-    MAX_SGE,
+    Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Qp, QpId, RcQp, RcQpCaps, Sge, Srq, UdQp, UdQpCaps,
+    Wc, MAX_SGE,
 };

@@ -165,6 +165,11 @@ unsafe impl<T: CqHandler> Send for Cq<T> {}
 // SAFETY: As above.
 unsafe impl<T: CqHandler> Sync for Cq<T> {}
 
+/// Identifies a QP by its address, so that completions can be matched with their QP without
+/// touching it. Once a QP is destroyed, a new one may reuse the identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct QpId(usize);
+
 /// A work completion (`struct ib_wc`).
 #[derive(Clone, Copy, Default)]
 #[repr(transparent)]
@@ -195,6 +200,13 @@ impl Wc {
     /// Returns the number of bytes received.
     pub(crate) fn byte_len(&self) -> u32 {
         self.0.byte_len
+    }
+
+    /// Returns which QP the work request was posted to (for a receive through an SRQ: the QP
+    /// the message arrived on).
+    pub(crate) fn qp_id(&self) -> QpId {
+        // Only the address: the QP may be gone by the time its completion is polled.
+        QpId(self.0.qp as usize)
     }
 
     /// Returns the source QP number of a received UD packet.
@@ -373,6 +385,11 @@ impl Qp {
 
     pub(super) fn as_raw(&self) -> *mut raw::ib_qp {
         self.ptr.as_ptr()
+    }
+
+    /// Returns the identity completions carry ([`Wc::qp_id`]).
+    pub(crate) fn id(&self) -> QpId {
+        QpId(self.as_raw() as usize)
     }
 
     /// Returns the QP number.
