@@ -19,7 +19,7 @@ use crate::proto::addr::HwAddr;
 use crate::proto::cm::{self as wire, CmData, RxGeometry};
 use crate::proto::{header, roce};
 use crate::rust_bindings::delay::jiffies;
-use crate::rust_bindings::error::code::{ECONNRESET, EOPNOTSUPP};
+use crate::rust_bindings::error::code::ECONNRESET;
 use crate::rust_bindings::net::{MappedPage, MappedSkBuff, Napi, NetDevice, PacketType, SkBuff};
 use crate::rust_bindings::rdma::{
     CmEvent, CmHandler, CmId, CmIdRef, Cq, DmaDir, Gid, Mtu, NewCm, Pd, QpId, QpState, RcQp,
@@ -43,6 +43,10 @@ const ROCE_RETRIES: u8 = 7;
 /// (`IPOIB_CM_RX_TIMEOUT`, 512); debugfs `ipoib/cm_rx_timeout` changes it, for tests that cannot
 /// wait that long.
 pub(crate) static RX_TIMEOUT_SECS: AtomicU32 = AtomicU32::new(512);
+
+/// Nonzero: connected-mode resources allocated from now on use no SRQ, as on a device that
+/// has none (debugfs `ipoib/cm_no_srq`; soft-RoCE has SRQs, so this is how tests reach it).
+pub(crate) static NO_SRQ: AtomicU32 = AtomicU32::new(0);
 
 fn rx_timeout_secs() -> u32 {
     RX_TIMEOUT_SECS.load(Ordering::Relaxed).max(1)
@@ -101,12 +105,17 @@ pub(crate) struct Cm {
     /// Connections to peers (data path and process context).
     #[pin]
     active: SpinLockBh<KVec<Arc<TxConn>>>,
-    /// Declared (and so dropped) before the receive ring: buffers are freed once the SRQ
-    /// holding them is gone.
-    srq: Srq,
+    /// The SRQ, unless the device has none (then each passive connection has a receive
+    /// queue and ring of its own). Declared (and so dropped) before the receive ring: buffers
+    /// are freed once the SRQ holding them is gone.
+    srq: Option<Srq>,
     rx_cq: Cq<Priv>,
+    /// The SRQ's buffers (empty without an SRQ).
     #[pin]
-    rx: SpinLockBh<KVec<Option<RxBuf>>>,
+    rx: SpinLockBh<RxRing>,
+    /// Without an SRQ, the most passive connections (`max_nonsrq_conn_qp`, and no more than
+    /// the receive CQ has room for).
+    max_passive: usize,
     pd: Pd,
     lkey: u32,
     geom: RxGeometry,
@@ -122,20 +131,28 @@ impl Cm {
         let rx_size = usize::try_from(params::recv_queue_size::get()).map_err(|_| EINVAL)?;
         let tx_size = usize::try_from(params::send_queue_size::get()).map_err(|_| EINVAL)?;
         let geom = RxGeometry::new(PAGE_SIZE as u32);
-        let max_sge = p.device.max_srq_sge();
-        if max_sge == 0 {
-            // Without an SRQ C gives each connection its own receive ring
-            // (`max_nonsrq_conn_qp`); not done here yet.
-            return Err(EOPNOTSUPP());
-        }
+        let (use_srq, max_sge) = rx_sge_limit(p);
         let sg = geom.sg.min(max_sge);
         let pd = Pd::alloc(&p.device)?;
-        let rx_cq = Cq::new(&p.device, rx_size as u32 + 1, 0, p.clone())?;
-        let srq = Srq::new(&pd, rx_size as u32, sg)?;
-        let mut ring = KVec::with_capacity(rx_size, GFP_KERNEL)?;
-        for _ in 0..rx_size {
-            ring.push(None, GFP_KERNEL)?;
-        }
+        let (cqe, max_passive) = if use_srq {
+            (rx_size + 1, 0)
+        } else {
+            // Room for every buffer of every connection, as C sizes its receive CQ.
+            let want = usize::try_from(params::max_nonsrq_conn_qp::get()).unwrap_or(0);
+            let cqe = rx_size
+                .saturating_mul(want)
+                .saturating_add(1)
+                .min(p.device.max_cqe() as usize);
+            let room = cqe.saturating_sub(1).checked_div(rx_size).unwrap_or(0);
+            (cqe.max(1), want.min(room))
+        };
+        let rx_cq = Cq::new(&p.device, cqe as u32, 0, p.clone())?;
+        let srq = if use_srq {
+            Some(Srq::new(&pd, rx_size as u32, sg)?)
+        } else {
+            None
+        };
+        let ring = new_ring(if use_srq { rx_size } else { 0 }, GFP_KERNEL)?;
         let lkey = pd.local_dma_lkey();
         let cm = Arc::pin_init(
             pin_init!(Self {
@@ -144,6 +161,7 @@ impl Cm {
                 srq,
                 rx_cq,
                 rx <- new_spinlock_bh!(ring, "ipoib:cm_rx_ring"),
+                max_passive,
                 pd,
                 lkey,
                 geom: RxGeometry { sg, ..geom },
@@ -153,12 +171,31 @@ impl Cm {
             }),
             GFP_KERNEL,
         )?;
-        for idx in 0..rx_size {
-            let buf = cm.alloc_rx(p, dev, GFP_KERNEL)?;
-            cm.post_rx(idx, buf)?;
+        if let Some(srq) = &cm.srq {
+            for idx in 0..rx_size {
+                let buf = cm.alloc_rx(p, dev, GFP_KERNEL)?;
+                cm.post_into(RxQueue::Srq(srq), &cm.rx, idx as u64, buf)?;
+            }
         }
         cm.rx_cq.arm();
         Ok(cm)
+    }
+
+    /// Without an SRQ, fills the receive queue of a new passive connection (`nonsrq_init_rx`).
+    fn fill_own_ring(&self, p: &Priv, dev: &NetDevice, rx: &RxConn) -> Result {
+        if self.has_srq() {
+            return Ok(());
+        }
+        for idx in 0..self.rx_size {
+            let buf = self.alloc_rx(p, dev, GFP_KERNEL)?;
+            self.post_into(RxQueue::Qp(&rx.qp), &rx.ring, rx_wr_id(rx.tag, idx), buf)?;
+        }
+        Ok(())
+    }
+
+    /// Whether passive connections receive through an SRQ.
+    pub(crate) fn has_srq(&self) -> bool {
+        self.srq.is_some()
     }
 
     fn alloc_rx(&self, p: &Priv, dev: &NetDevice, flags: kernel::alloc::Flags) -> Result<RxBuf> {
@@ -170,7 +207,14 @@ impl Cm {
         Ok(RxBuf { head, pages })
     }
 
-    fn post_rx(&self, idx: usize, buf: RxBuf) -> Result {
+    /// Posts `buf` to `queue` as `wr_id` and keeps it in `ring` at the index `wr_id` gives.
+    fn post_into(
+        &self,
+        queue: RxQueue<'_>,
+        ring: &SpinLockBh<RxRing>,
+        wr_id: u64,
+        buf: RxBuf,
+    ) -> Result {
         let mut sges = [Sge {
             addr: 0,
             len: 0,
@@ -186,11 +230,49 @@ impl Cm {
                 n += 1;
             }
         }
-        let r = self.srq.post_recv(idx as u64, &sges[..n]);
-        if let Some(slot) = self.rx.lock().get_mut(idx) {
+        // Held across the post: the completion of this buffer cannot be handled before the
+        // buffer is in the ring.
+        let mut ring = ring.lock();
+        let r = match queue {
+            RxQueue::Srq(srq) => srq.post_recv(wr_id, &sges[..n]),
+            RxQueue::Qp(qp) => qp.post_recv(wr_id, &sges[..n]),
+        };
+        if let Some(slot) = ring.get_mut(ring_index(wr_id)) {
             *slot = Some(buf);
         }
         r
+    }
+
+    /// Takes the buffer of a receive completion out of its ring; `touch` notes that its
+    /// connection received a message.
+    fn take_rx(&self, slot: RxSlot, touch: bool) -> Option<RxBuf> {
+        let idx = ring_index(slot.wr_id);
+        if self.srq.is_some() {
+            if touch {
+                self.touch(slot.qp);
+            }
+            return self.rx.lock().get_mut(idx).and_then(Option::take);
+        }
+        let passive = self.passive.lock();
+        let rx = find_passive(&passive, slot)?;
+        if touch {
+            rx.last_rx.store(jiffies(), Ordering::Relaxed);
+        }
+        let buf = rx.ring.lock().get_mut(idx).and_then(Option::take);
+        buf
+    }
+
+    /// Posts `buf` again where its completion came from; without an SRQ, drops it if the
+    /// connection is gone.
+    fn repost(&self, slot: RxSlot, buf: RxBuf) {
+        if let Some(srq) = &self.srq {
+            let _ = self.post_into(RxQueue::Srq(srq), &self.rx, slot.wr_id, buf);
+            return;
+        }
+        let passive = self.passive.lock();
+        if let Some(rx) = find_passive(&passive, slot) {
+            let _ = self.post_into(RxQueue::Qp(&rx.qp), &rx.ring, slot.wr_id, buf);
+        }
     }
 
     /// Handles receive completions, up to `budget` (NAPI poll); returns how many.
@@ -213,32 +295,41 @@ impl Cm {
 
     fn handle_rx(&self, p: &Priv, napi: &Napi<Priv>, wc: &Wc) {
         let s = &p.stats;
-        let idx = wc.wr_id() as usize;
-        let Some(buf) = self.rx.lock().get_mut(idx).and_then(Option::take) else {
+        let slot = RxSlot {
+            qp: wc.qp_id(),
+            wr_id: wc.wr_id(),
+        };
+        let Some(buf) = self.take_rx(slot, wc.is_success()) else {
             return;
         };
         if !wc.is_success() {
-            // A connection broke with this receive in progress (its flush included): the
-            // buffer is of no use to it but fine for the next message.
+            // A connection broke with this receive in progress (its flush included).
             if !wc.is_flush() {
                 inc(&s.rx_errors);
             }
-            let _ = self.post_rx(idx, buf);
+            if self.srq.is_some() {
+                // Of no use to the connection, but fine for the next message.
+                self.repost(slot, buf);
+            } else if !wc.is_flush() {
+                // The connection's own queue is in error: tear it down.
+                if let Some(rx) = find_passive(&self.passive.lock(), slot) {
+                    rx.fail_later();
+                }
+            }
             return;
         }
-        self.touch(wc.qp_id());
         let dev = napi.dev();
         let len = wc.byte_len();
         let Some(split) = self.geom.split(len) else {
             inc(&s.rx_dropped);
-            let _ = self.post_rx(idx, buf);
+            self.repost(slot, buf);
             return;
         };
         let skb = if len < wire::COPYBREAK {
             // Small: copy into a small skb, keep the big buffer (`SKB_TSHOLD`).
             let Ok(small) = SkBuff::alloc_rx(dev, len + header::PSEUDO_LEN as u32) else {
                 inc(&s.rx_dropped);
-                let _ = self.post_rx(idx, buf);
+                self.repost(slot, buf);
                 return;
             };
             let RxBuf { head, pages } = buf;
@@ -251,9 +342,7 @@ impl Cm {
             }
             big.trim(0);
             match big.dma_map_rx(&p.device, self.geom.head) {
-                Ok(head) => {
-                    let _ = self.post_rx(idx, RxBuf { head, pages });
-                }
+                Ok(head) => self.repost(slot, RxBuf { head, pages }),
                 Err(_) => inc(&s.rx_dropped),
             }
             if !copied {
@@ -266,7 +355,7 @@ impl Cm {
             // the replacement, drop the message and reuse the buffer.
             let Ok(new_head) = self.alloc_head(p, dev) else {
                 inc(&s.rx_dropped);
-                let _ = self.post_rx(idx, buf);
+                self.repost(slot, buf);
                 return;
             };
             let mut new_pages = KVec::new();
@@ -275,7 +364,7 @@ impl Cm {
                     .and_then(|pg| new_pages.push(pg, GFP_ATOMIC).map_err(|_| ENOMEM));
                 if pushed.is_err() {
                     inc(&s.rx_dropped);
-                    let _ = self.post_rx(idx, buf);
+                    self.repost(slot, buf);
                     return;
                 }
             }
@@ -298,8 +387,8 @@ impl Cm {
                     ok &= skb.add_rx_frag(pg.unmap(), size).is_ok();
                 }
             }
-            let _ = self.post_rx(
-                idx,
+            self.repost(
+                slot,
                 RxBuf {
                     head: new_head,
                     pages,
@@ -488,11 +577,73 @@ fn take_dead<T>(list: &mut KVec<Arc<T>>, is_dead: impl Fn(&T) -> bool) -> Option
     Some(dead)
 }
 
-/// A connection a peer made to us; it receives through the SRQ.
+/// Receive buffers by index (`wr_id` without the tag of its connection).
+type RxRing = KVec<Option<RxBuf>>;
+
+fn new_ring(n: usize, flags: kernel::alloc::Flags) -> Result<RxRing> {
+    let mut ring = KVec::with_capacity(n, flags)?;
+    for _ in 0..n {
+        ring.push(None, flags)?;
+    }
+    Ok(ring)
+}
+
+/// Where receive buffers are posted.
+#[derive(Clone, Copy)]
+enum RxQueue<'a> {
+    Srq(&'a Srq),
+    /// The receive queue of a connection, on devices without an SRQ.
+    Qp(&'a RcQp),
+}
+
+/// Which buffer a receive completion is for: the QP it arrived on and its `wr_id`.
+#[derive(Clone, Copy)]
+struct RxSlot {
+    qp: QpId,
+    wr_id: u64,
+}
+
+/// The `wr_id` of receive buffer `idx` of the connection tagged `tag` (0 for the SRQ).
+fn rx_wr_id(tag: u32, idx: usize) -> u64 {
+    (u64::from(tag) << 32) | idx as u64
+}
+
+fn ring_index(wr_id: u64) -> usize {
+    (wr_id & 0xffff_ffff) as usize
+}
+
+/// Finds the passive connection of a completion without an SRQ. The tag makes sure it is the
+/// connection the buffer was posted for, not a later one whose QP has the same identity.
+fn find_passive(passive: &[Arc<RxConn>], slot: RxSlot) -> Option<&Arc<RxConn>> {
+    let i = passive.binary_search_by_key(&slot.qp, |r| r.qp.id()).ok()?;
+    let rx = &passive[i];
+    (u64::from(rx.tag) == slot.wr_id >> 32).then_some(rx)
+}
+
+/// Whether passive connections would receive through an SRQ, and the most scatter entries
+/// of a receive (`max_cm_mtu` follows from it).
+fn rx_sge_limit(p: &Priv) -> (bool, u32) {
+    let srq_sge = p.device.max_srq_sge();
+    if srq_sge > 0 && NO_SRQ.load(Ordering::Relaxed) == 0 {
+        (true, srq_sge)
+    } else {
+        (false, p.device.max_recv_sge())
+    }
+}
+
+/// Tags the receive buffers of each connection without an SRQ (the upper half of `wr_id`).
+static NEXT_TAG: AtomicU32 = AtomicU32::new(1);
+
+/// A connection a peer made to us; it receives through the SRQ, or into a ring of its own.
 #[pin_data]
 pub(crate) struct RxConn {
     priv_: Arc<Priv>,
     qp: RcQp,
+    /// Without an SRQ: the buffers posted to `qp` (dropped after it), and the tag of their
+    /// `wr_id`s.
+    #[pin]
+    ring: SpinLockBh<RxRing>,
+    tag: u32,
     #[pin]
     id: Mutex<Option<CmId<CmEnd>>>,
     dead: AtomicBool,
@@ -515,6 +666,13 @@ impl RxConn {
     fn fail(&self) {
         if !self.dead.swap(true, Ordering::Relaxed) {
             let _ = self.qp.to_error();
+            Priv::schedule_cm_work(&self.priv_);
+        }
+    }
+
+    /// [`RxConn::fail`] from the data path: the work moves the QP to the error state.
+    fn fail_later(&self) {
+        if !self.dead.swap(true, Ordering::Relaxed) {
             Priv::schedule_cm_work(&self.priv_);
         }
     }
@@ -752,7 +910,7 @@ impl TxConn {
             &cm.pd,
             &cq,
             &cm.rx_cq,
-            Some(&cm.srq),
+            cm.srq.as_ref(),
             &RcQpCaps {
                 send_wr: cm.tx_size as u32,
                 recv_wr: 0,
@@ -784,7 +942,7 @@ impl TxConn {
             mtu,
             pkey: p.pkey,
             service_id: wire::service_id(self.dest.qpn()),
-            srq: true,
+            srq: cm.has_srq(),
             retry_count: ROCE_RETRIES,
             rnr_retry_count: ROCE_RETRIES,
             private: &data,
@@ -892,18 +1050,45 @@ impl Priv {
             let _ = new.id().send_rej(true);
             return;
         };
+        let Some(nd) = self.netdev() else {
+            let _ = new.id().send_rej(true);
+            return;
+        };
+        if !cm.has_srq() && cm.passive.lock().len() >= cm.max_passive {
+            // C's `max_nonsrq_conn_qp` check; only this function adds, under `create`.
+            pr_debug!(
+                "{}: connection from QPN 0x{:06x} rejected: {} without SRQ already\n",
+                nd.name(),
+                remote_qpn,
+                cm.max_passive
+            );
+            let _ = new.id().send_rej(true);
+            return;
+        }
+        let (recv_wr, recv_sge) = if cm.has_srq() {
+            (0, 0)
+        } else {
+            (cm.rx_size as u32, cm.geom.sg)
+        };
         let qp = match RcQp::new(
             &cm.pd,
             &cm.rx_cq,
             &cm.rx_cq,
-            Some(&cm.srq),
+            cm.srq.as_ref(),
             &RcQpCaps {
                 send_wr: 1,
-                recv_wr: 0,
-                recv_sge: 0,
+                recv_wr,
+                recv_sge,
             },
         ) {
             Ok(qp) => qp,
+            Err(_) => {
+                let _ = new.id().send_rej(true);
+                return;
+            }
+        };
+        let ring = match new_ring(if cm.has_srq() { 0 } else { cm.rx_size }, GFP_KERNEL) {
+            Ok(ring) => ring,
             Err(_) => {
                 let _ = new.id().send_rej(true);
                 return;
@@ -913,6 +1098,8 @@ impl Priv {
             pin_init!(RxConn {
                 priv_: self.clone(),
                 qp,
+                ring <- new_spinlock_bh!(ring, "ipoib:cm_rx_conn_ring"),
+                tag: NEXT_TAG.fetch_add(1, Ordering::Relaxed),
                 id <- new_mutex!(None, "ipoib:cm_rx_id"),
                 dead: AtomicBool::new(false),
                 last_rx: AtomicU64::new(jiffies()),
@@ -950,7 +1137,8 @@ impl Priv {
                 .modify_qp(&rx.qp, QpState::Init)
                 .and_then(|()| id.modify_qp(&rx.qp, QpState::Rtr))
                 .and_then(|()| id.modify_qp(&rx.qp, QpState::Rts))
-                .and_then(|()| id.send_rep(&rx.qp, 0, true, &data)),
+                .and_then(|()| cm.fill_own_ring(self, &nd, &rx))
+                .and_then(|()| id.send_rep(&rx.qp, 0, cm.has_srq(), &data)),
             None => Err(ENODEV),
         };
         match r {
@@ -968,15 +1156,16 @@ impl Priv {
 }
 
 impl Priv {
-    /// Whether the device can run connected mode here: RC QPs receiving through an SRQ (the
-    /// RC flag of the hardware address says so to peers).
+    /// Whether the device can run connected mode: RC QPs receiving through an SRQ or, on a
+    /// device without one, each into a ring of its own (the RC flag of the hardware address
+    /// says so to peers).
     pub(crate) fn cm_capable(&self) -> bool {
-        self.device.max_srq_sge() > 0
+        rx_sge_limit(self).1 > 0
     }
 
     /// The largest MTU of connected mode (`ipoib_cm_max_mtu`).
     pub(crate) fn cm_max_mtu(&self) -> u32 {
-        RxGeometry::new(PAGE_SIZE as u32).max_mtu(self.device.max_srq_sge())
+        RxGeometry::new(PAGE_SIZE as u32).max_mtu(rx_sge_limit(self).1)
     }
 
     /// Returns the connected-mode resources, if allocated.
@@ -1008,7 +1197,12 @@ impl Priv {
         match Cm::new(self, &nd) {
             Ok(cm) => {
                 *self.cm.res.lock() = Some(cm.clone());
-                pr_info!("{}: connected-mode resources allocated\n", nd.name());
+                let how = if cm.has_srq() {
+                    ""
+                } else {
+                    " (no SRQ: a receive ring per connection)"
+                };
+                pr_info!("{}: connected-mode resources allocated{}\n", nd.name(), how);
                 Some(cm)
             }
             Err(e) => {

@@ -178,7 +178,7 @@ impl Ud {
     }
 
     fn post_rx(&self, idx: usize, buf: MappedSkBuff) -> Result {
-        let r = self.qp.post_recv(idx as u64, self.sge(&buf));
+        let r = self.qp.post_recv(idx as u64, &[self.sge(&buf)]);
         let mut ring = self.rx.lock();
         if let Some(slot) = ring.get_mut(idx) {
             *slot = Some(buf);

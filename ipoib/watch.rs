@@ -68,6 +68,7 @@ pub(crate) fn register() -> Result<net::NetdevNotifier<NetdevWatch>> {
     let debugfs = Dir::new(c_str!("ipoib")).ok();
     if let Some(dir) = &debugfs {
         dir.create_u32(c_str!("cm_rx_timeout"), &crate::cm::RX_TIMEOUT_SECS);
+        dir.create_u32(c_str!("cm_no_srq"), &crate::cm::NO_SRQ);
     }
     net::NetdevNotifier::new(Arc::new(NetdevWatch { debugfs }, GFP_KERNEL)?)
 }

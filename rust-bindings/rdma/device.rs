@@ -407,6 +407,20 @@ impl Device {
         u32::try_from(n).unwrap_or(0)
     }
 
+    /// Returns the most entries a CQ can have (`attrs.max_cqe`).
+    pub(crate) fn max_cqe(&self) -> u32 {
+        // SAFETY: The device is valid; `attrs` is filled at registration and not changed.
+        let n = unsafe { (*self.as_raw()).attrs.max_cqe };
+        u32::try_from(n).unwrap_or(0)
+    }
+
+    /// Returns the most scatter entries a receive of a QP takes (`attrs.max_recv_sge`).
+    pub(crate) fn max_recv_sge(&self) -> u32 {
+        // SAFETY: The device is valid; `attrs` is filled at registration and not changed.
+        let n = unsafe { (*self.as_raw()).attrs.max_recv_sge };
+        u32::try_from(n).unwrap_or(0)
+    }
+
     /// Returns the name of the parent device (e.g. the PCI address), if there is one.
     pub(crate) fn parent_name(&self) -> Option<&CStr> {
         let parent = self.parent()?;

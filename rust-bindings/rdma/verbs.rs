@@ -438,13 +438,14 @@ impl Qp {
         self.set_state(raw::ib_qp_state_IB_QPS_ERR)
     }
 
-    /// Posts a receive into `sge`.
-    pub(crate) fn post_recv(&self, wr_id: u64, sge: Sge) -> Result {
-        let mut sges = [raw::ib_sge::default(); MAX_SGE];
-        let n = raw_sges(&[sge], &mut sges)?;
-        let wr = recv_wr(wr_id, &mut sges, n);
+    /// Posts a receive scattered over `sges` (at most [`MAX_SGE`]).
+    pub(crate) fn post_recv(&self, wr_id: u64, sges: &[Sge]) -> Result {
+        let mut raw_sg = [raw::ib_sge::default(); MAX_SGE];
+        let n = raw_sges(sges, &mut raw_sg)?;
+        let wr = recv_wr(wr_id, &mut raw_sg, n);
         let mut bad = core::ptr::null();
-        // SAFETY: The QP is valid; `wr` and `sges` are valid for the call (providers copy them).
+        // SAFETY: The QP is valid; `wr` and `raw_sg` are valid for the call (providers copy
+        // them).
         to_result(unsafe { raw::ib_post_recv(self.as_raw(), &wr, &mut bad) })
     }
 

@@ -139,13 +139,14 @@ IB_NET6=fd00:78
 ib_ip4() { [ "${1:-$VM_NAME}" = a ] && echo $IB_NET4.1 || echo $IB_NET4.2; }
 ib_ip6() { [ "${1:-$VM_NAME}" = a ] && echo $IB_NET6::1 || echo $IB_NET6::2; }
 
-# setup_ipoib [UNDERLAY_MTU]: soft-RoCE on eth0, our ib_ipoib, ib0 up with its
+# setup_ipoib [UNDERLAY_MTU]: soft-RoCE on eth0, our ib_ipoib (with the module
+# parameters in $IPOIB_PARAMS), ib0 up with its
 # addresses; waits for the carrier and for IPv6 DAD (when the MTU allows IPv6).
 setup_ipoib() {
 	ip link set eth0 mtu "${1:-9000}"
 	modprobe rdma_rxe || return 1
 	rdma link add rxe0 type rxe netdev eth0 || return 1
-	modprobe ib_ipoib || return 1
+	modprobe ib_ipoib ${IPOIB_PARAMS:-} || return 1
 	wait_for 10 test -e /sys/class/net/ib0 || return 1
 	ip addr add "$(ib_ip4)/24" dev ib0
 	ip link set ib0 up
