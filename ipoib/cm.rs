@@ -796,10 +796,12 @@ impl TxConn {
 
     fn send(&self, p: &Priv, dev: &NetDevice, mut skb: SkBuff, tx_size: usize, lkey: u32) {
         let s = &p.stats;
-        if skb.len() > self.mtu.load(Ordering::Relaxed) {
-            // C answers with ICMP "fragmentation needed"; this driver only counts it.
+        let mtu = self.mtu.load(Ordering::Relaxed);
+        if skb.len() > mtu {
+            // Longer than the peer's buffers (`ipoib_cm_skb_too_long`).
             inc(&s.tx_dropped);
             inc(&s.tx_errors);
+            skb.send_too_big(mtu.saturating_sub(header::ENCAP_LEN as u32));
             return;
         }
         if skb.is_nonlinear() && skb.linearize().is_err() {

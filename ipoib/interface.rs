@@ -67,6 +67,8 @@ fn config<'a>(p: &Priv, name: &'a CStr, addr: &'a HwAddr, broadcast: &'a HwAddr)
         parent: p.device.parent(),
         sysfs: Some(SYSFS.handle()),
         link_ops: Some(LINK_OPS.handle()),
+        // For ICMP "fragmentation needed" (`ipoib_setup_common`).
+        keep_dst: true,
     }
 }
 

@@ -446,12 +446,13 @@ impl Ud {
                 return;
             }
         }
-        // Datagrams carry at most the link's MTU, whatever the interface's (connected mode).
-        if skb.len()
-            > mtu::ud_mtu(p.active_ib_mtu.load(Ordering::Relaxed)) + header::ENCAP_LEN as u32
-        {
+        // Datagrams carry at most the link's MTU, whatever the interface's (connected mode):
+        // the sender learns the path's MTU as from a router (`ipoib_cm_skb_too_long`).
+        let ud_mtu = mtu::ud_mtu(p.active_ib_mtu.load(Ordering::Relaxed));
+        if skb.len() > ud_mtu + header::ENCAP_LEN as u32 {
             inc(&s.tx_dropped);
             inc(&s.tx_errors);
+            skb.send_too_big(ud_mtu);
             return;
         }
         let qpn = if multicast {

@@ -9,6 +9,7 @@
 #include <linux/auxiliary_bus.h>
 #include <linux/device.h>
 #include <linux/etherdevice.h>
+#include <linux/icmpv6.h>
 #include <linux/jiffies.h>
 #include <linux/mlx4/device.h>
 #include <linux/netdevice.h>
@@ -17,6 +18,9 @@
 #include <linux/workqueue.h>
 #include <linux/sched/signal.h>
 #include <net/dst.h>
+#include <net/icmp.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
 #include <net/netlink.h>
 #include <rdma/ib_verbs.h>
 
@@ -444,4 +448,28 @@ bool rust_helper_cancel_delayed_work_wait(struct delayed_work *dwork)
 unsigned long rust_helper_secs_to_jiffies(unsigned int secs)
 {
 	return (unsigned long)secs * HZ;
+}
+
+/* Keeping the route of packets handed to the driver (the ICMP errors below need it). */
+
+void rust_helper_netif_keep_dst(struct net_device *dev)
+{
+	netif_keep_dst(dev);
+}
+
+/*
+ * Tells the sender of a packet too big for the path: ICMP "fragmentation needed" or
+ * ICMPv6 "packet too big" carrying mtu, after lowering the route's PMTU (from
+ * ndo_start_xmit or process context; other protocols get nothing).
+ */
+void rust_helper_skb_send_too_big(struct sk_buff *skb, unsigned int mtu)
+{
+	skb_dst_update_pmtu(skb, mtu);
+	if (skb->protocol == htons(ETH_P_IP)) {
+		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+		icmp_ndo_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, htonl(mtu));
+	} else if (skb->protocol == htons(ETH_P_IPV6)) {
+		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+		icmpv6_ndo_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu);
+	}
 }

@@ -422,6 +422,8 @@ pub(crate) struct Config<'a> {
     pub(crate) sysfs: Option<&'static super::SysfsGroup>,
     /// The `rtnl_link_ops` the device reports (`ip -d link` details, `changelink`).
     pub(crate) link_ops: Option<&'static super::LinkOpsHandle>,
+    /// Packets reach `start_xmit` with their route (`netif_keep_dst`), for ICMP errors.
+    pub(crate) keep_dst: bool,
 }
 
 /// A registered network device and its driver data; dropping it unregisters the device (which
@@ -513,6 +515,9 @@ unsafe fn configure<T: Ops>(d: *mut raw::net_device, cfg: &Config<'_>, data: T::
         raw::dev_addr_mod(d, 0, cfg.addr.as_ptr().cast(), cfg.addr.len());
         if let Some(parent) = cfg.parent {
             raw::set_netdev_dev(d, parent.as_ptr());
+        }
+        if cfg.keep_dst {
+            raw::netif_keep_dst(d);
         }
         if let Some(g) = cfg.sysfs {
             (*d).sysfs_groups[0] = g.as_raw();

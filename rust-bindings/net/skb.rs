@@ -218,6 +218,17 @@ impl SkBuff {
         unsafe { raw::dev_queue_xmit(self.into_raw()) };
     }
 
+    /// Tells the sender that the packet is too big for the path, as IPoIB's connected mode
+    /// does (`ipoib_cm_skb_too_long`): lowers the route's PMTU to `mtu` and answers IPv4 with
+    /// ICMP "fragmentation needed", IPv6 with ICMPv6 "packet too big" (`icmp_ndo_send`,
+    /// meant for `ndo_start_xmit`). Needs the route, so the device keeps it
+    /// ([`Config::keep_dst`](super::Config)).
+    pub(crate) fn send_too_big(&mut self, mtu: u32) {
+        // SAFETY: The skb is valid and ours; its network header was set by the stack that
+        // handed it to the driver, and the ICMP code only reads it and its route.
+        unsafe { raw::skb_send_too_big(self.ptr.as_ptr(), mtu) }
+    }
+
     /// Makes the data linear (`skb_linearize`).
     pub(crate) fn linearize(&mut self) -> Result {
         // SAFETY: The skb is valid and ours.
