@@ -20,10 +20,12 @@ use crate::proto::cm::{self as wire, CmData, RxGeometry};
 use crate::proto::{header, roce};
 use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::error::code::ECONNRESET;
-use crate::rust_bindings::net::{MappedPage, MappedSkBuff, Napi, NetDevice, PacketType, SkBuff};
+use crate::rust_bindings::net::{
+    MappedPage, MappedSkBuff, MappedTxSkBuff, Napi, NetDevice, PacketType, SkBuff, TX_SGE,
+};
 use crate::rust_bindings::rdma::{
-    CmEvent, CmHandler, CmId, CmIdRef, Cq, DmaDir, Gid, Mtu, NewCm, Pd, QpId, QpState, RcQp,
-    RcQpCaps, RoceReq, Sge, Srq, Wc, MAX_SGE,
+    CmEvent, CmHandler, CmId, CmIdRef, Cq, Gid, Mtu, NewCm, Pd, QpId, QpState, RcQp, RcQpCaps,
+    RoceReq, Sge, Srq, Wc, MAX_SGE,
 };
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use crate::rust_bindings::workqueue::{secs_to_jiffies, DelayedWork};
@@ -121,6 +123,8 @@ pub(crate) struct Cm {
     geom: RxGeometry,
     rx_size: usize,
     tx_size: usize,
+    /// Scatter entries of a send.
+    tx_sge: usize,
     /// The largest MTU of connected mode on this device (`max_cm_mtu`).
     pub(crate) max_mtu: u32,
 }
@@ -167,6 +171,7 @@ impl Cm {
                 geom: RxGeometry { sg, ..geom },
                 rx_size,
                 tx_size,
+                tx_sge: crate::ud::tx_sge(p),
                 max_mtu: geom.max_mtu(max_sge),
             }),
             GFP_KERNEL,
@@ -479,10 +484,10 @@ impl Cm {
             }
         };
         match tx.state() {
-            TxState::Up => tx.send(&p, dev, skb, self.tx_size, self.lkey),
+            TxState::Up => tx.send(&p, dev, skb, self),
             TxState::New | TxState::Connecting => {
                 if let Some(skb) = tx.queue(&p, skb, dst) {
-                    tx.send(&p, dev, skb, self.tx_size, self.lkey);
+                    tx.send(&p, dev, skb, self);
                 }
             }
             TxState::Dead => inc(&s.tx_dropped),
@@ -703,7 +708,7 @@ struct TxInner {
     /// changes must not run under it).
     qp: Option<Arc<RcQp>>,
     cq: Option<Cq<Priv>>,
-    slots: KVec<Option<MappedSkBuff>>,
+    slots: KVec<Option<MappedTxSkBuff>>,
     head: u64,
     tail: u64,
     /// Packets (with their pseudo header) waiting for the connection.
@@ -794,7 +799,8 @@ impl TxConn {
         None
     }
 
-    fn send(&self, p: &Priv, dev: &NetDevice, mut skb: SkBuff, tx_size: usize, lkey: u32) {
+    fn send(&self, p: &Priv, dev: &NetDevice, mut skb: SkBuff, cm: &Cm) {
+        let tx_size = cm.tx_size;
         let s = &p.stats;
         let mtu = self.mtu.load(Ordering::Relaxed);
         if skb.len() > mtu {
@@ -804,14 +810,17 @@ impl TxConn {
             skb.send_too_big(mtu.saturating_sub(header::ENCAP_LEN as u32));
             return;
         }
-        if skb.is_nonlinear() && skb.linearize().is_err() {
-            inc(&s.tx_dropped);
-            return;
-        }
         skb.orphan();
-        let Ok(buf) = skb.dma_map(&p.device, DmaDir::ToDevice) else {
-            inc(&s.tx_errors);
-            return;
+        let buf = match skb.dma_map_tx(&p.device, cm.tx_sge) {
+            Ok(b) => b,
+            Err(e) => {
+                inc(if e == EIO {
+                    &s.tx_errors
+                } else {
+                    &s.tx_dropped
+                });
+                return;
+            }
         };
         let mut inner = self.inner.lock();
         let outstanding = inner.head - inner.tail;
@@ -822,15 +831,12 @@ impl TxConn {
             return;
         }
         let wr_id = inner.head;
-        let sge = Sge {
-            addr: buf.addr(),
-            len: buf.len(),
-            lkey,
-        };
+        let mut sges = [Sge::default(); TX_SGE];
+        let sges = buf.sges(cm.lkey, &mut sges);
         let posted = inner
             .qp
             .as_ref()
-            .map_or(Err(ENODEV), |qp| qp.post_send(wr_id, sge));
+            .map_or(Err(ENODEV), |qp| qp.post_send(wr_id, sges));
         if posted.is_err() {
             drop(inner);
             inc(&s.tx_errors);
@@ -915,6 +921,7 @@ impl TxConn {
             cm.srq.as_ref(),
             &RcQpCaps {
                 send_wr: cm.tx_size as u32,
+                send_sge: cm.tx_sge as u32,
                 recv_wr: 0,
                 recv_sge: 0,
             },
@@ -1079,6 +1086,7 @@ impl Priv {
             cm.srq.as_ref(),
             &RcQpCaps {
                 send_wr: 1,
+                send_sge: 1,
                 recv_wr,
                 recv_sge,
             },

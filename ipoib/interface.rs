@@ -46,6 +46,17 @@ fn new_priv(init: PrivInit) -> Result<(Arc<Priv>, HwAddr)> {
     Ok((priv_, HwAddr::new(flags, qpn, &gid)))
 }
 
+/// The features of an interface (`ipoib_setup_common`, `ipoib_transport_dev_init`): no
+/// VLANs on top, any memory for DMA, and scattered sends when the QPs can gather.
+fn features(p: &Priv) -> u64 {
+    let sg = if p.device.max_send_sge() > 1 {
+        net::NETIF_F_SG
+    } else {
+        0
+    };
+    net::NETIF_F_VLAN_CHALLENGED | net::NETIF_F_HIGHDMA | sg
+}
+
 /// How an interface looks to the stack (`ipoib_setup_common`, `ipoib_ndo_init`).
 fn config<'a>(p: &Priv, name: &'a CStr, addr: &'a HwAddr, broadcast: &'a HwAddr) -> Config<'a> {
     let port_index = u16::try_from(p.port.saturating_sub(1)).unwrap_or(0);
@@ -69,6 +80,7 @@ fn config<'a>(p: &Priv, name: &'a CStr, addr: &'a HwAddr, broadcast: &'a HwAddr)
         link_ops: Some(LINK_OPS.handle()),
         // For ICMP "fragmentation needed" (`ipoib_setup_common`).
         keep_dst: true,
+        features: features(p),
     }
 }
 

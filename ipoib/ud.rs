@@ -11,10 +11,10 @@ use crate::proto::addr::{HwAddr, MULTICAST_QPN};
 use crate::proto::header::{self, GrhLayout, TxClass};
 use crate::proto::{mtu, roce};
 use crate::rust_bindings::delay::jiffies;
-use crate::rust_bindings::net::{MappedSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff};
-use crate::rust_bindings::rdma::{
-    Ah, Cq, CqHandler, DmaDir, Gid, NetworkHdr, Pd, Sge, UdQp, UdQpCaps, Wc,
+use crate::rust_bindings::net::{
+    MappedSkBuff, MappedTxSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff, TX_SGE,
 };
+use crate::rust_bindings::rdma::{Ah, Cq, CqHandler, Gid, NetworkHdr, Pd, Sge, UdQp, UdQpCaps, Wc};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -27,13 +27,19 @@ const NAPI_WEIGHT: i32 = 64;
 /// Address handles kept per interface; destinations beyond that are dropped (address handles
 /// are only destroyed when the interface goes down, in process context).
 const AH_CACHE_MAX: usize = 1024;
+/// Scatter entries of a send on `p`'s device: the linear part and every fragment of an skb,
+/// if the device takes that many (`NETIF_F_SG` is set when it takes more than one).
+pub(crate) fn tx_sge(p: &Priv) -> usize {
+    (p.device.max_send_sge() as usize).clamp(1, TX_SGE)
+}
+
 /// Packets queued per unresolved unicast destination (`IPOIB_MAX_PATH_REC_QUEUE`).
 const MAX_PATH_QUEUE: usize = 3;
 /// Packets queued per unresolved multicast group (`IPOIB_MAX_MCAST_QUEUE`).
 const MAX_MCAST_QUEUE: usize = 64;
 
 struct TxSlot {
-    buf: MappedSkBuff,
+    buf: MappedTxSkBuff,
     _ah: Arc<Ah>,
 }
 
@@ -91,6 +97,8 @@ pub(crate) struct Ud {
     lkey: u32,
     rx_size: usize,
     tx_size: usize,
+    /// Scatter entries of a send.
+    tx_sge: usize,
     buf_size: u32,
 }
 
@@ -105,6 +113,7 @@ impl Ud {
     pub(crate) fn new(p: &Arc<Priv>) -> Result<Arc<Self>> {
         let rx_size = usize::try_from(params::recv_queue_size::get()).map_err(|_| EINVAL)?;
         let tx_size = usize::try_from(params::send_queue_size::get()).map_err(|_| EINVAL)?;
+        let tx_sge = tx_sge(p);
         let pd = Pd::alloc(&p.device)?;
         let recv_cq = Cq::new(&p.device, rx_size as u32 + 1, 0, p.clone())?;
         let send_cq = Cq::new(&p.device, tx_size as u32, 0, p.clone())?;
@@ -115,7 +124,7 @@ impl Ud {
             &UdQpCaps {
                 send_wr: tx_size as u32,
                 recv_wr: rx_size as u32,
-                send_sge: 1,
+                send_sge: tx_sge as u32,
                 recv_sge: 1,
             },
         )?;
@@ -141,6 +150,7 @@ impl Ud {
                 lkey,
                 rx_size,
                 tx_size,
+                tx_sge,
                 buf_size: mtu::ud_buf_size(p.max_ib_mtu),
             }),
             GFP_KERNEL,
@@ -476,15 +486,15 @@ impl Ud {
             }
             return;
         };
-        if skb.is_nonlinear() && skb.linearize().is_err() {
-            inc(&s.tx_dropped);
-            return;
-        }
         skb.orphan();
-        let buf = match skb.dma_map(&p.device, DmaDir::ToDevice) {
+        let buf = match skb.dma_map_tx(&p.device, self.tx_sge) {
             Ok(b) => b,
-            Err(_) => {
-                inc(&s.tx_errors);
+            Err(e) => {
+                inc(if e == EIO {
+                    &s.tx_errors
+                } else {
+                    &s.tx_dropped
+                });
                 return;
             }
         };
@@ -498,7 +508,9 @@ impl Ud {
         }
         let idx = (tx.head % self.tx_size as u64) as usize;
         let wr_id = tx.head;
-        if let Err(e) = self.qp.post_send(wr_id, self.sge(&buf), &ah, qpn, p.qkey) {
+        let mut sges = [Sge::default(); TX_SGE];
+        let sges = buf.sges(self.lkey, &mut sges);
+        if let Err(e) = self.qp.post_send(wr_id, sges, &ah, qpn, p.qkey) {
             pr_debug!("{}: post_send failed: {:?}\n", dev.name(), e);
             inc(&s.tx_errors);
             return;

@@ -37,6 +37,8 @@
 
 /* Macros with casts: `RUST_CONST_HELPER_X` becomes `X` (as in rust/bindings). */
 const netdev_features_t RUST_CONST_HELPER_NETIF_F_SG = NETIF_F_SG;
+const netdev_features_t RUST_CONST_HELPER_NETIF_F_HIGHDMA = NETIF_F_HIGHDMA;
+const netdev_features_t RUST_CONST_HELPER_NETIF_F_VLAN_CHALLENGED = NETIF_F_VLAN_CHALLENGED;
 const int RUST_CONST_HELPER_MAX_ADDR_LEN = MAX_ADDR_LEN;
 const unsigned char RUST_CONST_HELPER_NET_NAME_UNKNOWN = NET_NAME_UNKNOWN;
 const unsigned int RUST_CONST_HELPER_DEFAULT_TX_QUEUE_LEN = DEFAULT_TX_QUEUE_LEN;

@@ -162,6 +162,17 @@ u64 rust_helper_ib_dma_map_page(struct ib_device *dev, struct page *page, unsign
 	return ib_dma_map_page(dev, page, offset, size, direction);
 }
 
+/* Maps fragment i of skb for the device to read; *size gets its length. */
+u64 rust_helper_ib_dma_map_skb_frag(struct ib_device *dev, struct sk_buff *skb, unsigned int i,
+				    unsigned int *size)
+{
+	const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+	*size = skb_frag_size(frag);
+	return ib_dma_map_page(dev, skb_frag_page(frag), skb_frag_off(frag), *size,
+			       DMA_TO_DEVICE);
+}
+
 void rust_helper_ib_dma_unmap_page(struct ib_device *dev, u64 addr, size_t size,
 				   enum dma_data_direction direction)
 {

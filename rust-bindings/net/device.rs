@@ -424,6 +424,8 @@ pub(crate) struct Config<'a> {
     pub(crate) link_ops: Option<&'static super::LinkOpsHandle>,
     /// Packets reach `start_xmit` with their route (`netif_keep_dst`), for ICMP errors.
     pub(crate) keep_dst: bool,
+    /// `NETIF_F_*` features, none of them changeable with ethtool.
+    pub(crate) features: u64,
 }
 
 /// A registered network device and its driver data; dropping it unregisters the device (which
@@ -519,6 +521,7 @@ unsafe fn configure<T: Ops>(d: *mut raw::net_device, cfg: &Config<'_>, data: T::
         if cfg.keep_dst {
             raw::netif_keep_dst(d);
         }
+        (*d).features |= cfg.features;
         if let Some(g) = cfg.sysfs {
             (*d).sysfs_groups[0] = g.as_raw();
         }

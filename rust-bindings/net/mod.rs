@@ -22,7 +22,9 @@ pub(crate) use link::{
 };
 pub(crate) use napi::{HasNapi, Napi, NapiPoll};
 pub(crate) use notifier::{NetdevEvent, NetdevEvents, NetdevNotifier};
-pub(crate) use skb::{MappedPage, MappedSkBuff, PacketType, SkBuff, SkBuffRef};
+pub(crate) use skb::{
+    MappedPage, MappedSkBuff, MappedTxSkBuff, PacketType, SkBuff, SkBuffRef, TX_SGE,
+};
 pub(crate) use sysfs::{attr_group, Attr, AttrGroup, Attributes, ShowBuf, SysfsGroup};
 
 pub(crate) use napi::impl_has_napi;
@@ -31,6 +33,12 @@ use crate::rust_bindings::raw;
 
 /// `ARPHRD_INFINIBAND`: the link type of IPoIB interfaces.
 pub(crate) const ARPHRD_INFINIBAND: u16 = raw::ARPHRD_INFINIBAND as u16;
+/// `NETIF_F_SG`: sends may be scattered over page fragments.
+pub(crate) const NETIF_F_SG: u64 = raw::NETIF_F_SG;
+/// `NETIF_F_HIGHDMA`: fragments may be in high memory.
+pub(crate) const NETIF_F_HIGHDMA: u64 = raw::NETIF_F_HIGHDMA;
+/// `NETIF_F_VLAN_CHALLENGED`: no VLAN devices on top.
+pub(crate) const NETIF_F_VLAN_CHALLENGED: u64 = raw::NETIF_F_VLAN_CHALLENGED;
 /// `IFF_BROADCAST`.
 pub(crate) const IFF_BROADCAST: u32 = raw::net_device_flags_IFF_BROADCAST;
 /// `IFF_UP`.

@@ -245,13 +245,6 @@ impl SkBuff {
         }
     }
 
-    /// Maps the linear data for DMA by `dev` in `dir`.
-    pub(crate) fn dma_map(self, dev: &rdma::Device, dir: rdma::DmaDir) -> Result<MappedSkBuff> {
-        let len = self.headlen();
-        // The linear data is `len` bytes inside the skb's buffer.
-        self.map(dev, len, dir)
-    }
-
     /// Maps `len` bytes from `data` for DMA; the caller checked they lie inside the buffer.
     fn map(self, dev: &rdma::Device, len: u32, dir: rdma::DmaDir) -> Result<MappedSkBuff> {
         // SAFETY: The `len` bytes from `data` are inside the skb's buffer (checked by the
@@ -396,6 +389,118 @@ impl MappedSkBuff {
 impl Drop for MappedSkBuff {
     fn drop(&mut self) {
         self.do_unmap();
+    }
+}
+
+/// The most pieces a sent skb is mapped in: its linear part and every page fragment.
+pub(crate) const TX_SGE: usize = raw::MAX_SKB_FRAGS as usize + 1;
+
+/// An skb mapped for an RDMA device to read, its linear part and each page fragment a scatter
+/// entry of the send (`ipoib_dma_map_tx`). Dropping it unmaps them and frees the skb.
+pub(crate) struct MappedTxSkBuff {
+    skb: SkBuff,
+    dev: *mut raw::ib_device,
+    /// DMA address and length of the linear part, then of each fragment; `n` are mapped.
+    pieces: [(u64, u32); TX_SGE],
+    n: usize,
+}
+
+// SAFETY: The device pointer is only used to unmap, which may happen on any thread.
+unsafe impl Send for MappedTxSkBuff {}
+// SAFETY: `&MappedTxSkBuff` exposes only plain values.
+unsafe impl Sync for MappedTxSkBuff {}
+
+impl SkBuff {
+    /// Returns the number of page fragments.
+    pub(crate) fn nr_frags(&self) -> usize {
+        // SAFETY: The skb is valid.
+        (unsafe { raw::skb_nr_frags(self.as_raw()) }) as usize
+    }
+
+    /// Maps the skb for `dev` to send, in at most `max_sge` pieces (linearizing it first if it
+    /// has more fragments than that allows).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if linearizing fails, `EIO` if a mapping fails; the skb is freed.
+    pub(crate) fn dma_map_tx(
+        mut self,
+        dev: &rdma::Device,
+        max_sge: usize,
+    ) -> Result<MappedTxSkBuff> {
+        if self.nr_frags() + 1 > max_sge.clamp(1, TX_SGE) {
+            self.linearize()?;
+        }
+        let head = self.headlen();
+        let frags = self.nr_frags();
+        let mut m = MappedTxSkBuff {
+            skb: self,
+            dev: dev.as_raw(),
+            pieces: [(0, 0); TX_SGE],
+            n: 0,
+        };
+        // SAFETY: The linear part is `head` bytes from `data` inside the skb's buffer, which
+        // `m` keeps alive until it unmaps.
+        let addr = unsafe {
+            dev.dma_map_single(
+                (*m.skb.as_raw()).data.cast(),
+                head as usize,
+                rdma::DmaDir::ToDevice,
+            )
+        }
+        .map_err(|_| EIO)?;
+        m.pieces[0] = (addr, head);
+        m.n = 1;
+        for i in 0..frags.min(TX_SGE - 1) {
+            let mut size = 0;
+            // SAFETY: The device and the skb are valid, and fragment `i` exists; the skb (which
+            // holds the fragment's page) lives until the mapping is undone in `drop`.
+            let addr = unsafe {
+                let addr =
+                    raw::ib_dma_map_skb_frag(dev.as_raw(), m.skb.as_raw(), i as u32, &mut size);
+                if raw::ib_dma_mapping_error(dev.as_raw(), addr) != 0 {
+                    // Dropping `m` unmaps what is mapped so far.
+                    return Err(EIO);
+                }
+                addr
+            };
+            m.pieces[m.n] = (addr, size);
+            m.n += 1;
+        }
+        Ok(m)
+    }
+}
+
+impl MappedTxSkBuff {
+    /// Returns the skb's total length.
+    pub(crate) fn skb_len(&self) -> u32 {
+        self.skb.len()
+    }
+
+    /// Fills `out` with the send's scatter entries (with `lkey`); returns them.
+    pub(crate) fn sges<'a>(&self, lkey: u32, out: &'a mut [rdma::Sge; TX_SGE]) -> &'a [rdma::Sge] {
+        for (sge, &(addr, len)) in out.iter_mut().zip(&self.pieces[..self.n]) {
+            *sge = rdma::Sge { addr, len, lkey };
+        }
+        &out[..self.n]
+    }
+}
+
+impl Drop for MappedTxSkBuff {
+    fn drop(&mut self) {
+        // SAFETY: The device outlives its mappings (owners unmap before it goes away).
+        let dev = unsafe { rdma::Device::from_raw(self.dev) };
+        for (i, &(addr, len)) in self.pieces[..self.n].iter().enumerate() {
+            // SAFETY: Piece 0 was mapped with `dma_map_single`, the others as pages, with
+            // these addresses, lengths and direction.
+            unsafe {
+                if i == 0 {
+                    dev.dma_unmap_single(addr, len as usize, rdma::DmaDir::ToDevice);
+                } else {
+                    dev.dma_unmap_page(addr, len as usize, rdma::DmaDir::ToDevice);
+                }
+            }
+        }
     }
 }
 

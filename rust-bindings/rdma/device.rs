@@ -414,6 +414,13 @@ impl Device {
         u32::try_from(n).unwrap_or(0)
     }
 
+    /// Returns the most scatter entries a send of a QP takes (`attrs.max_send_sge`).
+    pub(crate) fn max_send_sge(&self) -> u32 {
+        // SAFETY: The device is valid; `attrs` is filled at registration and not changed.
+        let n = unsafe { (*self.as_raw()).attrs.max_send_sge };
+        u32::try_from(n).unwrap_or(0)
+    }
+
     /// Returns the most scatter entries a receive of a QP takes (`attrs.max_recv_sge`).
     pub(crate) fn max_recv_sge(&self) -> u32 {
         // SAFETY: The device is valid; `attrs` is filled at registration and not changed.

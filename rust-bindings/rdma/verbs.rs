@@ -317,7 +317,7 @@ impl<T: CqHandler> Drop for Cq<T> {
 }
 
 /// A scatter/gather element: `len` bytes at DMA address `addr`, covered by `lkey`.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct Sge {
     pub(crate) addr: u64,
     pub(crate) len: u32,
@@ -528,17 +528,17 @@ impl UdQp {
         )
     }
 
-    /// Posts a UD send of `sge` to `remote_qpn` through `ah`.
+    /// Posts a UD send gathered from `sges` to `remote_qpn` through `ah`.
     pub(crate) fn post_send(
         &self,
         wr_id: u64,
-        sge: Sge,
+        sges: &[Sge],
         ah: &Ah,
         remote_qpn: u32,
         remote_qkey: u32,
     ) -> Result {
-        let mut sges = [raw::ib_sge::default(); MAX_SGE];
-        let n = raw_sges(&[sge], &mut sges)?;
+        let mut raw_sg = [raw::ib_sge::default(); MAX_SGE];
+        let n = raw_sges(sges, &mut raw_sg)?;
         let mut wr = raw::ib_ud_wr {
             ah: ah.as_raw(),
             remote_qpn,
@@ -546,7 +546,7 @@ impl UdQp {
             ..Default::default()
         };
         wr.wr.__bindgen_anon_1.wr_id = wr_id;
-        wr.wr.sg_list = sges.as_mut_ptr();
+        wr.wr.sg_list = raw_sg.as_mut_ptr();
         wr.wr.num_sge = n;
         wr.wr.opcode = raw::ib_wr_opcode_IB_WR_SEND;
         wr.wr.send_flags = raw::ib_send_flags_IB_SEND_SIGNALED;
@@ -573,6 +573,8 @@ impl UdQp {
 /// Capacities of a reliable-connected queue pair.
 pub(crate) struct RcQpCaps {
     pub(crate) send_wr: u32,
+    /// Scatter entries of a send (at least 1).
+    pub(crate) send_sge: u32,
     /// Receive WRs of the QP's own receive queue (unused with an SRQ).
     pub(crate) recv_wr: u32,
     pub(crate) recv_sge: u32,
@@ -610,7 +612,7 @@ impl RcQp {
             ..Default::default()
         };
         attr.cap.max_send_wr = caps.send_wr;
-        attr.cap.max_send_sge = 1;
+        attr.cap.max_send_sge = caps.send_sge.max(1);
         if srq.is_none() {
             attr.cap.max_recv_wr = caps.recv_wr;
             attr.cap.max_recv_sge = caps.recv_sge;
@@ -639,13 +641,13 @@ impl RcQp {
         )
     }
 
-    /// Posts a signalled send of `sge`.
-    pub(crate) fn post_send(&self, wr_id: u64, sge: Sge) -> Result {
-        let mut sges = [raw::ib_sge::default(); MAX_SGE];
-        let n = raw_sges(&[sge], &mut sges)?;
+    /// Posts a signalled send gathered from `sges`.
+    pub(crate) fn post_send(&self, wr_id: u64, sges: &[Sge]) -> Result {
+        let mut raw_sg = [raw::ib_sge::default(); MAX_SGE];
+        let n = raw_sges(sges, &mut raw_sg)?;
         let mut wr = raw::ib_send_wr::default();
         wr.__bindgen_anon_1.wr_id = wr_id;
-        wr.sg_list = sges.as_mut_ptr();
+        wr.sg_list = raw_sg.as_mut_ptr();
         wr.num_sge = n;
         wr.opcode = raw::ib_wr_opcode_IB_WR_SEND;
         wr.send_flags = raw::ib_send_flags_IB_SEND_SIGNALED;

@@ -77,6 +77,17 @@ check_eq "ethtool -c rx-frames" 32 "$(ethtool -c ib0 | sed -n 's/^rx-frames: *//
 check "ethtool -C rx-usecs 70000: EINVAL" sh -c "! ethtool -C ib0 rx-usecs 70000"
 check "ethtool -C tx-usecs 5: not supported" sh -c "! ethtool -C ib0 tx-usecs 5"
 check_eq "values unchanged after the errors" 16 "$(ethtool -c ib0 | sed -n 's/^rx-usecs: *//p')"
+# Features as C sets them on a device without UD checksum offload (rxe):
+# scattered sends (the QP gathers), no VLANs, high DMA; none changeable.
+feat() { ethtool -k ib0 | sed -n "s/^[[:space:]]*$1: //p"; }
+check_eq "ethtool -k tx-scatter-gather" "on [fixed]" "$(feat tx-scatter-gather)"
+check_eq "ethtool -k generic-segmentation-offload" "on" "$(feat generic-segmentation-offload)"
+check_eq "ethtool -k vlan-challenged" "on [fixed]" "$(feat vlan-challenged)"
+check_eq "ethtool -k highdma" "on [fixed]" "$(feat highdma)"
+check_eq "ethtool -k tx-checksum-ipv4" "off [fixed]" "$(feat tx-checksum-ipv4)"
+check_eq "ethtool -k tx-tcp-segmentation" "off [fixed]" "$(feat tx-tcp-segmentation)"
+ethtool -K ib0 sg off >/dev/null 2>&1
+check_eq "ethtool -K sg off changes nothing" "on [fixed]" "$(feat tx-scatter-gather)"
 
 # --- legacy children ---
 before=$(links)
