@@ -810,17 +810,8 @@ impl TxConn {
             skb.send_too_big(mtu.saturating_sub(header::ENCAP_LEN as u32));
             return;
         }
-        skb.orphan();
-        let buf = match skb.dma_map_tx(&p.device, cm.tx_sge) {
-            Ok(b) => b,
-            Err(e) => {
-                inc(if e == EIO {
-                    &s.tx_errors
-                } else {
-                    &s.tx_dropped
-                });
-                return;
-            }
+        let Some(buf) = crate::ud::map_for_send(p, skb, cm.tx_sge) else {
+            return;
         };
         let mut inner = self.inner.lock();
         let outstanding = inner.head - inner.tail;

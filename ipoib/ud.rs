@@ -33,6 +33,24 @@ pub(crate) fn tx_sge(p: &Priv) -> usize {
     (p.device.max_send_sge() as usize).clamp(1, TX_SGE)
 }
 
+/// Detaches `skb` from its socket and route and maps it for `p`'s device to send in at most
+/// `sge` pieces; counts the drop if that fails (`tx_errors` for a mapping error, as C).
+pub(crate) fn map_for_send(p: &Priv, mut skb: SkBuff, sge: usize) -> Option<MappedTxSkBuff> {
+    skb.orphan();
+    match skb.dma_map_tx(&p.device, sge) {
+        Ok(buf) => Some(buf),
+        Err(e) => {
+            let s = &p.stats;
+            inc(if e == EIO {
+                &s.tx_errors
+            } else {
+                &s.tx_dropped
+            });
+            None
+        }
+    }
+}
+
 /// Packets queued per unresolved unicast destination (`IPOIB_MAX_PATH_REC_QUEUE`).
 const MAX_PATH_QUEUE: usize = 3;
 /// Packets queued per unresolved multicast group (`IPOIB_MAX_MCAST_QUEUE`).
@@ -486,17 +504,8 @@ impl Ud {
             }
             return;
         };
-        skb.orphan();
-        let buf = match skb.dma_map_tx(&p.device, self.tx_sge) {
-            Ok(b) => b,
-            Err(e) => {
-                inc(if e == EIO {
-                    &s.tx_errors
-                } else {
-                    &s.tx_dropped
-                });
-                return;
-            }
+        let Some(buf) = map_for_send(&p, skb, self.tx_sge) else {
+            return;
         };
         let mut tx = self.tx.lock();
         let outstanding = tx.head - tx.tail;
