@@ -46,6 +46,10 @@ const ROCE_RETRIES: u8 = 7;
 /// wait that long.
 pub(crate) static RX_TIMEOUT_SECS: AtomicU32 = AtomicU32::new(512);
 
+/// With an SRQ, receives on buffers whose index has none of these bits set note the time on
+/// their connection (`IPOIB_CM_RX_UPDATE_MASK`).
+const RX_UPDATE_MASK: usize = 0x3;
+
 /// Nonzero: connected-mode resources allocated from now on use no SRQ, as on a device that
 /// has none (debugfs `ipoib/cm_no_srq`; soft-RoCE has SRQs, so this is how tests reach it).
 pub(crate) static NO_SRQ: AtomicU32 = AtomicU32::new(0);
@@ -137,6 +141,9 @@ impl Cm {
         let geom = RxGeometry::new(PAGE_SIZE as u32);
         let (use_srq, max_sge) = rx_sge_limit(p);
         let sg = geom.sg.min(max_sge);
+        if sg == 0 {
+            return Err(EINVAL);
+        }
         let pd = Pd::alloc(&p.device)?;
         let (cqe, max_passive) = if use_srq {
             (rx_size + 1, 0)
@@ -253,7 +260,8 @@ impl Cm {
     fn take_rx(&self, slot: RxSlot, touch: bool) -> Option<RxBuf> {
         let idx = ring_index(slot.wr_id);
         if self.srq.is_some() {
-            if touch {
+            // As C, only for one buffer in four: a lookup per message would cost more.
+            if touch && idx & RX_UPDATE_MASK == 0 {
                 self.touch(slot.qp);
             }
             return self.rx.lock().get_mut(idx).and_then(Option::take);
@@ -263,7 +271,12 @@ impl Cm {
         if touch {
             rx.last_rx.store(jiffies(), Ordering::Relaxed);
         }
-        let buf = rx.ring.lock().get_mut(idx).and_then(Option::take);
+        let mut ring = rx.ring.lock();
+        let buf = ring.get_mut(idx).and_then(Option::take);
+        if rx.dead.load(Ordering::Relaxed) && ring.iter().all(Option::is_none) {
+            // Its last receive came back: the work can destroy it now.
+            Priv::schedule_cm_work(&rx.priv_);
+        }
         buf
     }
 
@@ -525,8 +538,24 @@ impl Cm {
         for t in dead_tx.iter() {
             t.destroy();
         }
-        let Some(dead_rx) = take_dead(&mut self.passive.lock(), |r| r.dead.load(Ordering::Relaxed))
-        else {
+        // Without an SRQ, a broken connection stays listed (and counted against
+        // `max_nonsrq_conn_qp`, as in C) until its receives have come back from the shared
+        // CQ, which has room for a limited number of them.
+        let mut to_flush = KVec::new();
+        for r in self.passive.lock().iter() {
+            if r.dead.load(Ordering::Relaxed)
+                && !r.flushing.load(Ordering::Relaxed)
+                && to_flush.push(r.clone(), GFP_ATOMIC).is_err()
+            {
+                break;
+            }
+        }
+        for r in to_flush.iter() {
+            r.flush();
+        }
+        let Some(dead_rx) = take_dead(&mut self.passive.lock(), |r| {
+            r.dead.load(Ordering::Relaxed) && r.drained()
+        }) else {
             Priv::schedule_cm_work(p);
             return;
         };
@@ -652,6 +681,8 @@ pub(crate) struct RxConn {
     #[pin]
     id: Mutex<Option<CmId<CmEnd>>>,
     dead: AtomicBool,
+    /// The QP was moved to the error state (its receives come back flushed).
+    flushing: AtomicBool,
     /// `jiffies` of the last message received.
     last_rx: AtomicU64,
 }
@@ -670,7 +701,7 @@ impl RxConn {
 
     fn fail(&self) {
         if !self.dead.swap(true, Ordering::Relaxed) {
-            let _ = self.qp.to_error();
+            self.flush();
             Priv::schedule_cm_work(&self.priv_);
         }
     }
@@ -680,6 +711,19 @@ impl RxConn {
         if !self.dead.swap(true, Ordering::Relaxed) {
             Priv::schedule_cm_work(&self.priv_);
         }
+    }
+
+    /// Moves the QP to the error state, once (process context).
+    fn flush(&self) {
+        if !self.flushing.swap(true, Ordering::Relaxed) {
+            let _ = self.qp.to_error();
+        }
+    }
+
+    /// Whether no receive buffer is posted to the connection's own queue (always, with an
+    /// SRQ).
+    fn drained(&self) -> bool {
+        self.ring.lock().iter().all(Option::is_none)
     }
 
     fn destroy(&self) {
@@ -755,7 +799,8 @@ impl TxConn {
     }
 
     fn state(&self) -> TxState {
-        match self.state.load(Ordering::Relaxed) {
+        // Acquire: a connection seen Up has its `mtu` and QP (stored before the Release).
+        match self.state.load(Ordering::Acquire) {
             0 => TxState::New,
             1 => TxState::Connecting,
             2 => TxState::Up,
@@ -764,7 +809,7 @@ impl TxConn {
     }
 
     /// Keeps `skb` until the connection is up; returns it if it came up meanwhile.
-    fn queue(&self, p: &Priv, mut skb: SkBuff, dst: &HwAddr) -> Option<SkBuff> {
+    fn queue(&self, p: &Priv, skb: SkBuff, dst: &HwAddr) -> Option<SkBuff> {
         let mut inner = self.inner.lock();
         // The state moves to Up (and the queue is emptied) under this lock.
         match self.state() {
@@ -790,7 +835,8 @@ impl TxConn {
                 return None;
             }
         }
-        skb.orphan();
+        // Keeps its route: once connected, it may turn out too long for the peer, and the
+        // ICMP error needs the route.
         // On failure the skb is freed with the error.
         if inner.pending.push(skb, GFP_ATOMIC).is_err() {
             drop(inner);
@@ -1004,7 +1050,7 @@ impl TxConn {
                 .compare_exchange(
                     TxState::Connecting as u8,
                     TxState::Up as u8,
-                    Ordering::Relaxed,
+                    Ordering::Release,
                     Ordering::Relaxed,
                 )
                 .map_err(|_| ECONNRESET())?;
@@ -1103,6 +1149,7 @@ impl Priv {
                 tag: NEXT_TAG.fetch_add(1, Ordering::Relaxed),
                 id <- new_mutex!(None, "ipoib:cm_rx_id"),
                 dead: AtomicBool::new(false),
+                flushing: AtomicBool::new(false),
                 last_rx: AtomicU64::new(jiffies()),
             }),
             GFP_KERNEL,
@@ -1238,9 +1285,10 @@ impl Priv {
         if let Some(cm) = cm {
             self.cm_free(cm);
         }
-        // After the shutdown, which queues the work (no ID is left to queue it again).
-        self.cancel_cm_work();
+        // After the shutdown, which queues the work (no ID is left to queue it again), and
+        // after the stale scan, which may queue it too.
         DelayedWork::<Priv, CM_STALE_WORK>::cancel_sync(self);
+        self.cancel_cm_work();
     }
 
     /// Frees the connected-mode resources when no connection needs them any more: the
@@ -1265,6 +1313,9 @@ impl Priv {
 
     /// Tears down the connections of resources taken out of `cm.res` and frees them.
     fn cm_free(&self, cm: Arc<Cm>) {
+        // Transmits and NAPI polls that took a reference before `res` was emptied finish
+        // first, so that the last reference, which destroys the QPs and CQs, is this one.
+        crate::rust_bindings::net::synchronize_net();
         cm.shutdown();
         drop(cm);
         if let Some(nd) = self.netdev() {

@@ -14,7 +14,9 @@ use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::net::{
     MappedSkBuff, MappedTxSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff, TX_SGE,
 };
-use crate::rust_bindings::rdma::{Ah, Cq, CqHandler, Gid, NetworkHdr, Pd, Sge, UdQp, UdQpCaps, Wc};
+use crate::rust_bindings::rdma::{
+    Ah, Cq, CqHandler, Gid, NetworkHdr, Pd, Sge, UdQp, UdQpCaps, Wc, MAX_SGE,
+};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -30,7 +32,7 @@ const AH_CACHE_MAX: usize = 1024;
 /// Scatter entries of a send on `p`'s device: the linear part and every fragment of an skb,
 /// if the device takes that many (`NETIF_F_SG` is set when it takes more than one).
 pub(crate) fn tx_sge(p: &Priv) -> usize {
-    (p.device.max_send_sge() as usize).clamp(1, TX_SGE)
+    (p.device.max_send_sge() as usize).clamp(1, TX_SGE.min(MAX_SGE))
 }
 
 /// Detaches `skb` from its socket and route and maps it for `p`'s device to send in at most

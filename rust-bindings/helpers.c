@@ -458,7 +458,7 @@ bool rust_helper_cancel_delayed_work_wait(struct delayed_work *dwork)
 
 unsigned long rust_helper_secs_to_jiffies(unsigned int secs)
 {
-	return (unsigned long)secs * HZ;
+	return secs_to_jiffies((unsigned long)secs);
 }
 
 /* Keeping the route of packets handed to the driver (the ICMP errors below need it). */

@@ -72,7 +72,11 @@ pub(crate) unsafe trait DelayedWorkItem<const ID: u64>:
 /// run `$ty::$run`.
 macro_rules! impl_delayed_work {
     ($ty:ty, $field:ident, $id:expr, $run:ident) => {
-        // SAFETY: The offset is that of the `DelayedWork<$ty, $id>` field `$field`.
+        // The field must be this item's work: this fails to compile otherwise.
+        const _: fn(&$ty) -> &$crate::rust_bindings::workqueue::DelayedWork<$ty, { $id }> =
+            |t| &t.$field;
+        // SAFETY: The offset is that of the `DelayedWork<$ty, $id>` field `$field` (checked
+        // above).
         unsafe impl $crate::rust_bindings::workqueue::DelayedWorkItem<{ $id }> for $ty {
             const OFFSET: usize = core::mem::offset_of!($ty, $field);
 
@@ -88,10 +92,10 @@ impl<T: DelayedWorkItem<ID>, const ID: u64> DelayedWork<T, ID> {
     /// Initialises the work item.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            // SAFETY: `INIT_DELAYED_WORK` initialises every field of the slot, which is pinned
-            // in place by the caller.
-            work <- Opaque::ffi_init(|slot: *mut raw::delayed_work| unsafe {
-                raw::init_delayed_work(slot, Some(Self::run_callback))
+            work <- Opaque::ffi_init(|slot: *mut raw::delayed_work| {
+                // SAFETY: `INIT_DELAYED_WORK` initialises every field of the slot, which is
+                // pinned in place by the caller.
+                unsafe { raw::init_delayed_work(slot, Some(Self::run_callback)) }
             }),
             _t: PhantomData,
         })

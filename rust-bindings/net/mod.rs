@@ -33,6 +33,13 @@ use crate::rust_bindings::raw;
 
 /// `ARPHRD_INFINIBAND`: the link type of IPoIB interfaces.
 pub(crate) const ARPHRD_INFINIBAND: u16 = raw::ARPHRD_INFINIBAND as u16;
+/// Waits until every transmit and NAPI poll running now has finished (`synchronize_net`);
+/// process context.
+pub(crate) fn synchronize_net() {
+    // SAFETY: Callable from any sleepable context.
+    unsafe { raw::synchronize_net() }
+}
+
 /// `NETIF_F_SG`: sends may be scattered over page fragments.
 pub(crate) const NETIF_F_SG: u64 = raw::NETIF_F_SG;
 /// `NETIF_F_HIGHDMA`: fragments may be in high memory.

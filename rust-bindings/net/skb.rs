@@ -224,8 +224,9 @@ impl SkBuff {
     /// meant for `ndo_start_xmit`). Needs the route, so the device keeps it
     /// ([`Config::keep_dst`](super::Config)).
     pub(crate) fn send_too_big(&mut self, mtu: u32) {
-        // SAFETY: The skb is valid and ours; its network header was set by the stack that
-        // handed it to the driver, and the ICMP code only reads it and its route.
+        // SAFETY: The skb is valid and ours. The ICMP and ICMPv6 code checks that the network
+        // header it reads lies inside the skb (a packet socket may send anything), and does
+        // nothing without a route.
         unsafe { raw::skb_send_too_big(self.ptr.as_ptr(), mtu) }
     }
 
