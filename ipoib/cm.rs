@@ -350,19 +350,13 @@ impl Cm {
                 self.repost(slot, buf);
                 return;
             };
-            let RxBuf { head, pages } = buf;
-            let mut big = head.unmap();
             let copied = small.reserve(header::PSEUDO_LEN as u32).is_ok()
-                && big.put(len).is_ok()
-                && small.put(len).is_ok();
-            if copied {
-                small.data_mut().copy_from_slice(big.data());
-            }
-            big.trim(0);
-            match big.dma_map_rx(&p.device, self.geom.head) {
-                Ok(head) => self.repost(slot, RxBuf { head, pages }),
-                Err(_) => inc(&s.rx_dropped),
-            }
+                && small.put(len).is_ok()
+                && buf
+                    .head
+                    .peek(len, |b| small.data_mut().copy_from_slice(b))
+                    .is_ok();
+            self.repost(slot, buf);
             if !copied {
                 inc(&s.rx_dropped);
                 return;

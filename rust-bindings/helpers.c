@@ -151,6 +151,18 @@ void rust_helper_ib_dma_unmap_single(struct ib_device *dev, u64 addr, size_t siz
 	ib_dma_unmap_single(dev, addr, size, direction);
 }
 
+void rust_helper_ib_dma_sync_single_for_cpu(struct ib_device *dev, u64 addr, size_t size,
+					     enum dma_data_direction dir)
+{
+	ib_dma_sync_single_for_cpu(dev, addr, size, dir);
+}
+
+void rust_helper_ib_dma_sync_single_for_device(struct ib_device *dev, u64 addr, size_t size,
+						enum dma_data_direction dir)
+{
+	ib_dma_sync_single_for_device(dev, addr, size, dir);
+}
+
 int rust_helper_ib_dma_mapping_error(struct ib_device *dev, u64 dma_addr)
 {
 	return ib_dma_mapping_error(dev, dma_addr);

@@ -293,15 +293,6 @@ impl SkBuff {
         Ok(())
     }
 
-    /// Shortens the linear data to `len` bytes (`skb_trim`); no-op if it is not longer.
-    pub(crate) fn trim(&mut self, len: u32) {
-        if self.is_nonlinear() || self.len() <= len {
-            return;
-        }
-        // SAFETY: The skb is valid, ours and linear.
-        unsafe { raw::skb_trim(self.ptr.as_ptr(), len) }
-    }
-
     /// Maps `len` bytes of an empty receive buffer's tailroom for the device to write.
     ///
     /// # Errors
@@ -376,6 +367,32 @@ impl MappedSkBuff {
                 self.dir,
             )
         }
+    }
+
+    /// Lets `f` read the first `len` bytes the device wrote, keeping the buffer mapped for
+    /// the next receive (`ib_dma_sync_single_for_cpu`, then `_for_device`), as drivers copy
+    /// small packets out.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if `len` exceeds the mapping.
+    pub(crate) fn peek(&self, len: u32, f: impl FnOnce(&[u8])) -> Result {
+        if len > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: The mapping was made on `dev`, which outlives it (owners unmap first).
+        let dev = unsafe { rdma::Device::from_raw(self.dev) };
+        // SAFETY: `addr..addr + len` lies in this live mapping, made with `dir`.
+        unsafe { dev.dma_sync_for_cpu(self.addr, len as usize, self.dir) };
+        // SAFETY: The mapping covers `len` bytes from `data`, inside the skb's buffer, which the
+        // device does not write while the buffer is not posted (the caller holds it).
+        let bytes = unsafe {
+            core::slice::from_raw_parts((*self.skb.as_raw()).data.cast_const(), len as usize)
+        };
+        f(bytes);
+        // SAFETY: As for the sync for the CPU.
+        unsafe { dev.dma_sync_for_device(self.addr, len as usize, self.dir) };
+        Ok(())
     }
 
     /// Unmaps the data and returns the skb.

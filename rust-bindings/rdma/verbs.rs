@@ -88,6 +88,27 @@ impl Device {
         unsafe { raw::ib_dma_unmap_page(self.as_raw(), addr, len, dir.to_raw()) }
     }
 
+    /// Hands `len` bytes of a mapping at `addr` to the CPU (`ib_dma_sync_single_for_cpu`).
+    ///
+    /// # Safety
+    ///
+    /// `addr..addr + len` must lie in a live mapping on this device made with `dir`.
+    pub(crate) unsafe fn dma_sync_for_cpu(&self, addr: u64, len: usize, dir: DmaDir) {
+        // SAFETY: The caller guarantees the mapping.
+        unsafe { raw::ib_dma_sync_single_for_cpu(self.as_raw(), addr, len, dir.to_raw()) }
+    }
+
+    /// Hands `len` bytes of a mapping at `addr` back to the device
+    /// (`ib_dma_sync_single_for_device`).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Device::dma_sync_for_cpu`].
+    pub(crate) unsafe fn dma_sync_for_device(&self, addr: u64, len: usize, dir: DmaDir) {
+        // SAFETY: The caller guarantees the mapping.
+        unsafe { raw::ib_dma_sync_single_for_device(self.as_raw(), addr, len, dir.to_raw()) }
+    }
+
     /// Undoes a mapping made by [`Device::dma_map_single`].
     ///
     /// # Safety
