@@ -8,3 +8,6 @@
 
 #[path = "../../../ipoib/proto/mod.rs"]
 mod ipoib_proto;
+
+#[path = "../../../mlx4_ib/hw/mod.rs"]
+mod mlx4_hw;
