@@ -8,6 +8,7 @@
 //! modules are shared by the Rust mlx4_ib and the software ConnectX-3 used to test it; the host
 //! unit tests check them against byte streams produced from the C definitions.
 
+pub(crate) mod av;
 pub(crate) mod cqe;
 pub(crate) mod doorbell;
 pub(crate) mod wqe;
