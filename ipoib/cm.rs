@@ -418,9 +418,8 @@ impl Cm {
 
     /// Notes that the passive connection of `qp` received a message.
     fn touch(&self, qp: QpId) {
-        let passive = self.passive.lock();
-        if let Ok(i) = passive.binary_search_by_key(&qp, |r| r.qp.id()) {
-            passive[i].last_rx.store(jiffies(), Ordering::Relaxed);
+        if let Some(rx) = passive_by_qp(&self.passive.lock(), qp) {
+            rx.last_rx.store(jiffies(), Ordering::Relaxed);
         }
     }
 
@@ -643,9 +642,13 @@ fn ring_index(wr_id: u64) -> usize {
 /// Finds the passive connection of a completion without an SRQ. The tag makes sure it is the
 /// connection the buffer was posted for, not a later one whose QP has the same identity.
 fn find_passive(passive: &[Arc<RxConn>], slot: RxSlot) -> Option<&Arc<RxConn>> {
-    let i = passive.binary_search_by_key(&slot.qp, |r| r.qp.id()).ok()?;
-    let rx = &passive[i];
-    (u64::from(rx.tag) == slot.wr_id >> 32).then_some(rx)
+    passive_by_qp(passive, slot.qp).filter(|rx| u64::from(rx.tag) == slot.wr_id >> 32)
+}
+
+/// Finds the passive connection of QP `qp` in the sorted list.
+fn passive_by_qp(passive: &[Arc<RxConn>], qp: QpId) -> Option<&Arc<RxConn>> {
+    let i = passive.binary_search_by_key(&qp, |r| r.qp.id()).ok()?;
+    passive.get(i)
 }
 
 /// Whether passive connections would receive through an SRQ, and the most scatter entries
