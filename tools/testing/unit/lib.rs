@@ -11,3 +11,6 @@ mod ipoib_proto;
 
 #[path = "../../../mlx4_ib/hw/mod.rs"]
 mod mlx4_hw;
+
+#[path = "../mlx4_model/sma.rs"]
+mod mlx4_model_sma;
