@@ -224,7 +224,8 @@ impl Port {
         out[39] = 8; // VLArbitrationHighCap
         out[40] = 8; // VLArbitrationLowCap
         out[41] = MTU_4096; // InitTypeReply 0, MTUCap
-        out[42] = (7 << 5) | (self.hoq_life & 0x1f); // VLStallCount 7
+                            // VLStallCount 7.
+        out[42] = (7 << 5) | (self.hoq_life & 0x1f);
         // PartitionEnforcementInbound and Outbound, as the firmware enforces P_Keys.
         out[43] = (self.op_vls << 4) | 0x0c;
         out[46..48].copy_from_slice(&self.pkey_violations.to_be_bytes());
@@ -242,9 +243,7 @@ impl Port {
         let target = match new_state {
             0 => None,
             1 => Some(LinkState::Down),
-            3 if matches!(self.state, LinkState::Init | LinkState::Armed) => {
-                Some(LinkState::Armed)
-            }
+            3 if matches!(self.state, LinkState::Init | LinkState::Armed) => Some(LinkState::Armed),
             4 if matches!(self.state, LinkState::Armed | LinkState::Active) => {
                 Some(LinkState::Active)
             }
@@ -372,8 +371,7 @@ impl Node {
         let mut ch = Changes::default();
         out[3] = METHOD_GET_RESP;
         let mut status = 0u16;
-        if (class != CLASS_SUBN_LID_ROUTED && class != CLASS_SUBN_DIRECTED_ROUTE) || inp[2] != 1
-        {
+        if (class != CLASS_SUBN_LID_ROUTED && class != CLASS_SUBN_DIRECTED_ROUTE) || inp[2] != 1 {
             status = STATUS_BAD_VERSION;
         } else if method != METHOD_GET && method != METHOD_SET {
             status = STATUS_UNSUP_METH_ATTR;
@@ -540,7 +538,13 @@ mod tests {
         pi[51] = 18;
         set[SMP_DATA..SMP_DATA + 64].copy_from_slice(&pi);
         let ch = n.process(&mut p, &set, &mut out);
-        assert_eq!(ch, Changes { state: true, ..Changes::default() });
+        assert_eq!(
+            ch,
+            Changes {
+                state: true,
+                ..Changes::default()
+            }
+        );
         assert_eq!(p.state, LinkState::Active);
     }
 
