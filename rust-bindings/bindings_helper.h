@@ -6,6 +6,12 @@
  * layouts depend on the .config of the kernel the modules are built for.
  */
 #include <linux/auxiliary_bus.h>
+#include <linux/completion.h>
+#include <linux/dma-mapping.h>
+#include <linux/io.h>
+#include <linux/notifier.h>
+#include <linux/pci.h>
+#include <linux/radix-tree.h>
 #include <linux/capability.h>
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -14,6 +20,7 @@
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/if_infiniband.h>
+#include <linux/mlx4/cmd.h>
 #include <linux/mlx4/device.h>
 #include <linux/mlx4/driver.h>
 #include <linux/mlx4/qp.h>
@@ -24,6 +31,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <net/addrconf.h>
+#include <net/devlink.h>
 #include <net/netlink.h>
 #include <net/rtnetlink.h>
 #include <net/pkt_sched.h>

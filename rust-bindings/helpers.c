@@ -7,16 +7,22 @@
  * into Rust declarations with the prefix dropped, as rust/helpers does.
  */
 #include <linux/auxiliary_bus.h>
+#include <linux/completion.h>
 #include <linux/device.h>
+#include <linux/dma-direct.h>
 #include <linux/etherdevice.h>
 #include <linux/icmpv6.h>
 #include <linux/jiffies.h>
 #include <linux/mlx4/device.h>
 #include <linux/netdevice.h>
+#include <linux/notifier.h>
+#include <linux/pci.h>
+#include <linux/radix-tree.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/sched/signal.h>
+#include <net/devlink.h>
 #include <net/dst.h>
 #include <net/icmp.h>
 #include <net/ip.h>
@@ -495,4 +501,80 @@ void rust_helper_skb_send_too_big(struct sk_buff *skb, unsigned int mtu)
 		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
 		icmpv6_ndo_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu);
 	}
+}
+
+/* PCI, auxiliary devices, notifier chains and DMA for the software ConnectX-3. */
+
+resource_size_t rust_helper_pci_bar_start(struct pci_dev *pdev, int bar)
+{
+	return pci_resource_start(pdev, bar);
+}
+
+resource_size_t rust_helper_pci_bar_len(struct pci_dev *pdev, int bar)
+{
+	return pci_resource_len(pdev, bar);
+}
+
+void *rust_helper_pci_get_drvdata_ptr(struct pci_dev *pdev)
+{
+	return pci_get_drvdata(pdev);
+}
+
+void rust_helper_pci_set_drvdata_ptr(struct pci_dev *pdev, void *data)
+{
+	pci_set_drvdata(pdev, data);
+}
+
+void rust_helper_radix_tree_init_atomic(struct radix_tree_root *root)
+{
+	INIT_RADIX_TREE(root, GFP_ATOMIC);
+}
+
+void rust_helper_atomic_notifier_head_init(struct atomic_notifier_head *nh)
+{
+	ATOMIC_INIT_NOTIFIER_HEAD(nh);
+}
+
+void rust_helper_completion_init(struct completion *c)
+{
+	init_completion(c);
+}
+
+void rust_helper_auxiliary_device_put(struct auxiliary_device *adev)
+{
+	auxiliary_device_uninit(adev);
+}
+
+void rust_helper_auxiliary_device_del(struct auxiliary_device *adev)
+{
+	auxiliary_device_delete(adev);
+}
+
+/* The kernel address of DMA memory on a device without an IOMMU (direct mapping). */
+void *rust_helper_dma_addr_to_virt(struct device *dev, dma_addr_t addr)
+{
+	return phys_to_virt(dma_to_phys(dev, addr));
+}
+
+void *rust_helper_kzalloc_zeroed(size_t size)
+{
+	return kzalloc(size, GFP_KERNEL);
+}
+
+/* A devlink instance without operations or private data (the model's HCA). */
+struct devlink *rust_helper_devlink_alloc_plain(struct device *dev)
+{
+	static const struct devlink_ops ops = {};
+
+	return devlink_alloc(&ops, 0, dev);
+}
+
+void rust_helper_refcount_set_to(refcount_t *r, int n)
+{
+	refcount_set(r, n);
+}
+
+bool rust_helper_refcount_dec_test(refcount_t *r)
+{
+	return refcount_dec_and_test(r);
 }

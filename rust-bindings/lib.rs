@@ -16,7 +16,12 @@ pub(crate) mod error;
 pub(crate) mod mlx4;
 pub(crate) mod net;
 pub(crate) mod params;
+pub(crate) mod pci;
+#[cfg(not(mlx4_model))]
 mod raw;
+// The software ConnectX-3 implements mlx4_core's structures rather than using an API.
+#[cfg(mlx4_model)]
+pub(crate) mod raw;
 pub(crate) mod rdma;
 pub(crate) mod sync;
 pub(crate) mod workqueue;

@@ -69,9 +69,6 @@ pub(crate) enum LinkState {
 /// with no SM on the host (0x02514868; 0x0251486a once opensm sets IsSM).
 pub(crate) const PORT_CAP_MASK: u32 = 0x0251_4868;
 
-/// The IsSM bit of the capability mask, which the host sets with `SET_PORT` when an SM runs.
-pub(crate) const PORT_CAP_IS_SM: u32 = 1 << 1;
-
 /// What a node (HCA) reports about itself.
 #[derive(Clone, Debug)]
 pub(crate) struct Node {

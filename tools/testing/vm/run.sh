@@ -3,12 +3,15 @@
 #
 # Boot one or two test VMs on the cached kernel and run a command in each.
 #
-#   run.sh [-n 1|2] [-f debug|bench] [-t SECONDS] [-k KO]... [-o DIR] [-q] -- CMD [ARG]...
+#   run.sh [-n 1|2] [-f debug|bench] [-m] [-t SECONDS] [-k KO]... [-o DIR] [-q] -- CMD [ARG]...
 #
 #   -n  number of VMs (default 2). With two, their virtio NICs are cabled to
 #       each other through a QEMU stream netdev over a unix socket; with one,
 #       the NIC is a restricted user-mode netdev (no host network either way).
 #   -f  kernel flavour (default debug)
+#   -m  model VMs: two ivshmem-plain PCI devices each (the UAR BARs of the
+#       software ConnectX-3, tools/testing/mlx4_model) and a module tree
+#       without the real mlx4_core (the model exports its symbols)
 #   -t  deadline in seconds for the whole run; QEMU is killed at the deadline
 #   -k  an out-of-tree module to install under updates/ (repeatable)
 #   -o  keep the run directory here (default: a temporary one, removed)
@@ -29,10 +32,12 @@ deadline=1800
 kos=()
 outdir=
 quiet=0
-while getopts "n:f:t:k:o:q" opt; do
+model=0
+while getopts "n:f:mt:k:o:q" opt; do
 	case "$opt" in
 	n) nvms=$OPTARG ;;
 	f) flavour=$OPTARG ;;
+	m) model=1 ;;
 	t) deadline=$OPTARG ;;
 	k) kos+=("$(realpath "$OPTARG")") ;;
 	o) outdir=$OPTARG ;;
@@ -70,6 +75,9 @@ mkdir -p "$(dirname "$mods")"
 cp -al "$kbuild/staging/lib/modules/$kver" "$mods" 2>/dev/null ||
 	cp -a "$kbuild/staging/lib/modules/$kver" "$mods"
 rm -f "$mods/build" "$mods/source"
+if [ "$model" = 1 ]; then
+	rm -f "$mods"/kernel/drivers/net/ethernet/mellanox/mlx4/mlx4_{core,en}.ko
+fi
 if [ ${#kos[@]} -gt 0 ]; then
 	mkdir -p "$mods/updates"
 	cp "${kos[@]}" "$mods/updates/"
@@ -86,9 +94,18 @@ mkdir -p "$xch"
 	echo
 } >"$xch/cmd"
 
+# Two 1 MiB ivshmem BARs (256 UAR pages each) for the model's two HCAs.
+model_args=()
+if [ "$model" = 1 ]; then
+	for i in 0 1; do
+		model_args+=(-object "memory-backend-ram,id=uar$i,size=1M,share=on"
+			-device "ivshmem-plain,memdev=uar$i")
+	done
+fi
+
 qemu_vm() {
 	local vm=$1 mac=$2 net=$3
-	qemu-system-x86_64 -accel tcg -m 2048 -smp 1 -display none -monitor none \
+	qemu-system-x86_64 "${model_args[@]}" -accel tcg -m 2048 -smp 1 -display none -monitor none \
 		-no-reboot -serial "file:$rundir/$vm.console" \
 		-kernel "$bzimage" \
 		-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
