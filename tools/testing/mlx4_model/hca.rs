@@ -177,9 +177,8 @@ impl State {
     fn new(index: u32) -> Result<Self> {
         let node_guid = 0x0002_c903_00a0_0000u64 | (u64::from(index) << 8);
         let mut desc = [0u8; 64];
-        let name = b"ipoib-rs model HCA mlx4_";
+        let name = b"MT25408 ConnectX Mellanox Technologies";
         desc[..name.len()].copy_from_slice(name);
-        desc[name.len()] = b'0' + (index % 10) as u8;
         let mut s = Self {
             pds: bitmap(LOG_NUM_PDS)?,
             uars: bitmap(8)?,

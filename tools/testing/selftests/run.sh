@@ -8,8 +8,10 @@
 # TEST is a path relative to this directory (default: every */*.sh). The
 # tests run in two VMs by default (in step; each test runs in both), on the
 # cached debug kernel, with ib_ipoib.ko and mlx4_ib.ko from the repository
-# root. A test passes when it passes in every VM and left no kernel splat.
-# Logs are kept in DIR (default ${TMPDIR:-/tmp}/ipoib-rs-selftests).
+# root. Tests under mlx4_model/ run afterwards in one VM with mlx4_model.ko
+# (the software ConnectX-3) and the kernel's own C drivers. A test passes when
+# it passes in every VM and left no kernel splat. Logs are kept in DIR
+# (default ${TMPDIR:-/tmp}/ipoib-rs-selftests, and DIR-model).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,34 +34,61 @@ else
 	mapfile -t tests < <(ls -1 */*.sh | sort)
 fi
 
-for ko in ib_ipoib.ko mlx4_ib.ko; do
+for ko in ib_ipoib.ko mlx4_ib.ko mlx4_model.ko; do
 	[ -f "$repo/$ko" ] || { echo "run.sh: $ko not built (make modules)" >&2; exit 1; }
 done
 
-# Each test's own deadline, plus boot and kmemleak set-up time.
-budget=300
+# Tests under mlx4_model/ run in one VM holding the software ConnectX-3 (its
+# two HCAs are cabled to each other) with the kernel's C drivers; the others in
+# the two soft-RoCE VMs with our modules.
+fabric=() model=()
 for t in "${tests[@]}"; do
-	tt=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t")
-	budget=$((budget + ${tt:-300}))
+	case "$t" in
+	mlx4_model/*) model+=("$t") ;;
+	*) fabric+=("$t") ;;
+	esac
 done
 
-"$repo/tools/testing/vm/run.sh" -n "$nvms" -q -t "$budget" -o "$out" \
-	-k "$repo/ib_ipoib.ko" -k "$repo/mlx4_ib.ko" \
-	-- tools/testing/selftests/guest-runner.sh "${tests[@]}" >"$out.run.log" 2>&1
-vmrc=$?
+# run_group DIR NVMS VMARGS... -- TESTS...: one VM run; its rc in DIR.rc.
+run_group() {
+	local dir=$1 n=$2
+	shift 2
+	local args=()
+	while [ "$1" != -- ]; do args+=("$1"); shift; done
+	shift
+	# Each test's own deadline, plus boot and kmemleak set-up time.
+	local budget=300 t tt
+	for t in "$@"; do
+		tt=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t")
+		budget=$((budget + ${tt:-300}))
+	done
+	"$repo/tools/testing/vm/run.sh" -n "$n" -q -t "$budget" -o "$dir" "${args[@]}" \
+		-- tools/testing/selftests/guest-runner.sh "$@" >"$dir.run.log" 2>&1
+	echo $? >"$dir.rc"
+}
 
-vms=(a)
-[ "$nvms" = 2 ] && vms+=(b)
+rm -f "$out.rc" "$out-model.rc"
+if [ ${#fabric[@]} -gt 0 ]; then
+	run_group "$out" "$nvms" -k "$repo/ib_ipoib.ko" -k "$repo/mlx4_ib.ko" -- "${fabric[@]}"
+fi
+if [ ${#model[@]} -gt 0 ]; then
+	run_group "$out-model" 1 -m -k "$repo/mlx4_model.ko" -- "${model[@]}"
+fi
+
 pass=0 fail=0 skipped=0 n=0
 echo "TAP version 13"
 echo "1..${#tests[@]}"
-for t in "${tests[@]}"; do
+for t in "${fabric[@]}" "${model[@]}"; do
 	n=$((n + 1))
 	id=$(echo "$t" | sed 's/\.sh$//; s,/,:,g')
+	case "$t" in
+	mlx4_model/*) dir=$out-model vms=(a) ;;
+	*) dir=$out vms=(a); [ "$nvms" = 2 ] && vms+=(b) ;;
+	esac
 	status=pass
 	nskip=0
 	for vm in "${vms[@]}"; do
-		rc=$(awk -v id="$id" '$1 == id { print $2 }' "$out/xch/$vm.results" 2>/dev/null)
+		rc=$(awk -v id="$id" '$1 == id { print $2 }' "$dir/xch/$vm.results" 2>/dev/null)
 		case "$rc" in
 		0) ;;
 		4) nskip=$((nskip + 1)) ;;
@@ -74,7 +103,7 @@ for t in "${tests[@]}"; do
 	esac
 	if [ "$status" != pass ] || [ -n "${VERBOSE:-}" ]; then
 		for vm in "${vms[@]}"; do
-			log="$out/xch/$vm.$id.log"
+			log="$dir/xch/$vm.$id.log"
 			echo "# --- vm $vm ---"
 			if [ -f "$log" ]; then
 				sed 's/^\([^#]\)/# \1/' "$log"
@@ -84,11 +113,14 @@ for t in "${tests[@]}"; do
 		done
 	fi
 done
-if [ "$vmrc" != 0 ]; then
-	echo "# the VM run itself failed (deadline, crash or splat outside a test):"
-	sed 's/^/# /' "$out.run.log" | tail -n 40
-	fail=$((fail + 1))
-fi
+for dir in "$out" "$out-model"; do
+	[ -f "$dir.rc" ] || continue
+	if [ "$(cat "$dir.rc")" != 0 ]; then
+		echo "# the VM run itself failed (deadline, crash or splat outside a test):"
+		sed 's/^/# /' "$dir.run.log" | tail -n 40
+		fail=$((fail + 1))
+	fi
+done
 echo "# logs: $out"
 echo "selftests: $pass passed, $fail failed, $skipped skipped"
 [ "$fail" = 0 ]

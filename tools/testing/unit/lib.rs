@@ -14,3 +14,6 @@ mod mlx4_hw;
 
 #[path = "../mlx4_model/sma.rs"]
 mod mlx4_model_sma;
+
+#[path = "../mlx4_model/idalloc.rs"]
+mod mlx4_model_idalloc;
