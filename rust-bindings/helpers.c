@@ -578,3 +578,31 @@ bool rust_helper_refcount_dec_test(refcount_t *r)
 {
 	return refcount_dec_and_test(r);
 }
+
+unsigned long rust_helper_spin_lock_irqsave_flags(spinlock_t *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void rust_helper_spin_unlock_irqrestore_flags(spinlock_t *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
+}
+
+void rust_helper_refcount_get(refcount_t *r)
+{
+	refcount_inc(r);
+}
+
+void rust_helper_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void rust_helper_bh_enable(void)
+{
+	local_bh_enable();
+}

@@ -417,7 +417,11 @@ unsafe extern "C" fn mlx4_mtt_cleanup(dev: *mut raw::mlx4_dev, mtt: *mut raw::ml
         return;
     }
     // SAFETY: `dev` is ours.
-    if !unsafe { hca(dev) }.state.lock().mtt_free(offset, order as u32) {
+    if !unsafe { hca(dev) }
+        .state
+        .lock()
+        .mtt_free(offset, order as u32)
+    {
         pr_warn!("freeing MTT {:#x}, which is not allocated\n", offset);
     }
 }
@@ -528,6 +532,21 @@ unsafe extern "C" fn mlx4_cq_alloc(
     let Some(cqn) = hca.state.lock().cqn_alloc() else {
         return ENOMEM.to_errno();
     };
+    // The firmware hands every entry to hardware (ownership bit 1 on the first pass).
+    {
+        let s = hca.state.lock();
+        for i in 0..nent as u64 {
+            match s.buf_dma(mtt, i * 32) {
+                // SAFETY: The CQ buffer is mapped by the MTT the driver wrote for it.
+                Some(dma) => unsafe { *hca.dma_to_virt(dma + 31) = 0x80 },
+                None => {
+                    drop(s);
+                    hca.state.lock().cqn_free(cqn);
+                    return EINVAL.to_errno();
+                }
+            }
+        }
+    }
     let node = match tree_node(cqn, rec) {
         Ok(n) => n,
         Err(e) => {
@@ -623,7 +642,11 @@ unsafe extern "C" fn mlx4_qp_reserve_range(
         return EINVAL.to_errno();
     }
     // SAFETY: `dev` is ours.
-    match unsafe { hca(dev) }.state.lock().qpn_reserve(cnt as u32, align as u32) {
+    match unsafe { hca(dev) }
+        .state
+        .lock()
+        .qpn_reserve(cnt as u32, align as u32)
+    {
         Some(b) => {
             // SAFETY: `base` is the caller's output.
             unsafe { *base = b as c_int };
@@ -640,14 +663,22 @@ unsafe extern "C" fn mlx4_qp_release_range(dev: *mut raw::mlx4_dev, base: c_int,
         return;
     }
     // SAFETY: `dev` is ours.
-    if !unsafe { hca(dev) }.state.lock().qpn_release(base as u32, cnt as u32) {
+    if !unsafe { hca(dev) }
+        .state
+        .lock()
+        .qpn_release(base as u32, cnt as u32)
+    {
         pr_warn!("releasing QPNs {:#x}+{}, not reserved\n", base, cnt);
     }
 }
 
 /// `mlx4_qp_alloc`: makes `qp` the QP of `qpn` (in reset) and visible to mlx4_ib's lookups.
 #[no_mangle]
-unsafe extern "C" fn mlx4_qp_alloc(dev: *mut raw::mlx4_dev, qpn: c_int, qp: *mut raw::mlx4_qp) -> c_int {
+unsafe extern "C" fn mlx4_qp_alloc(
+    dev: *mut raw::mlx4_dev,
+    qpn: c_int,
+    qp: *mut raw::mlx4_qp,
+) -> c_int {
     if qpn <= 0 {
         return EINVAL.to_errno();
     }
@@ -658,14 +689,7 @@ unsafe extern "C" fn mlx4_qp_alloc(dev: *mut raw::mlx4_dev, qpn: c_int, qp: *mut
         Ok(c) => c,
         Err(e) => return Error::from(e).to_errno(),
     };
-    let node = match tree_node(
-        qpn,
-        QpRec {
-            qp,
-            state: raw::mlx4_qp_state_MLX4_QP_STATE_RST,
-            ctx,
-        },
-    ) {
+    let node = match tree_node(qpn, QpRec::new(qp, ctx)) {
         Ok(n) => n,
         Err(e) => return e.to_errno(),
     };
@@ -702,8 +726,21 @@ unsafe extern "C" fn mlx4_qp_remove(dev: *mut raw::mlx4_dev, qp: *mut raw::mlx4_
         let hca = hca(dev);
         let _s = hca.state.lock();
         let d = hca.mdev.get();
-        raw::radix_tree_delete(&raw mut (*d).qp_table_tree, ((*qp).qpn as u32 & ((1 << 17) - 1)) as c_ulong);
+        raw::radix_tree_delete(
+            &raw mut (*d).qp_table_tree,
+            ((*qp).qpn as u32 & ((1 << 17) - 1)) as c_ulong,
+        );
     }
+}
+
+/// Drops a reference to `qp` (what `mlx4_put_qp` does).
+///
+/// # Safety
+///
+/// The caller holds a reference.
+pub(crate) unsafe fn put_qp(qp: *mut raw::mlx4_qp) {
+    // SAFETY: Per the function's contract.
+    unsafe { mlx4_put_qp(qp) }
 }
 
 /// `mlx4_put_qp`.
@@ -764,7 +801,7 @@ unsafe extern "C" fn mlx4_qp_modify(
     cur_state: raw::mlx4_qp_state,
     new_state: raw::mlx4_qp_state,
     context: *mut raw::mlx4_qp_context,
-    _optpar: raw::mlx4_qp_optpar,
+    optpar: raw::mlx4_qp_optpar,
     _sqd_event: c_int,
     qp: *mut raw::mlx4_qp,
 ) -> c_int {
@@ -792,8 +829,15 @@ unsafe extern "C" fn mlx4_qp_modify(
             return EINVAL.to_errno();
         }
         rec.state = new_state;
-        if new_state != raw::mlx4_qp_state_MLX4_QP_STATE_RST && !context.is_null() {
-            *rec.ctx = ptr::read(context);
+        if new_state == raw::mlx4_qp_state_MLX4_QP_STATE_RST {
+            // The driver resets its queue indexes and doorbell record too.
+            rec.sq_cons = 0;
+            rec.rq_cons = 0;
+            rec.stall_since = 0;
+            rec.last_wqe_sent = false;
+        } else if !context.is_null() {
+            let reset = cur_state == raw::mlx4_qp_state_MLX4_QP_STATE_RST;
+            rec.merge(&*context, optpar, reset);
             rec.ctx.local_qpn = qpn.to_be();
         }
     }
@@ -846,8 +890,15 @@ unsafe extern "C" fn mlx4_srq_alloc(
             mtt: ((*mtt).offset, (*mtt).page_shift as u32),
             db_rec,
             limit: 0,
+            max: (*srq).max as u32,
+            wqe_shift: (*srq).wqe_shift as u32,
+            cons: 0,
+            head: 0,
         }
     };
+    if rec.max == 0 || !rec.max.is_power_of_two() || !(4..=10).contains(&rec.wqe_shift) {
+        return EINVAL.to_errno();
+    }
     let Some(srqn) = hca.state.lock().srqn_alloc() else {
         return ENOMEM.to_errno();
     };
@@ -933,7 +984,9 @@ unsafe extern "C" fn mlx4_srq_query(
 unsafe extern "C" fn mlx4_srq_lookup(dev: *mut raw::mlx4_dev, srqn: u32) -> *mut raw::mlx4_srq {
     // SAFETY: `dev` is ours.
     let s = unsafe { hca(dev) }.state.lock();
-    s.srqs.get(&(srqn & 0xff_ffff)).map_or(ptr::null_mut(), |r| r.srq)
+    s.srqs
+        .get(&(srqn & 0xff_ffff))
+        .map_or(ptr::null_mut(), |r| r.srq)
 }
 
 // Memory regions.
@@ -1076,7 +1129,11 @@ unsafe extern "C" fn mlx4_multicast_detach(
 
 /// `mlx4_assign_eq`: the model has one completion vector.
 #[no_mangle]
-unsafe extern "C" fn mlx4_assign_eq(_dev: *mut raw::mlx4_dev, _port: u8, vector: *mut c_int) -> c_int {
+unsafe extern "C" fn mlx4_assign_eq(
+    _dev: *mut raw::mlx4_dev,
+    _port: u8,
+    vector: *mut c_int,
+) -> c_int {
     // SAFETY: `vector` is the caller's in/out parameter.
     unsafe { *vector = 0 };
     0
@@ -1101,14 +1158,21 @@ unsafe extern "C" fn mlx4_is_eq_shared(_dev: *mut raw::mlx4_dev, _vector: c_int)
 /// `mlx4_get_default_counter_index`: the sink counter (`max_counters - 1`), which counts
 /// nothing, as on a device without flow counters for IB ports.
 #[no_mangle]
-unsafe extern "C" fn mlx4_get_default_counter_index(dev: *mut raw::mlx4_dev, _port: c_int) -> c_int {
+unsafe extern "C" fn mlx4_get_default_counter_index(
+    dev: *mut raw::mlx4_dev,
+    _port: c_int,
+) -> c_int {
     // SAFETY: `dev` is ours; caps are constant.
     unsafe { (*dev).caps.max_counters as c_int - 1 }
 }
 
 /// `mlx4_counter_alloc`: no flow counters (mlx4_ib falls back to the default index).
 #[no_mangle]
-unsafe extern "C" fn mlx4_counter_alloc(_dev: *mut raw::mlx4_dev, _idx: *mut u32, _usage: u8) -> c_int {
+unsafe extern "C" fn mlx4_counter_alloc(
+    _dev: *mut raw::mlx4_dev,
+    _idx: *mut u32,
+    _usage: u8,
+) -> c_int {
     ENOENT.to_errno()
 }
 
@@ -1376,7 +1440,11 @@ unsafe extern "C" fn mlx4_update_qp(
 
 /// `mlx4_gen_pkey_eqe`: SR-IOV only.
 #[no_mangle]
-unsafe extern "C" fn mlx4_gen_pkey_eqe(_dev: *mut raw::mlx4_dev, _slave: c_int, _port: u8) -> c_int {
+unsafe extern "C" fn mlx4_gen_pkey_eqe(
+    _dev: *mut raw::mlx4_dev,
+    _slave: c_int,
+    _port: u8,
+) -> c_int {
     EOPNOTSUPP().to_errno()
 }
 
@@ -1466,7 +1534,11 @@ unsafe extern "C" fn mlx4_slave_convert_port(
 
 /// `mlx4_get_base_gid_ix`: 0 for a device that is not a master.
 #[no_mangle]
-unsafe extern "C" fn mlx4_get_base_gid_ix(_dev: *mut raw::mlx4_dev, _slave: c_int, _port: c_int) -> c_int {
+unsafe extern "C" fn mlx4_get_base_gid_ix(
+    _dev: *mut raw::mlx4_dev,
+    _slave: c_int,
+    _port: c_int,
+) -> c_int {
     0
 }
 
@@ -1484,7 +1556,11 @@ unsafe extern "C" fn mlx4_get_slave_default_vlan(
 
 /// `mlx4_vf_smi_enabled`: SR-IOV only.
 #[no_mangle]
-unsafe extern "C" fn mlx4_vf_smi_enabled(_dev: *mut raw::mlx4_dev, _slave: c_int, _port: c_int) -> c_int {
+unsafe extern "C" fn mlx4_vf_smi_enabled(
+    _dev: *mut raw::mlx4_dev,
+    _slave: c_int,
+    _port: c_int,
+) -> c_int {
     0
 }
 
@@ -1511,7 +1587,11 @@ unsafe extern "C" fn mlx4_vf_set_enable_smi_admin(
 
 /// `mlx4_get_admin_guid`: SR-IOV only.
 #[no_mangle]
-unsafe extern "C" fn mlx4_get_admin_guid(_dev: *mut raw::mlx4_dev, _entry: c_int, _port: c_int) -> u64 {
+unsafe extern "C" fn mlx4_get_admin_guid(
+    _dev: *mut raw::mlx4_dev,
+    _entry: c_int,
+    _port: c_int,
+) -> u64 {
     0
 }
 
@@ -1527,7 +1607,11 @@ unsafe extern "C" fn mlx4_set_admin_guid(
 
 /// `mlx4_get_parav_qkey`: SR-IOV proxy QPs only.
 #[no_mangle]
-unsafe extern "C" fn mlx4_get_parav_qkey(_dev: *mut raw::mlx4_dev, _qpn: u32, _qkey: *mut u32) -> c_int {
+unsafe extern "C" fn mlx4_get_parav_qkey(
+    _dev: *mut raw::mlx4_dev,
+    _qpn: u32,
+    _qkey: *mut u32,
+) -> c_int {
     EINVAL.to_errno()
 }
 
@@ -1539,7 +1623,8 @@ unsafe extern "C" fn mlx4_is_slave_active(_dev: *mut raw::mlx4_dev, _slave: c_in
 
 /// `mlx4_put_slave_node_guid`: SR-IOV only.
 #[no_mangle]
-unsafe extern "C" fn mlx4_put_slave_node_guid(_dev: *mut raw::mlx4_dev, _slave: c_int, _guid: u64) {}
+unsafe extern "C" fn mlx4_put_slave_node_guid(_dev: *mut raw::mlx4_dev, _slave: c_int, _guid: u64) {
+}
 
 /// `mlx4_sync_pkey_table`: SR-IOV only.
 #[no_mangle]

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The cable: port 1 of HCA 0 to port 1 of HCA 1. A port's physical link is up when both
-//! ends ran INIT_PORT (mlx4_ib does when QP0 reaches RTR) and neither ran CLOSE_PORT since.
+//! The cable and the engine that drives it: port 1 of HCA 0 to port 1 of HCA 1. A port's
+//! physical link is up when both ends ran INIT_PORT (mlx4_ib does when QP0 reaches RTR) and
+//! neither ran CLOSE_PORT since.
 
+use crate::engine::STAGE;
 use crate::hca::Hca;
+use crate::rust_bindings::workqueue::{impl_delayed_work, DelayedWork};
 use core::ptr;
-use kernel::new_spinlock;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
-use kernel::sync::SpinLock;
+use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::{new_mutex, new_spinlock};
 
 /// Number of HCAs on the cable.
 pub(crate) const NUM_HCAS: usize = 2;
@@ -22,30 +26,84 @@ struct Slot {
     open: bool,
 }
 
-/// The two ends of the cable.
+const ENGINE_WORK: u64 = 0;
+
+/// The two ends of the cable and the engine.
 #[pin_data]
 pub(crate) struct Fabric {
     #[pin]
     slots: SpinLock<[Slot; NUM_HCAS]>,
+    /// The engine's staging buffer (only the engine work item uses it).
+    #[pin]
+    stage: Mutex<KBox<[u8; STAGE]>>,
+    #[pin]
+    engine: DelayedWork<Fabric, ENGINE_WORK>,
+    /// The engine may run (cleared for good when the module goes away).
+    enabled: AtomicBool,
 }
 
-// SAFETY: The HCA pointers are only dereferenced under the lock, while the HCA is attached
-// (`detach` runs before an HCA is dropped).
+impl_delayed_work!(Fabric, engine, ENGINE_WORK, engine_run);
+
+// SAFETY: The HCA pointers are only dereferenced while the HCA is attached (`detach` stops the
+// engine before an HCA goes away, and the other users hold the slot lock).
 unsafe impl Send for Fabric {}
 // SAFETY: As above.
 unsafe impl Sync for Fabric {}
 
 impl Fabric {
     /// An empty cable.
-    pub(crate) fn new() -> impl PinInit<Self> {
+    pub(crate) fn new() -> Result<Arc<Self>> {
         let empty = Slot {
             hca: ptr::null(),
             taken: false,
             open: false,
         };
-        pin_init!(Self {
-            slots <- new_spinlock!([empty; NUM_HCAS], "mlx4_model::fabric"),
-        })
+        let stage = KBox::new([0u8; STAGE], GFP_KERNEL)?;
+        Arc::pin_init(
+            pin_init!(Self {
+                slots <- new_spinlock!([empty; NUM_HCAS], "mlx4_model::fabric"),
+                stage <- new_mutex!(stage, "mlx4_model::stage"),
+                engine <- DelayedWork::new(),
+                enabled: AtomicBool::new(true),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The engine work item: passes while there is work, then polls again in a jiffy.
+    fn engine_run(self: Arc<Self>) {
+        let busy = {
+            let mut stage = self.stage.lock();
+            let mut busy = false;
+            for _ in 0..8 {
+                if !self.engine_pass(&mut stage) {
+                    break;
+                }
+                busy = true;
+            }
+            busy
+        };
+        if self.enabled.load(Ordering::Acquire) && self.hca_ptrs().iter().any(|p| !p.is_null()) {
+            DelayedWork::queue(&self, if busy { 0 } else { 1 });
+        }
+    }
+
+    /// Starts the engine (if it may run).
+    pub(crate) fn start(self: &Arc<Self>) {
+        if self.enabled.load(Ordering::Acquire) {
+            DelayedWork::queue(self, 0);
+        }
+    }
+
+    /// Stops the engine for good (module unload).
+    pub(crate) fn shutdown(self: &Arc<Self>) {
+        self.enabled.store(false, Ordering::Release);
+        DelayedWork::cancel_sync(self);
+    }
+
+    /// The HCAs plugged in (null: none).
+    pub(crate) fn hca_ptrs(&self) -> [*const Hca; NUM_HCAS] {
+        self.slots.lock().map(|s| s.hca)
     }
 
     /// Takes a free end of the cable; returns its index.
@@ -56,19 +114,24 @@ impl Fabric {
         Some(i as u32)
     }
 
-    /// Plugs `hca` (reserved at `index`) into the cable.
-    pub(crate) fn attach(&self, index: u32, hca: &Hca) {
+    /// Plugs `hca` (reserved at `index`) into the cable and runs the engine.
+    pub(crate) fn attach(self: &Arc<Self>, index: u32, hca: &Hca) {
         self.slots.lock()[index as usize].hca = hca;
+        self.start();
     }
 
-    /// Unplugs the HCA at `index` and frees the end. Its port must be closed.
-    pub(crate) fn detach(&self, index: u32) {
+    /// Unplugs the HCA at `index` and frees the end. Its port must be closed. The engine is
+    /// stopped meanwhile, so that no pass still uses the HCA.
+    pub(crate) fn detach(self: &Arc<Self>, index: u32) {
+        DelayedWork::cancel_sync(self);
         let mut s = self.slots.lock();
         s[index as usize] = Slot {
             hca: ptr::null(),
             taken: false,
             open: false,
         };
+        drop(s);
+        self.start();
     }
 
     /// Opens or closes the port at `index`, then brings both ends' links up or down.

@@ -12,6 +12,7 @@ use crate::fabric::Fabric;
 use crate::idalloc::Bitmap;
 use crate::rust_bindings::pci;
 use crate::rust_bindings::raw;
+use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::sma;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -19,9 +20,9 @@ use kernel::alloc::{KVec, VVec};
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNode};
-use kernel::sync::{Mutex, SpinLock};
+use kernel::sync::{Arc, Mutex};
 use kernel::types::Opaque;
-use kernel::{c_str, new_mutex, new_spinlock};
+use kernel::{c_str, new_mutex};
 
 /// The firmware version the model reports (2.42.5000, the last ConnectX-3 release).
 pub(crate) const FW_VER: u64 = (2 << 32) | (42 << 16) | 5000;
@@ -41,7 +42,7 @@ const LOG_NUM_PDS: u32 = 15;
 /// MTT entries per allocation segment (`1 << log_mtts_per_seg`, default 3).
 const MTTS_PER_SEG: u32 = 8;
 /// QPNs below this are reserved; the special QPs start at `BASE_SQPN`.
-const BASE_SQPN: u32 = 0x40;
+pub(crate) const BASE_SQPN: u32 = 0x40;
 const FIRST_QPN: u32 = 0x48;
 const RESERVED_CQS: u32 = 32;
 const RESERVED_SRQS: u32 = 64;
@@ -90,8 +91,83 @@ pub(crate) struct QpRec {
     pub(crate) qp: *mut raw::mlx4_qp,
     /// State (`enum mlx4_qp_state`).
     pub(crate) state: u32,
-    /// The context of the last transition.
+    /// The context, as the transitions so far set it.
     pub(crate) ctx: KBox<raw::mlx4_qp_context>,
+    /// Send WQEs consumed (free-running).
+    pub(crate) sq_cons: u32,
+    /// Receive WQEs consumed (free-running).
+    pub(crate) rq_cons: u32,
+    /// Since when (ms) the head send WQE waits for the link; 0 when not waiting.
+    pub(crate) stall_since: u64,
+    /// The "last WQE reached" event of an SRQ's QP in error was raised.
+    pub(crate) last_wqe_sent: bool,
+}
+
+impl QpRec {
+    /// A QP in reset.
+    pub(crate) fn new(qp: *mut raw::mlx4_qp, ctx: KBox<raw::mlx4_qp_context>) -> Self {
+        Self {
+            qp,
+            state: raw::mlx4_qp_state_MLX4_QP_STATE_RST,
+            ctx,
+            sq_cons: 0,
+            rq_cons: 0,
+            stall_since: 0,
+            last_wqe_sent: false,
+        }
+    }
+
+    /// Applies a transition's context: the fields it sets (non-zero) replace the old ones,
+    /// and the optional parameters named in `optpar` replace them even when zero. Firmware
+    /// keeps a QP's context across transitions; mlx4_ib sends only what changes.
+    pub(crate) fn merge(&mut self, new: &raw::mlx4_qp_context, optpar: u32, reset: bool) {
+        if reset {
+            *self.ctx = *new;
+            return;
+        }
+        let c = &mut *self.ctx;
+        macro_rules! take {
+            ($($f:ident).+) => {
+                if new.$($f).+ != Default::default() {
+                    c.$($f).+ = new.$($f).+;
+                }
+            };
+        }
+        c.flags = new.flags;
+        take!(pd);
+        take!(mtu_msgmax);
+        take!(rq_size_stride);
+        take!(sq_size_stride);
+        take!(usr_page);
+        take!(remote_qpn);
+        take!(next_send_psn);
+        take!(cqn_send);
+        take!(cqn_recv);
+        take!(db_rec_addr);
+        take!(srqn);
+        take!(params1);
+        take!(rnr_nextrecvpsn);
+        take!(qkey);
+        if optpar & (1 << 5) != 0 {
+            c.qkey = new.qkey;
+        }
+        // RRE, RAE, RWE.
+        let acc = 0xe000u32.to_be();
+        if optpar & 0xe != 0 || new.params2 & acc != 0 {
+            c.params2 = (c.params2 & !acc) | (new.params2 & acc);
+        }
+        c.params2 |= new.params2 & !acc;
+        let path_given = optpar & (1 << 7) != 0 || new.pri_path.rlid != 0;
+        if path_given {
+            c.pri_path = new.pri_path;
+        } else {
+            take!(pri_path.sched_queue);
+            take!(pri_path.pkey_index);
+        }
+        if optpar & (1 << 4) != 0 {
+            c.pri_path.pkey_index = new.pri_path.pkey_index;
+        }
+    }
 }
 
 /// A shared receive queue as the firmware knows it.
@@ -106,6 +182,12 @@ pub(crate) struct SrqRec {
     pub(crate) db_rec: u64,
     /// Limit event watermark (0: disarmed).
     pub(crate) limit: u32,
+    /// WQEs (a power of two) and log2 of their stride.
+    pub(crate) max: u32,
+    pub(crate) wqe_shift: u32,
+    /// WQEs consumed (free-running) and the index of the next one.
+    pub(crate) cons: u32,
+    pub(crate) head: u32,
 }
 
 /// A multicast group attached on the port.
@@ -262,7 +344,9 @@ impl State {
 
     /// Reserves `cnt` QPNs aligned on `align`.
     pub(crate) fn qpn_reserve(&mut self, cnt: u32, align: u32) -> Option<u32> {
-        with_bitmap(&mut self.qpns, LOG_NUM_QPS, |b| b.alloc(cnt, align, FIRST_QPN))
+        with_bitmap(&mut self.qpns, LOG_NUM_QPS, |b| {
+            b.alloc(cnt, align, FIRST_QPN)
+        })
     }
 
     /// Releases QPNs reserved by `qpn_reserve`.
@@ -309,18 +393,22 @@ impl State {
     /// Allocates `1 << order` MTT entries; returns the first entry's index.
     pub(crate) fn mtt_alloc(&mut self, order: u32) -> Option<u32> {
         let segs = (1u32 << order).div_ceil(MTTS_PER_SEG);
-        with_bitmap(&mut self.mtt_segs, LOG_NUM_MTTS - MTTS_PER_SEG.ilog2(), |b| {
-            b.alloc(segs, segs.next_power_of_two(), 0)
-        })
+        with_bitmap(
+            &mut self.mtt_segs,
+            LOG_NUM_MTTS - MTTS_PER_SEG.ilog2(),
+            |b| b.alloc(segs, segs.next_power_of_two(), 0),
+        )
         .map(|seg| seg * MTTS_PER_SEG)
     }
 
     /// Frees what `mtt_alloc(order)` returned as `offset`, clearing the entries.
     pub(crate) fn mtt_free(&mut self, offset: u32, order: u32) -> bool {
         let segs = (1u32 << order).div_ceil(MTTS_PER_SEG);
-        let ok = with_bitmap(&mut self.mtt_segs, LOG_NUM_MTTS - MTTS_PER_SEG.ilog2(), |b| {
-            b.free(offset / MTTS_PER_SEG, segs)
-        });
+        let ok = with_bitmap(
+            &mut self.mtt_segs,
+            LOG_NUM_MTTS - MTTS_PER_SEG.ilog2(),
+            |b| b.free(offset / MTTS_PER_SEG, segs),
+        );
         if ok {
             let start = offset as usize;
             let end = start + (segs * MTTS_PER_SEG) as usize;
@@ -364,9 +452,9 @@ pub(crate) struct Hca {
     pub(crate) uar_pages: u32,
     /// Position on the cable (0 or 1).
     pub(crate) index: u32,
-    pub(crate) fabric: &'static Fabric,
+    pub(crate) fabric: Arc<Fabric>,
     #[pin]
-    pub(crate) state: SpinLock<State>,
+    pub(crate) state: SpinLockIrq<State>,
     /// Serialises firmware commands, as mlx4_core's command interface does.
     #[pin]
     pub(crate) cmd: Mutex<()>,
@@ -383,7 +471,7 @@ impl Hca {
     pub(crate) fn new(
         pdev: &pci::Device,
         index: u32,
-        fabric: &'static Fabric,
+        fabric: Arc<Fabric>,
     ) -> Result<Pin<KBox<Self>>> {
         let (bar, len) = pdev.bar(UAR_BAR);
         let page = kernel::page::PAGE_SIZE as u64;
@@ -423,7 +511,7 @@ impl Hca {
                 uar_pages: (len / page).min(256) as u32,
                 index,
                 fabric,
-                state <- new_spinlock!(state, "mlx4_model::state"),
+                state <- new_spinlock_irq!(state, "mlx4_model::state"),
                 cmd <- new_mutex!((), "mlx4_model::cmd"),
             }),
             GFP_KERNEL,
@@ -502,15 +590,15 @@ impl Hca {
             c.max_msg_sz = 1 << 30;
             c.page_size_cap = !0xfffu32;
             c.flags = (raw::MLX4_DEV_CAP_FLAG_RC
-                    | raw::MLX4_DEV_CAP_FLAG_UC
-                    | raw::MLX4_DEV_CAP_FLAG_UD
-                    | raw::MLX4_DEV_CAP_FLAG_SRQ
-                    | raw::MLX4_DEV_CAP_FLAG_BAD_PKEY_CNTR
-                    | raw::MLX4_DEV_CAP_FLAG_BAD_QKEY_CNTR
-                    | raw::MLX4_DEV_CAP_FLAG_RAW_MCAST
-                    | raw::MLX4_DEV_CAP_FLAG_UD_AV_PORT
-                    | raw::MLX4_DEV_CAP_FLAG_UD_MCAST
-                    | raw::MLX4_DEV_CAP_FLAG_ATOMIC) as u64;
+                | raw::MLX4_DEV_CAP_FLAG_UC
+                | raw::MLX4_DEV_CAP_FLAG_UD
+                | raw::MLX4_DEV_CAP_FLAG_SRQ
+                | raw::MLX4_DEV_CAP_FLAG_BAD_PKEY_CNTR
+                | raw::MLX4_DEV_CAP_FLAG_BAD_QKEY_CNTR
+                | raw::MLX4_DEV_CAP_FLAG_RAW_MCAST
+                | raw::MLX4_DEV_CAP_FLAG_UD_AV_PORT
+                | raw::MLX4_DEV_CAP_FLAG_UD_MCAST
+                | raw::MLX4_DEV_CAP_FLAG_ATOMIC) as u64;
             c.reserved_lkey = RESERVED_LKEY;
             c.stat_rate_support = 0x3ff;
             c.max_counters = 16;
@@ -719,7 +807,10 @@ impl Hca {
                 // SAFETY: The inbox holds at least 8 bytes.
                 let (reset, mask) = unsafe {
                     let b = core::slice::from_raw_parts(inbox, 8);
-                    (b[3] & 0x40 != 0, u32::from_be_bytes([b[4], b[5], b[6], b[7]]))
+                    (
+                        b[3] & 0x40 != 0,
+                        u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+                    )
                 };
                 let mut s = self.state.lock();
                 s.port.cap_mask = mask;

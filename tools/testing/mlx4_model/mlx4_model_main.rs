@@ -16,6 +16,7 @@
 mod rust_bindings;
 
 mod abi;
+mod engine;
 mod fabric;
 // The firmware records are read by the execution engine as it grows.
 #[allow(dead_code)]
@@ -23,12 +24,18 @@ mod hca;
 mod idalloc;
 mod sma;
 
+// The ConnectX-3 formats shared with mlx4_ib; the model reads what the driver writes.
+#[allow(dead_code)]
+#[path = "../../../mlx4_ib/hw/mod.rs"]
+mod hw;
+
 use core::sync::atomic::{AtomicPtr, Ordering};
 use fabric::Fabric;
 use hca::Hca;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
+use kernel::sync::{Arc, ArcBorrow};
 use rust_bindings::pci;
 
 module! {
@@ -45,24 +52,30 @@ static FABRIC: AtomicPtr<Fabric> = AtomicPtr::new(core::ptr::null_mut());
 
 /// The module: the PCI driver (which owns the HCAs), then the cable they plug into.
 struct ModelModule {
-    _driver: pci::Registration<ModelPci>,
-    _fabric: Pin<KBox<Fabric>>,
+    driver: Option<pci::Registration<ModelPci>>,
+    fabric: Arc<Fabric>,
+}
+
+impl Drop for ModelModule {
+    fn drop(&mut self) {
+        // Unbind and remove every HCA, then stop the engine for good.
+        drop(self.driver.take());
+        self.fabric.shutdown();
+    }
 }
 
 impl kernel::Module for ModelModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         abi::THIS_MODULE.store(module.as_ptr().cast(), Ordering::Release);
-        let fabric = KBox::pin_init(Fabric::new(), GFP_KERNEL)?;
-        FABRIC.store(
-            (&*fabric as *const Fabric).cast_mut(),
-            Ordering::Release,
-        );
+        let fabric = Fabric::new()?;
+        FABRIC.store((&*fabric as *const Fabric).cast_mut(), Ordering::Release);
         let driver = pci::Registration::new(module).inspect_err(|_| {
             FABRIC.store(core::ptr::null_mut(), Ordering::Release);
+            fabric.shutdown();
         })?;
         Ok(Self {
-            _driver: driver,
-            _fabric: fabric,
+            driver: Some(driver),
+            fabric,
         })
     }
 }
@@ -82,14 +95,14 @@ impl pci::Driver for ModelPci {
         if fabric.is_null() {
             return Err(ENODEV);
         }
-        // SAFETY: `FABRIC` points to the module's pinned cable, which outlives the driver
-        // registration and so every probe and every HCA.
-        let fabric: &'static Fabric = unsafe { &*fabric };
+        // SAFETY: `FABRIC` points to the module's cable, which outlives the driver
+        // registration and so every probe; each HCA keeps a reference of its own.
+        let fabric: Arc<Fabric> = unsafe { ArcBorrow::from_raw(fabric) }.into();
         let index = fabric.reserve().ok_or_else(|| {
             pr_info!("both ends of the cable are taken, ignoring this device\n");
             ENODEV
         })?;
-        let hca = match Hca::new(dev, index, fabric) {
+        let hca = match Hca::new(dev, index, fabric.clone()) {
             Ok(h) => h,
             Err(e) => {
                 fabric.detach(index);

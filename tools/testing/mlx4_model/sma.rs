@@ -37,6 +37,9 @@ pub(crate) const ATTR_PKEY_TABLE: u16 = 0x0016;
 /// SLtoVLMappingTable.
 pub(crate) const ATTR_SL_TO_VL_TABLE: u16 = 0x0017;
 
+/// Mellanox's vendor PortInfo extension (FDR10), which ConnectX-3 firmware implements.
+pub(crate) const ATTR_MLNX_EXT_PORT_INFO: u16 = 0xff90;
+
 /// MAD status: unsupported method/attribute combination.
 pub(crate) const STATUS_UNSUP_METH_ATTR: u16 = 0x000c;
 /// MAD status: invalid value in an attribute field or the attribute modifier.
@@ -133,6 +136,8 @@ pub(crate) struct Port {
     pub(crate) pkeys: [u16; PKEY_TABLE_LEN],
     /// SL to VL map, two SLs per byte (SL0 in the high nibble of byte 0).
     pub(crate) sl2vl: [u8; 8],
+    /// MlnxExtPortInfo:StateChangeEnable.
+    pub(crate) ext_state_change_enable: u8,
 }
 
 /// Width, speed and MTU capabilities the model's ports report: 4X, SDR/DDR/QDR, 4096.
@@ -171,6 +176,7 @@ impl Port {
             qkey_violations: 0,
             pkeys,
             sl2vl: [0; 8],
+            ext_state_change_enable: 0,
         }
     }
 
@@ -380,8 +386,10 @@ impl Node {
                 ATTR_NODE_DESC if !set => data.copy_from_slice(&self.desc),
                 ATTR_NODE_INFO if !set => self.node_info(port, data),
                 ATTR_PORT_INFO => {
-                    // Modifier 0 means the port the SMP arrived on; an HCA has no others.
-                    if modifier != 0 && modifier != u32::from(port.num) {
+                    // The low byte is the port (0: the one the SMP arrived on; an HCA has no
+                    // others); bit 31 says the SM knows extended speeds.
+                    let pnum = modifier & 0xff;
+                    if modifier & 0x7fff_ff00 != 0 || (pnum != 0 && pnum != u32::from(port.num)) {
                         status = STATUS_INVALID_FIELD;
                     } else {
                         if set {
@@ -420,6 +428,19 @@ impl Node {
                         for (i, k) in keys.iter().enumerate() {
                             data[i * 2..i * 2 + 2].copy_from_slice(&k.to_be_bytes());
                         }
+                    }
+                }
+                ATTR_MLNX_EXT_PORT_INFO => {
+                    // StateChangeEnable (byte 3) is kept; FDR10 is neither supported,
+                    // enabled nor active (bytes 7, 11, 15).
+                    if modifier != 0 && modifier != u32::from(port.num) {
+                        status = STATUS_INVALID_FIELD;
+                    } else {
+                        if set {
+                            port.ext_state_change_enable = data_in[3] & 1;
+                        }
+                        data.fill(0);
+                        data[3] = port.ext_state_change_enable;
                     }
                 }
                 ATTR_SL_TO_VL_TABLE => {
@@ -568,6 +589,20 @@ mod tests {
         assert_eq!(be16(&out, 4), STATUS_INVALID_FIELD);
         n.process(&mut p, &smp(1, METHOD_GET, ATTR_PORT_INFO, 2), &mut out);
         assert_eq!(be16(&out, 4), STATUS_INVALID_FIELD);
+        // Bit 31 of the PortInfo modifier (SM supports extended speeds) is accepted.
+        n.process(
+            &mut p,
+            &smp(1, METHOD_GET, ATTR_PORT_INFO, 0x8000_0001),
+            &mut out,
+        );
+        assert_eq!(be16(&out, 4), 0);
+        n.process(
+            &mut p,
+            &smp(1, METHOD_GET, ATTR_MLNX_EXT_PORT_INFO, 1),
+            &mut out,
+        );
+        assert_eq!(be16(&out, 4), 0);
+        assert_eq!(&out[SMP_DATA..SMP_DATA + 16], &[0; 16]);
         // Class version 2 is not spoken.
         let mut bad = smp(1, METHOD_GET, ATTR_NODE_INFO, 0);
         bad[2] = 2;

@@ -1,0 +1,1578 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The hardware engine: executes send WQEs, consumes receive WQEs, writes CQEs and raises
+//! completion and QP events, for the two HCAs on the cable.
+//!
+//! It is a work item that scans every QP in a usable state: while it finds work it runs again
+//! at once, else one jiffy later. The hardware notices doorbells; the model instead finds new
+//! send WQEs by their ownership bit and new receive WQEs by the doorbell records, so a ring
+//! costs up to a jiffy of latency and an idle model wakes 1000 times a second (documented in
+//! `Documentation/mlx4_model.rst`).
+//!
+//! The wire is lossless and in order, so packets carry no PSNs and RC has no acknowledgements:
+//! a message moves from the requester's memory to the responder's in one step, in pieces of
+//! the staging buffer, taking one HCA's lock at a time. A missing receive WQE (RNR) leaves
+//! the send WQE at the head of its queue until one is posted.
+
+use crate::fabric::{Fabric, NUM_HCAS};
+use crate::hca::{Hca, QpRec, State, RESERVED_LKEY};
+use crate::hw::av::{Datagram, DATAGRAM_SIZE};
+use crate::hw::cqe::{Cqe, ErrCqe, RecvOpcode, Syndrome, CQE_SIZE};
+use crate::hw::wqe::{Ctrl, Data, Opcode, Raddr, DS, INVALID_LKEY};
+use crate::rust_bindings::raw;
+use crate::sma::LinkState;
+use core::ptr;
+use core::sync::atomic::{fence, Ordering};
+
+/// Bytes moved per piece of a message (the IB MTU of the model's ports).
+pub(crate) const STAGE: usize = 4096;
+/// The GRH area at the start of a UD receive buffer.
+const GRH_BYTES: usize = 40;
+/// Most scatter/gather entries in a WQE (1024-byte stride).
+const MAX_SGE: usize = 64;
+/// Send WQEs executed per QP and pass, so one busy QP cannot starve the others.
+const QP_BUDGET: u32 = 16;
+/// Transport service types (`MLX4_QP_ST_*`).
+const ST_RC: u32 = 0;
+const ST_UC: u32 = 1;
+const ST_UD: u32 = 3;
+const ST_MLX: u32 = 7;
+/// MPT access bits (`MLX4_PERM_*`).
+const PERM_LOCAL_WRITE: u32 = 1 << 11;
+const PERM_REMOTE_READ: u32 = 1 << 12;
+const PERM_REMOTE_WRITE: u32 = 1 << 13;
+const PERM_ATOMIC: u32 = 1 << 14;
+/// QP context `params2` responder access bits (`MLX4_QP_BIT_RRE/RWE/RAE`).
+const QP_RRE: u32 = 1 << 15;
+const QP_RWE: u32 = 1 << 14;
+const QP_RAE: u32 = 1 << 13;
+/// Arm commands in the CQ doorbell record (`MLX4_CQ_DB_REQ_NOT_SOL`, `_NOT`).
+const ARM_SOL: u32 = 1 << 24;
+const ARM_ALL: u32 = 2 << 24;
+/// Asynchronous event types (`MLX4_EVENT_TYPE_*`).
+const EV_CQ_ERROR: u32 = 0x04;
+const EV_LAST_WQE: u32 = 0x13;
+const EV_SRQ_LIMIT: u32 = 0x14;
+/// Byte offsets of the counters the engine keeps in the `DIAG_RPRT` report.
+const DIAG_RQ_NUM_LLE: usize = 0x00;
+const DIAG_SQ_NUM_RAE: usize = 0x4c;
+const DIAG_SQ_NUM_RNR: usize = 0x6c;
+const DIAG_NUM_CQOVF: usize = 0x1a0;
+const DIAG_RQ_NUM_UDSDPRD: usize = 0x118;
+/// How long an RC QP waits for a port that is not Active before "retry exceeded".
+const RC_LINK_TIMEOUT_MS: u64 = 5000;
+
+/// A work queue inside a QP or SRQ buffer.
+#[derive(Clone, Copy)]
+struct Ring {
+    /// First MTT entry and page shift of the buffer.
+    mtt: (u32, u32),
+    /// Byte offset of the queue in the buffer.
+    off: u64,
+    /// Entries (a power of two) and log2 of the stride.
+    cnt: u32,
+    shift: u32,
+}
+
+/// What the engine needs of a QP's context.
+#[derive(Clone, Copy)]
+struct QpView {
+    qpn: u32,
+    st: u32,
+    state: u32,
+    pd: u32,
+    sq: Ring,
+    rq: Option<Ring>,
+    srqn: Option<u32>,
+    db_rec: u64,
+    cqn_send: u32,
+    cqn_recv: u32,
+    remote_qpn: u32,
+    rlid: u16,
+    qkey: u32,
+    access: u32,
+    sl: u8,
+    pkey_index: u8,
+}
+
+fn be32(v: u32) -> u32 {
+    u32::from_be(v)
+}
+
+impl QpView {
+    fn new(qpn: u32, rec: &QpRec) -> Self {
+        let c = &*rec.ctx;
+        let mtt_addr = (u64::from(c.mtt_base_addr_h) << 32) | u64::from(be32(c.mtt_base_addr_l));
+        let mtt = ((mtt_addr / 8) as u32, u32::from(c.log_page_size) + 12);
+        let sss = c.sq_size_stride;
+        let (sq_cnt, sq_shift) = (1u32 << ((sss >> 3) & 0xf), u32::from(sss & 7) + 4);
+        let srqn = be32(c.srqn);
+        let srqn = (srqn & (1 << 24) != 0).then_some(srqn & 0xff_ffff);
+        let db_rec = u64::from_be(c.db_rec_addr);
+        let rss = c.rq_size_stride;
+        let (rq_cnt, rq_shift) = (1u32 << ((rss >> 3) & 0x1f), u32::from(rss & 7) + 4);
+        let has_rq = srqn.is_none() && db_rec != 0;
+        let rq_first = has_rq && rq_shift > sq_shift;
+        let sq = Ring {
+            mtt,
+            off: if rq_first {
+                u64::from(rq_cnt) << rq_shift
+            } else {
+                0
+            },
+            cnt: sq_cnt,
+            shift: sq_shift,
+        };
+        let rq = has_rq.then_some(Ring {
+            mtt,
+            off: if rq_first {
+                0
+            } else {
+                u64::from(sq_cnt) << sq_shift
+            },
+            cnt: rq_cnt,
+            shift: rq_shift,
+        });
+        Self {
+            qpn,
+            st: (be32(c.flags) >> 16) & 0xff,
+            state: rec.state,
+            pd: be32(c.pd) & 0xff_ffff,
+            sq,
+            rq,
+            srqn,
+            db_rec,
+            cqn_send: be32(c.cqn_send) & 0xff_ffff,
+            cqn_recv: be32(c.cqn_recv) & 0xff_ffff,
+            remote_qpn: be32(c.remote_qpn) & 0xff_ffff,
+            rlid: u16::from_be(c.pri_path.rlid),
+            qkey: be32(c.qkey),
+            access: be32(c.params2),
+            sl: (c.pri_path.sched_queue >> 2) & 0xf,
+            pkey_index: c.pri_path.pkey_index & 0x7f,
+        }
+    }
+
+    fn sends(&self) -> bool {
+        self.state == raw::mlx4_qp_state_MLX4_QP_STATE_RTS
+            || self.state == raw::mlx4_qp_state_MLX4_QP_STATE_SQD
+    }
+
+    fn receives(&self) -> bool {
+        self.state == raw::mlx4_qp_state_MLX4_QP_STATE_RTR || self.sends()
+    }
+
+    fn is_err(&self) -> bool {
+        self.state == raw::mlx4_qp_state_MLX4_QP_STATE_ERR
+    }
+}
+
+/// Completion and asynchronous events to deliver once no lock is held.
+struct Events {
+    cqs: [*mut raw::mlx4_cq; 32],
+    ncq: usize,
+    cq_errors: [*mut raw::mlx4_cq; 4],
+    ncqerr: usize,
+    qps: [(*mut raw::mlx4_qp, u32); 8],
+    nqp: usize,
+    srqs: [*mut raw::mlx4_srq; 4],
+    nsrq: usize,
+}
+
+impl Events {
+    const fn new() -> Self {
+        Self {
+            cqs: [ptr::null_mut(); 32],
+            ncq: 0,
+            cq_errors: [ptr::null_mut(); 4],
+            ncqerr: 0,
+            qps: [(ptr::null_mut(), 0); 8],
+            nqp: 0,
+            srqs: [ptr::null_mut(); 4],
+            nsrq: 0,
+        }
+    }
+
+    /// Calls the handlers and drops the references taken when the events were recorded.
+    fn deliver(&mut self) {
+        // SAFETY: Each pointer was recorded with a reference taken under the HCA lock while
+        // the object was in the firmware's tables, so it is alive until put here.
+        unsafe {
+            raw::bh_disable();
+            for &cq in &self.cqs[..self.ncq] {
+                if let Some(f) = (*cq).comp {
+                    f(cq);
+                }
+                put_cq(cq);
+            }
+            for &cq in &self.cq_errors[..self.ncqerr] {
+                if let Some(f) = (*cq).event {
+                    f(cq, EV_CQ_ERROR);
+                }
+                put_cq(cq);
+            }
+            // mlx4_ib's QP event handler drops the reference itself (`mlx4_put_qp`).
+            for &(qp, ev) in &self.qps[..self.nqp] {
+                match (*qp).event {
+                    Some(f) => f(qp, ev),
+                    None => crate::abi::put_qp(qp),
+                }
+            }
+            for &srq in &self.srqs[..self.nsrq] {
+                if let Some(f) = (*srq).event {
+                    f(srq, EV_SRQ_LIMIT);
+                }
+                if raw::refcount_dec_test(&raw mut (*srq).refcount) {
+                    raw::complete(&raw mut (*srq).free);
+                }
+            }
+            raw::bh_enable();
+        }
+        self.ncq = 0;
+        self.ncqerr = 0;
+        self.nqp = 0;
+        self.nsrq = 0;
+    }
+}
+
+/// Drops a reference the engine took on a CQ.
+///
+/// # Safety
+///
+/// The caller holds a reference taken with `refcount_get`.
+unsafe fn put_cq(cq: *mut raw::mlx4_cq) {
+    // SAFETY: Per the function's contract.
+    unsafe {
+        if raw::refcount_dec_test(&raw mut (*cq).refcount) {
+            raw::complete(&raw mut (*cq).free);
+        }
+    }
+}
+
+/// Reads a big-endian u32 of host memory.
+///
+/// # Safety
+///
+/// `p` must be valid for a 4-byte read.
+unsafe fn read_be32(p: *const u8) -> u32 {
+    // SAFETY: Per the function's contract; the driver writes it concurrently, hence volatile.
+    u32::from_be(unsafe { ptr::read_volatile(p.cast::<u32>()) })
+}
+
+impl State {
+    /// DMA address of byte `off` of a buffer mapped by `mtt`.
+    pub(crate) fn buf_dma(&self, mtt: (u32, u32), off: u64) -> Option<u64> {
+        let idx = u64::from(mtt.0) + (off >> mtt.1);
+        let e = *self.mtt.get(usize::try_from(idx).ok()?)?;
+        if e & 1 == 0 {
+            return None;
+        }
+        Some((e & !1) + (off & ((1u64 << mtt.1) - 1)))
+    }
+
+    /// Translates `len` bytes at `addr` under `key` into a DMA address and the bytes
+    /// contiguous from there. `remote`: the key is an rkey used by a peer.
+    fn translate(
+        &self,
+        key: u32,
+        addr: u64,
+        len: u64,
+        pd: u32,
+        perm: u32,
+        remote: bool,
+    ) -> core::result::Result<(u64, u64), Syndrome> {
+        let bad = if remote {
+            Syndrome::RemoteAccess
+        } else {
+            Syndrome::LocalProt
+        };
+        if key == RESERVED_LKEY && !remote {
+            return Ok((addr, len));
+        }
+        let mr = self.mrs.get(&key.rotate_right(8)).ok_or(bad)?;
+        if mr.key != key || !mr.enabled || mr.pd != pd {
+            return Err(bad);
+        }
+        if perm != 0 && mr.access & perm != perm {
+            return Err(bad);
+        }
+        let end = addr.checked_add(len).ok_or(bad)?;
+        if addr < mr.iova || end > mr.iova.wrapping_add(mr.size) && mr.size != u64::MAX {
+            return Err(bad);
+        }
+        match mr.mtt {
+            None => Ok((addr, len)),
+            Some((off, shift)) => {
+                let base = mr.iova & !((1u64 << shift) - 1);
+                let rel = addr - base;
+                let dma = self.buf_dma((off, shift), rel).ok_or(bad)?;
+                let room = (1u64 << shift) - (rel & ((1u64 << shift) - 1));
+                Ok((dma, room.min(len)))
+            }
+        }
+    }
+}
+
+/// A scatter/gather list read from a WQE.
+#[derive(Clone, Copy)]
+struct Sgl {
+    sges: [Data; MAX_SGE],
+    n: usize,
+}
+
+impl Sgl {
+    const fn new() -> Self {
+        Self {
+            sges: [Data::TERMINATOR; MAX_SGE],
+            n: 0,
+        }
+    }
+
+    fn push(&mut self, d: Data) {
+        if self.n < MAX_SGE {
+            self.sges[self.n] = d;
+            self.n += 1;
+        }
+    }
+
+    fn len(&self) -> u64 {
+        self.sges[..self.n]
+            .iter()
+            .map(|d| u64::from(d.byte_count))
+            .sum()
+    }
+}
+
+/// Direction of a copy between host memory and a buffer.
+enum Buf<'a> {
+    /// Host memory to the buffer.
+    Gather(&'a mut [u8]),
+    /// The buffer to host memory.
+    Scatter(&'a [u8]),
+}
+
+impl Buf<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Buf::Gather(b) => b.len(),
+            Buf::Scatter(b) => b.len(),
+        }
+    }
+
+    /// Copies `n` bytes at `done` of the buffer to or from `p`.
+    ///
+    /// # Safety
+    ///
+    /// `p` must be valid for `n` bytes of reads and writes.
+    unsafe fn copy(&mut self, p: *mut u8, done: usize, n: usize) {
+        // SAFETY: Per the function's contract; the slices bound the buffer side.
+        unsafe {
+            match self {
+                Buf::Gather(b) => ptr::copy_nonoverlapping(p, b[done..done + n].as_mut_ptr(), n),
+                Buf::Scatter(b) => ptr::copy_nonoverlapping(b[done..done + n].as_ptr(), p, n),
+            }
+        }
+    }
+}
+
+/// Copies `buf` to or from the bytes at `off` of the list `sgl` of `hca`.
+#[allow(clippy::too_many_arguments)]
+fn copy_sgl(
+    hca: &Hca,
+    s: &State,
+    sgl: &Sgl,
+    pd: u32,
+    perm: u32,
+    off: u64,
+    mut buf: Buf<'_>,
+) -> core::result::Result<(), Syndrome> {
+    let total = buf.len();
+    let mut skip = off;
+    let mut done = 0usize;
+    for d in &sgl.sges[..sgl.n] {
+        if done == total {
+            break;
+        }
+        let bc = u64::from(d.byte_count);
+        if skip >= bc {
+            skip -= bc;
+            continue;
+        }
+        let mut addr = d.addr + skip;
+        let mut left = (bc - skip).min((total - done) as u64);
+        skip = 0;
+        while left > 0 {
+            let (dma, n) = s.translate(d.lkey, addr, left, pd, perm, false)?;
+            let n = n.min(left) as usize;
+            // SAFETY: `translate` checked the range against a registered region (or the
+            // reserved lkey names kernel DMA memory); it stays registered while the HCA lock
+            // is held, as deregistration takes it.
+            unsafe { buf.copy(hca.dma_to_virt(dma), done, n) };
+            done += n;
+            addr += n as u64;
+            left -= n as u64;
+        }
+    }
+    if done < total {
+        return Err(Syndrome::LocalLength);
+    }
+    Ok(())
+}
+
+/// Copies `buf` to or from remote memory `addr` under `rkey`.
+#[allow(clippy::too_many_arguments)]
+fn copy_remote(
+    hca: &Hca,
+    s: &State,
+    rkey: u32,
+    addr: u64,
+    pd: u32,
+    perm: u32,
+    mut buf: Buf<'_>,
+) -> core::result::Result<(), Syndrome> {
+    let total = buf.len();
+    let mut done = 0usize;
+    while done < total {
+        let left = (total - done) as u64;
+        let (dma, n) = s.translate(rkey, addr + done as u64, left, pd, perm, true)?;
+        let n = n.min(left) as usize;
+        // SAFETY: As in `copy_sgl`.
+        unsafe { buf.copy(hca.dma_to_virt(dma), done, n) };
+        done += n;
+    }
+    Ok(())
+}
+
+/// A receive WQE taken from an RQ or SRQ (committed only once the message landed).
+#[derive(Clone, Copy)]
+struct RecvWqe {
+    sgl: Sgl,
+    /// `wqe_index` of the CQE.
+    index: u16,
+    /// The SRQ's next index after this one.
+    srq_next: Option<u32>,
+}
+
+/// What the receive CQE reports about the sender.
+#[derive(Clone, Copy, Default)]
+struct Origin {
+    qpn: u32,
+    slid: u16,
+    sl: u8,
+    path_bits: u8,
+    grh: bool,
+    pkey: u16,
+}
+
+/// Outcome of a send WQE.
+enum Step {
+    /// Completed (successfully or not: the syndrome for the requester).
+    Done(Option<Syndrome>),
+    /// Cannot proceed now (no receive WQE, link not up); try again later.
+    Wait,
+}
+
+impl Fabric {
+    /// One pass over both HCAs; returns whether anything happened.
+    pub(crate) fn engine_pass(&self, stage: &mut [u8; STAGE]) -> bool {
+        let hcas = self.hcas();
+        let mut progress = false;
+        let mut ev = Events::new();
+        for i in 0..NUM_HCAS {
+            let Some(h) = hcas[i] else { continue };
+            let mut next = 0u32;
+            loop {
+                let view = {
+                    let mut s = h.state.lock();
+                    let Some(c) = s.qps.cursor_lower_bound(&next) else {
+                        break;
+                    };
+                    let (&qpn, rec) = c.current();
+                    QpView::new(qpn, rec)
+                };
+                next = view.qpn + 1;
+                if view.sends() {
+                    for _ in 0..QP_BUDGET {
+                        match self.send_one(&hcas, i, &view, stage, &mut ev) {
+                            Some(true) => progress = true,
+                            _ => break,
+                        }
+                        ev.deliver();
+                    }
+                } else if view.is_err() {
+                    progress |= self.flush(h, &view, &mut ev);
+                }
+                ev.deliver();
+            }
+            self.check_arms(h, &mut ev);
+            ev.deliver();
+        }
+        progress
+    }
+
+    /// The HCAs on the cable.
+    ///
+    /// The references stay valid for the pass: an HCA is only unplugged with the engine
+    /// stopped (`Fabric::detach`).
+    fn hcas(&self) -> [Option<&Hca>; NUM_HCAS] {
+        let ptrs = self.hca_ptrs();
+        // SAFETY: See above; the pointers are to attached HCAs.
+        ptrs.map(|p| (!p.is_null()).then(|| unsafe { &*p }))
+    }
+
+    /// Executes the send WQE at the head of `qp`'s SQ, if any; `Some(true)` if it completed.
+    fn send_one(
+        &self,
+        hcas: &[Option<&Hca>; NUM_HCAS],
+        i: usize,
+        qp: &QpView,
+        stage: &mut [u8; STAGE],
+        ev: &mut Events,
+    ) -> Option<bool> {
+        let h = hcas[i]?;
+        let mut wqe = [0u8; 1024];
+        let stride = 1usize << qp.sq.shift;
+        if stride > wqe.len() {
+            return None;
+        }
+        let cons = {
+            let s = h.state.lock();
+            let rec = s.qps.get(&qp.qpn)?;
+            let cons = rec.sq_cons;
+            let off = qp.sq.off + (u64::from(cons & (qp.sq.cnt - 1)) << qp.sq.shift);
+            let dma = s.buf_dma(qp.sq.mtt, off)?;
+            let p = h.dma_to_virt(dma);
+            // SAFETY: The SQ buffer is mapped by the QP's MTT and stays allocated while the
+            // QP exists (the driver frees it after `mlx4_qp_free`, which takes this lock).
+            let own = unsafe { read_be32(p) } >> 31 != 0;
+            if own != Ctrl::owner_for(cons, qp.sq.cnt) {
+                return None;
+            }
+            fence(Ordering::Acquire);
+            // SAFETY: As above; the WQE is the hardware's (ownership bit).
+            unsafe { ptr::copy_nonoverlapping(p, wqe.as_mut_ptr(), stride) };
+            cons
+        };
+        let ctrl = Ctrl::read(&wqe);
+        let step = match ctrl {
+            None => Step::Done(Some(Syndrome::LocalQpOp)),
+            Some(c) => {
+                let size = (usize::from(c.size_ds) * DS).min(stride);
+                match qp.st {
+                    ST_MLX => self.send_mlx(hcas, i, qp, &c, &wqe[..size], stage, ev),
+                    ST_UD => self.send_ud(hcas, i, qp, &c, &wqe[..size], stage, ev),
+                    ST_RC | ST_UC => self.send_rc(hcas, i, qp, &c, &wqe[..size], stage, ev),
+                    _ => Step::Done(Some(Syndrome::LocalQpOp)),
+                }
+            }
+        };
+        let err = match step {
+            Step::Wait => return Some(false),
+            Step::Done(e) => e,
+        };
+        let mut s = h.state.lock();
+        let signaled = ctrl.is_some_and(|c| c.flags & crate::hw::wqe::CTRL_CQ_UPDATE != 0);
+        if let Some(rec) = s.qps.get_mut(&qp.qpn) {
+            rec.sq_cons = cons.wrapping_add(1);
+            rec.stall_since = 0;
+            if err.is_some() {
+                rec.state = raw::mlx4_qp_state_MLX4_QP_STATE_ERR;
+            }
+        }
+        if err.is_some() || signaled {
+            let opcode = ctrl.map_or(0, |c| c.opcode as u8);
+            push_cqe(h, &mut s, qp.cqn_send, ev, |buf, owner| match err {
+                Some(e) => ErrCqe {
+                    qpn: qp.qpn,
+                    wqe_index: cons as u16,
+                    vendor_syndrome: 0,
+                    syndrome: Some(e),
+                }
+                .write(e as u8, true, owner, buf),
+                None => Cqe {
+                    qpn: qp.qpn,
+                    wqe_index: cons as u16,
+                    is_send: true,
+                    opcode,
+                    owner,
+                    ..Cqe::default()
+                }
+                .write(buf),
+            });
+        }
+        Some(true)
+    }
+
+    /// Flushes the queues of a QP in the error state (WR_FLUSH_ERR for every posted WQE).
+    fn flush(&self, h: &Hca, qp: &QpView, ev: &mut Events) -> bool {
+        let mut s = h.state.lock();
+        let mut progress = false;
+        // Send queue: every WQE the driver handed over.
+        for _ in 0..qp.sq.cnt {
+            let Some(rec) = s.qps.get(&qp.qpn) else {
+                return progress;
+            };
+            let cons = rec.sq_cons;
+            let off = qp.sq.off + (u64::from(cons & (qp.sq.cnt - 1)) << qp.sq.shift);
+            let Some(dma) = s.buf_dma(qp.sq.mtt, off) else {
+                break;
+            };
+            // SAFETY: As in `send_one`.
+            let own = unsafe { read_be32(h.dma_to_virt(dma)) } >> 31 != 0;
+            if own != Ctrl::owner_for(cons, qp.sq.cnt) {
+                break;
+            }
+            if let Some(rec) = s.qps.get_mut(&qp.qpn) {
+                rec.sq_cons = cons.wrapping_add(1);
+            }
+            push_flush(h, &mut s, qp, cons as u16, true, ev);
+            progress = true;
+        }
+        // Receive queue, or the one "last WQE reached" event of an SRQ's QP.
+        if let Some(rq) = qp.rq {
+            // SAFETY: The doorbell record is the driver's DMA memory while the QP exists.
+            let prod = unsafe { read_be32(h.dma_to_virt(qp.db_rec)) } & 0xffff;
+            for _ in 0..rq.cnt {
+                let Some(rec) = s.qps.get_mut(&qp.qpn) else {
+                    break;
+                };
+                if rec.rq_cons & 0xffff == prod {
+                    break;
+                }
+                let idx = rec.rq_cons as u16;
+                rec.rq_cons = rec.rq_cons.wrapping_add(1);
+                push_flush(h, &mut s, qp, idx, false, ev);
+                progress = true;
+            }
+        } else if qp.srqn.is_some() {
+            if let Some(rec) = s.qps.get_mut(&qp.qpn) {
+                if !rec.last_wqe_sent {
+                    rec.last_wqe_sent = true;
+                    let mqp = rec.qp;
+                    if ev.nqp < ev.qps.len() {
+                        // SAFETY: The QP is in the table, so alive; the handler puts it.
+                        unsafe { raw::refcount_get(&raw mut (*mqp).refcount) };
+                        ev.qps[ev.nqp] = (mqp, EV_LAST_WQE);
+                        ev.nqp += 1;
+                    }
+                    progress = true;
+                }
+            }
+        }
+        progress
+    }
+
+    /// Fires armed CQs that hold entries software has not seen.
+    fn check_arms(&self, h: &Hca, ev: &mut Events) {
+        let s = h.state.lock();
+        for (_, cq) in s.cqs.iter() {
+            if ev.ncq == ev.cqs.len() {
+                break;
+            }
+            // SAFETY: The doorbell record is the driver's while the CQ exists.
+            let arm = unsafe { read_be32(h.dma_to_virt(cq.db_rec + 4)) };
+            let mcq = cq.cq;
+            // SAFETY: The CQ is in the table, so `mlx4_cq_free` has not returned.
+            let sn = unsafe { (*mcq).arm_sn } as u32;
+            if arm & ARM_ALL != 0
+                && (arm >> 28) & 3 == sn & 3
+                && cq.prod & 0xff_ffff != arm & 0xff_ffff
+            {
+                fire(mcq, ev);
+            }
+        }
+    }
+
+    /// Sends an MLX WQE (QP0/QP1): the headers are inline, the payload in data segments.
+    #[allow(clippy::too_many_arguments)]
+    fn send_mlx(
+        &self,
+        hcas: &[Option<&Hca>; NUM_HCAS],
+        i: usize,
+        qp: &QpView,
+        _c: &Ctrl,
+        wqe: &[u8],
+        stage: &mut [u8; STAGE],
+        ev: &mut Events,
+    ) -> Step {
+        let h = hcas[i].expect("sender attached");
+        // Inline headers, then data segments, then the ICRC inline segment.
+        let mut hdr = [0u8; 128];
+        let mut hlen = 0usize;
+        let mut sgl = Sgl::new();
+        let mut off = DS;
+        while off + 4 <= wqe.len() {
+            let dw = u32::from_be_bytes([wqe[off], wqe[off + 1], wqe[off + 2], wqe[off + 3]]);
+            if dw & (1 << 31) != 0 {
+                let n = (dw & 0x7fff_ffff) as usize;
+                if sgl.n == 0 && off + 4 + n <= wqe.len() && hlen + n <= hdr.len() {
+                    hdr[hlen..hlen + n].copy_from_slice(&wqe[off + 4..off + 4 + n]);
+                    hlen += n;
+                }
+                off += (4 + n).div_ceil(DS) * DS;
+            } else {
+                if off + DS > wqe.len() {
+                    break;
+                }
+                sgl.push(Data::read(&wqe[off..]));
+                off += DS;
+            }
+        }
+        // LRH, optional GRH, BTH, DETH.
+        if hlen < 8 + 12 + 8 {
+            return Step::Done(Some(Syndrome::LocalQpOp));
+        }
+        let lnh = hdr[1] & 3;
+        let sl = hdr[1] >> 4;
+        let dlid = u16::from_be_bytes([hdr[2], hdr[3]]);
+        let slid = u16::from_be_bytes([hdr[6], hdr[7]]);
+        let mut p = 8;
+        let grh = if lnh == 3 {
+            if hlen < 8 + 40 + 20 {
+                return Step::Done(Some(Syndrome::LocalQpOp));
+            }
+            p += 40;
+            Some(&hdr[8..48])
+        } else {
+            None
+        };
+        let pkey = u16::from_be_bytes([hdr[p + 2], hdr[p + 3]]);
+        let dqp = u32::from_be_bytes([0, hdr[p + 5], hdr[p + 6], hdr[p + 7]]);
+        let sqp = u32::from_be_bytes([0, hdr[p + 12 + 5], hdr[p + 12 + 6], hdr[p + 12 + 7]]);
+        let qkey = u32::from_be_bytes([hdr[p + 12], hdr[p + 13], hdr[p + 14], hdr[p + 15]]);
+        let len = sgl.len() as usize;
+        if len > STAGE - GRH_BYTES {
+            return Step::Done(Some(Syndrome::LocalLength));
+        }
+        let smi = dqp == 0;
+        {
+            let s = h.state.lock();
+            if let Err(e) = copy_sgl(
+                h,
+                &s,
+                &sgl,
+                qp.pd,
+                0,
+                0,
+                Buf::Gather(&mut stage[GRH_BYTES..GRH_BYTES + len]),
+            ) {
+                return Step::Done(Some(e));
+            }
+        }
+        stage[..GRH_BYTES].fill(0);
+        if let Some(g) = grh {
+            stage[..GRH_BYTES].copy_from_slice(g);
+        }
+        let origin = Origin {
+            qpn: sqp,
+            slid,
+            sl,
+            path_bits: 0,
+            grh: grh.is_some(),
+            pkey,
+        };
+        let Some(d) = self.route(hcas, i, dlid, smi) else {
+            return Step::Done(None);
+        };
+        let Some(dh) = hcas[d] else {
+            return Step::Done(None);
+        };
+        // QP0 is base_sqpn + port - 1, QP1 base_sqpn + 2 + port - 1.
+        let dqpn = crate::hca::BASE_SQPN + if smi { 0 } else { 2 };
+        let _ = qkey;
+        self.deliver_ud(dh, dqpn, &origin, &stage[..GRH_BYTES + len], None, ev);
+        Step::Done(None)
+    }
+
+    /// Which HCA a packet from HCA `i` to `dlid` reaches, if any. SMPs (`smi`) cross links
+    /// that are only up (Init); other packets need both ports Active.
+    fn route(
+        &self,
+        hcas: &[Option<&Hca>; NUM_HCAS],
+        i: usize,
+        dlid: u16,
+        smi: bool,
+    ) -> Option<usize> {
+        let port = |j: usize| {
+            hcas[j].map(|h| {
+                let s = h.state.lock();
+                (s.port.lid, s.port.lmc, s.port.state, s.port.link_up)
+            })
+        };
+        let (lid, lmc, state, up) = port(i)?;
+        let ok = |st: LinkState| smi || st == LinkState::Active;
+        if !ok(state) {
+            return None;
+        }
+        let mine =
+            |l: u16, m: u8| l != 0 && dlid >= l && u32::from(dlid) < u32::from(l) + (1u32 << m);
+        if dlid != 0xffff && mine(lid, lmc) {
+            return Some(i);
+        }
+        if !up {
+            return None;
+        }
+        let j = 1 - i;
+        let (plid, plmc, pstate, _) = port(j)?;
+        if !ok(pstate) {
+            return None;
+        }
+        (dlid == 0xffff || mine(plid, plmc)).then_some(j)
+    }
+
+    /// Sends a UD WQE.
+    #[allow(clippy::too_many_arguments)]
+    fn send_ud(
+        &self,
+        hcas: &[Option<&Hca>; NUM_HCAS],
+        i: usize,
+        qp: &QpView,
+        c: &Ctrl,
+        wqe: &[u8],
+        stage: &mut [u8; STAGE],
+        ev: &mut Events,
+    ) -> Step {
+        let h = hcas[i].expect("sender attached");
+        if c.opcode != Opcode::Send && c.opcode != Opcode::SendImm {
+            return Step::Done(Some(Syndrome::LocalQpOp));
+        }
+        if wqe.len() < DS + DATAGRAM_SIZE {
+            return Step::Done(Some(Syndrome::LocalQpOp));
+        }
+        let dg = Datagram::read(&wqe[DS..]);
+        let mut sgl = Sgl::new();
+        let mut off = DS + DATAGRAM_SIZE;
+        while off + DS <= wqe.len() {
+            sgl.push(Data::read(&wqe[off..]));
+            off += DS;
+        }
+        let len = sgl.len() as usize;
+        if len > STAGE - GRH_BYTES {
+            return Step::Done(Some(Syndrome::LocalLength));
+        }
+        let (sgid, slid, pkey) = {
+            let s = h.state.lock();
+            if let Err(e) = copy_sgl(
+                h,
+                &s,
+                &sgl,
+                qp.pd,
+                0,
+                0,
+                Buf::Gather(&mut stage[GRH_BYTES..GRH_BYTES + len]),
+            ) {
+                return Step::Done(Some(e));
+            }
+            let mut g = [0u8; 16];
+            g[..8].copy_from_slice(&s.port.gid_prefix.to_be_bytes());
+            g[8..].copy_from_slice(&s.port.guid.to_be_bytes());
+            let pk = s.port.pkeys[usize::from(qp.pkey_index) % s.port.pkeys.len()];
+            (g, s.port.lid | u16::from(dg.av.src_path_bits), pk)
+        };
+        stage[..GRH_BYTES].fill(0);
+        if let Some(g) = dg.av.grh {
+            // IPVer 6, traffic class, flow label; payload length; next header 0x1b (BTH).
+            let w0 = (6u32 << 28) | (u32::from(g.tclass) << 20) | (g.flow_label & 0xf_ffff);
+            stage[0..4].copy_from_slice(&w0.to_be_bytes());
+            stage[4..6].copy_from_slice(&((len + 12 + 8 + 4) as u16).to_be_bytes());
+            stage[6] = 0x1b;
+            stage[7] = g.hop_limit;
+            stage[8..24].copy_from_slice(&sgid);
+            stage[24..40].copy_from_slice(&g.dgid);
+        }
+        // A Q_Key with the high bit set means "the QP's own Q_Key".
+        let qkey = if dg.qkey & 0x8000_0000 != 0 {
+            qp.qkey
+        } else {
+            dg.qkey
+        };
+        let origin = Origin {
+            qpn: qp.qpn,
+            slid,
+            sl: dg.av.sl,
+            path_bits: dg.av.src_path_bits,
+            grh: dg.av.grh.is_some(),
+            pkey,
+        };
+        let imm = (c.opcode == Opcode::SendImm).then_some(c.imm);
+        let pkt = &stage[..GRH_BYTES + len];
+        if dg.av.dlid >= 0xc000 && dg.av.dlid != 0xffff {
+            // Multicast: every attached QP on the sending port and across the cable, but
+            // not the sender itself.
+            let Some(g) = dg.av.grh else {
+                return Step::Done(None);
+            };
+            if h.state.lock().port.state != LinkState::Active {
+                return Step::Done(None);
+            }
+            for (j, dh) in hcas.iter().enumerate() {
+                let Some(dh) = dh else { continue };
+                if j != i && self.route(hcas, i, 0xffff, false) != Some(j) {
+                    continue;
+                }
+                let mut members = [0u32; 16];
+                let n = {
+                    let s = dh.state.lock();
+                    let m = s.mcast.get(&g.dgid).map_or(&[][..], |m| m.members());
+                    let n = m.len().min(members.len());
+                    members[..n].copy_from_slice(&m[..n]);
+                    n
+                };
+                for &q in &members[..n] {
+                    if j == i && q == qp.qpn {
+                        continue;
+                    }
+                    self.deliver_ud(dh, q, &origin, pkt, Some((qkey, imm)), ev);
+                }
+            }
+            return Step::Done(None);
+        }
+        if let Some(d) = self.route(hcas, i, dg.av.dlid, false) {
+            if let Some(dh) = hcas[d] {
+                self.deliver_ud(dh, dg.dqpn, &origin, pkt, Some((qkey, imm)), ev);
+            }
+        }
+        Step::Done(None)
+    }
+
+    /// Delivers a datagram (GRH area + payload) to UD or special QP `dqpn` of `dh`. Checks
+    /// the Q_Key when given (`Some((qkey, imm))`). Drops it, counting, when the QP cannot take
+    /// it, as the hardware does.
+    fn deliver_ud(
+        &self,
+        dh: &Hca,
+        dqpn: u32,
+        origin: &Origin,
+        pkt: &[u8],
+        qkey_imm: Option<(u32, Option<u32>)>,
+        ev: &mut Events,
+    ) {
+        let mut s = dh.state.lock();
+        let Some(rec) = s.qps.get(&dqpn) else {
+            return;
+        };
+        let qp = QpView::new(dqpn, rec);
+        if !qp.receives() || !(qp.st == ST_UD || qp.st == ST_MLX) {
+            return;
+        }
+        let imm = qkey_imm.and_then(|(_, i)| i);
+        if let Some((qkey, _)) = qkey_imm {
+            if qkey != qp.qkey {
+                s.port.qkey_violations = s.port.qkey_violations.saturating_add(1);
+                return;
+            }
+        }
+        let Some(r) = take_recv(dh, &s, &qp) else {
+            bump(&mut s, DIAG_RQ_NUM_UDSDPRD);
+            return;
+        };
+        // The GRH area is written only when a GRH came with the packet.
+        let (from, skip) = if origin.grh {
+            (0, 0)
+        } else {
+            (GRH_BYTES, GRH_BYTES as u64)
+        };
+        let data = &pkt[from..];
+        if pkt.len() as u64 > r.sgl.len() {
+            commit_recv(&mut s, &qp, &r);
+            bump(&mut s, DIAG_RQ_NUM_LLE);
+            push_recv_err(dh, &mut s, &qp, &r, Syndrome::LocalLength, ev);
+            return;
+        }
+        let res = copy_sgl(
+            dh,
+            &s,
+            &r.sgl,
+            qp.pd,
+            PERM_LOCAL_WRITE,
+            skip,
+            Buf::Scatter(data),
+        );
+        commit_recv(&mut s, &qp, &r);
+        if let Err(e) = res {
+            push_recv_err(dh, &mut s, &qp, &r, e, ev);
+            return;
+        }
+        let pkey_index = s
+            .port
+            .pkeys
+            .iter()
+            .position(|&k| k & 0x7fff == origin.pkey & 0x7fff)
+            .unwrap_or(0) as u32;
+        push_cqe(dh, &mut s, qp.cqn_recv, ev, |buf, owner| {
+            Cqe {
+                qpn: qp.qpn,
+                immed: imm.unwrap_or(pkey_index),
+                grh: origin.grh,
+                path_bits: origin.path_bits,
+                rqpn: origin.qpn,
+                sl_vid: u16::from(origin.sl) << 12,
+                rlid: origin.slid,
+                byte_cnt: pkt.len() as u32,
+                wqe_index: r.index,
+                opcode: if imm.is_some() {
+                    RecvOpcode::SendImm as u8
+                } else {
+                    RecvOpcode::Send as u8
+                },
+                owner,
+                ..Cqe::default()
+            }
+            .write(buf)
+        });
+    }
+
+    /// Executes an RC (or UC) WQE.
+    #[allow(clippy::too_many_arguments)]
+    fn send_rc(
+        &self,
+        hcas: &[Option<&Hca>; NUM_HCAS],
+        i: usize,
+        qp: &QpView,
+        c: &Ctrl,
+        wqe: &[u8],
+        stage: &mut [u8; STAGE],
+        ev: &mut Events,
+    ) -> Step {
+        let h = hcas[i].expect("sender attached");
+        let Some(d) = self.route(hcas, i, qp.rlid, false) else {
+            // The link is not Active: the requester retries until its timer gives up.
+            let now = jiffies_ms();
+            let mut s = h.state.lock();
+            let Some(rec) = s.qps.get_mut(&qp.qpn) else {
+                return Step::Wait;
+            };
+            if rec.stall_since == 0 {
+                rec.stall_since = now.max(1);
+            } else if now.saturating_sub(rec.stall_since) > RC_LINK_TIMEOUT_MS {
+                return Step::Done(Some(Syndrome::RetryExceeded));
+            }
+            return Step::Wait;
+        };
+        let Some(dh) = hcas[d] else {
+            return Step::Wait;
+        };
+        let raddr_ops = matches!(
+            c.opcode,
+            Opcode::RdmaWrite
+                | Opcode::RdmaWriteImm
+                | Opcode::RdmaRead
+                | Opcode::AtomicCs
+                | Opcode::AtomicFa
+        );
+        let mut off = DS;
+        let raddr = if raddr_ops {
+            if wqe.len() < off + DS {
+                return Step::Done(Some(Syndrome::LocalQpOp));
+            }
+            let r = Raddr::read(&wqe[off..]);
+            off += DS;
+            Some(r)
+        } else {
+            None
+        };
+        let atomic = if matches!(c.opcode, Opcode::AtomicCs | Opcode::AtomicFa) {
+            if wqe.len() < off + DS {
+                return Step::Done(Some(Syndrome::LocalQpOp));
+            }
+            let a = &wqe[off..off + 16];
+            off += DS;
+            Some((
+                u64::from_be_bytes(a[0..8].try_into().unwrap_or([0; 8])),
+                u64::from_be_bytes(a[8..16].try_into().unwrap_or([0; 8])),
+            ))
+        } else {
+            None
+        };
+        let mut sgl = Sgl::new();
+        while off + DS <= wqe.len() {
+            sgl.push(Data::read(&wqe[off..]));
+            off += DS;
+        }
+        // The responder QP.
+        let dqp = {
+            let s = dh.state.lock();
+            match s.qps.get(&qp.remote_qpn) {
+                Some(rec) => QpView::new(qp.remote_qpn, rec),
+                None => return Step::Done(Some(Syndrome::RemoteInvalidRequest)),
+            }
+        };
+        if !dqp.receives() || dqp.st != qp.st || dqp.remote_qpn != qp.qpn {
+            return Step::Done(Some(Syndrome::RemoteInvalidRequest));
+        }
+        let len = sgl.len();
+        let slid = h.state.lock().port.lid;
+        let origin = Origin {
+            qpn: qp.qpn,
+            slid,
+            sl: qp.sl,
+            ..Origin::default()
+        };
+        match c.opcode {
+            Opcode::Send | Opcode::SendImm | Opcode::SendInval => {
+                let r = {
+                    let mut s = dh.state.lock();
+                    match take_recv(dh, &s, &dqp) {
+                        Some(r) => r,
+                        None => {
+                            bump(&mut s, DIAG_SQ_NUM_RNR);
+                            return Step::Wait;
+                        }
+                    }
+                };
+                if len > r.sgl.len() {
+                    let mut s = dh.state.lock();
+                    commit_recv(&mut s, &dqp, &r);
+                    bump(&mut s, DIAG_RQ_NUM_LLE);
+                    push_recv_err(dh, &mut s, &dqp, &r, Syndrome::LocalLength, ev);
+                    set_err(&mut s, dqp.qpn);
+                    return Step::Done(Some(Syndrome::RemoteInvalidRequest));
+                }
+                if let Err(e) =
+                    self.stream(h, qp.pd, &sgl, dh, Target::Sgl(&r.sgl, dqp.pd), len, stage)
+                {
+                    let mut s = dh.state.lock();
+                    commit_recv(&mut s, &dqp, &r);
+                    push_recv_err(dh, &mut s, &dqp, &r, Syndrome::LocalProt, ev);
+                    set_err(&mut s, dqp.qpn);
+                    return Step::Done(Some(e));
+                }
+                let mut s = dh.state.lock();
+                commit_recv(&mut s, &dqp, &r);
+                let (opcode, imm) = match c.opcode {
+                    Opcode::SendImm => (RecvOpcode::SendImm, c.imm),
+                    Opcode::SendInval => (RecvOpcode::SendInval, c.imm),
+                    _ => (RecvOpcode::Send, 0),
+                };
+                let solicited = c.flags & crate::hw::wqe::CTRL_SOLICITED != 0;
+                push_recv(
+                    dh, &mut s, &dqp, &r, &origin, opcode, imm, len as u32, solicited, ev,
+                );
+                Step::Done(None)
+            }
+            Opcode::RdmaWrite | Opcode::RdmaWriteImm => {
+                let Some(ra) = raddr else {
+                    return Step::Done(Some(Syndrome::LocalQpOp));
+                };
+                if dqp.access & QP_RWE == 0 && len > 0 {
+                    return Step::Done(Some(Syndrome::RemoteAccess));
+                }
+                let r = if c.opcode == Opcode::RdmaWriteImm {
+                    let mut s = dh.state.lock();
+                    match take_recv(dh, &s, &dqp) {
+                        Some(r) => Some(r),
+                        None => {
+                            bump(&mut s, DIAG_SQ_NUM_RNR);
+                            return Step::Wait;
+                        }
+                    }
+                } else {
+                    None
+                };
+                if let Err(e) = self.stream(
+                    h,
+                    qp.pd,
+                    &sgl,
+                    dh,
+                    Target::Remote(ra, dqp.pd, PERM_REMOTE_WRITE),
+                    len,
+                    stage,
+                ) {
+                    return Step::Done(Some(e));
+                }
+                if let Some(r) = r {
+                    let mut s = dh.state.lock();
+                    commit_recv(&mut s, &dqp, &r);
+                    let solicited = c.flags & crate::hw::wqe::CTRL_SOLICITED != 0;
+                    push_recv(
+                        dh,
+                        &mut s,
+                        &dqp,
+                        &r,
+                        &origin,
+                        RecvOpcode::RdmaWriteImm,
+                        c.imm,
+                        len as u32,
+                        solicited,
+                        ev,
+                    );
+                }
+                Step::Done(None)
+            }
+            Opcode::RdmaRead => {
+                let Some(ra) = raddr else {
+                    return Step::Done(Some(Syndrome::LocalQpOp));
+                };
+                if dqp.access & QP_RRE == 0 && len > 0 {
+                    return Step::Done(Some(Syndrome::RemoteAccess));
+                }
+                let mut done = 0u64;
+                while done < len {
+                    let n = (len - done).min(STAGE as u64) as usize;
+                    {
+                        let s = dh.state.lock();
+                        let buf = Buf::Gather(&mut stage[..n]);
+                        if copy_remote(
+                            dh,
+                            &s,
+                            ra.rkey,
+                            ra.addr + done,
+                            dqp.pd,
+                            PERM_REMOTE_READ,
+                            buf,
+                        )
+                        .is_err()
+                        {
+                            return Step::Done(Some(Syndrome::RemoteAccess));
+                        }
+                    }
+                    let s = h.state.lock();
+                    if let Err(e) = copy_sgl(
+                        h,
+                        &s,
+                        &sgl,
+                        qp.pd,
+                        PERM_LOCAL_WRITE,
+                        done,
+                        Buf::Scatter(&stage[..n]),
+                    ) {
+                        return Step::Done(Some(e));
+                    }
+                    done += n as u64;
+                }
+                Step::Done(None)
+            }
+            Opcode::AtomicCs | Opcode::AtomicFa => {
+                let (Some(ra), Some((swap_add, compare))) = (raddr, atomic) else {
+                    return Step::Done(Some(Syndrome::LocalQpOp));
+                };
+                if dqp.access & QP_RAE == 0 || len < 8 {
+                    let mut s = h.state.lock();
+                    bump(&mut s, DIAG_SQ_NUM_RAE);
+                    return Step::Done(Some(Syndrome::RemoteAccess));
+                }
+                let mut old = [0u8; 8];
+                {
+                    let s = dh.state.lock();
+                    if ra.addr % 8 != 0
+                        || copy_remote(
+                            dh,
+                            &s,
+                            ra.rkey,
+                            ra.addr,
+                            dqp.pd,
+                            PERM_ATOMIC,
+                            Buf::Gather(&mut old),
+                        )
+                        .is_err()
+                    {
+                        return Step::Done(Some(Syndrome::RemoteAccess));
+                    }
+                    // Atomics operate on the responder's memory in its byte order (x86: LE).
+                    let v = u64::from_le_bytes(old);
+                    let new = match c.opcode {
+                        Opcode::AtomicCs => (v == compare).then_some(swap_add),
+                        _ => Some(v.wrapping_add(swap_add)),
+                    };
+                    if let Some(n) = new {
+                        let b = n.to_le_bytes();
+                        // The same range was just translated for reading.
+                        let _ = copy_remote(
+                            dh,
+                            &s,
+                            ra.rkey,
+                            ra.addr,
+                            dqp.pd,
+                            PERM_ATOMIC,
+                            Buf::Scatter(&b),
+                        );
+                    }
+                }
+                let s = h.state.lock();
+                if let Err(e) =
+                    copy_sgl(h, &s, &sgl, qp.pd, PERM_LOCAL_WRITE, 0, Buf::Scatter(&old))
+                {
+                    return Step::Done(Some(e));
+                }
+                Step::Done(None)
+            }
+            Opcode::Nop => Step::Done(None),
+            _ => Step::Done(Some(Syndrome::LocalQpOp)),
+        }
+    }
+
+    /// Moves `len` bytes from `sgl` (at `h`) to the target at `dh`, one staging piece at a
+    /// time.
+    #[allow(clippy::too_many_arguments)]
+    fn stream(
+        &self,
+        h: &Hca,
+        pd: u32,
+        sgl: &Sgl,
+        dh: &Hca,
+        target: Target<'_>,
+        len: u64,
+        stage: &mut [u8; STAGE],
+    ) -> core::result::Result<(), Syndrome> {
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(STAGE as u64) as usize;
+            {
+                let s = h.state.lock();
+                copy_sgl(h, &s, sgl, pd, 0, done, Buf::Gather(&mut stage[..n]))?;
+            }
+            let s = dh.state.lock();
+            match target {
+                Target::Sgl(d, dpd) => copy_sgl(
+                    dh,
+                    &s,
+                    d,
+                    dpd,
+                    PERM_LOCAL_WRITE,
+                    done,
+                    Buf::Scatter(&stage[..n]),
+                )
+                .map_err(|_| Syndrome::RemoteInvalidRequest)?,
+                Target::Remote(ra, dpd, perm) => copy_remote(
+                    dh,
+                    &s,
+                    ra.rkey,
+                    ra.addr + done,
+                    dpd,
+                    perm,
+                    Buf::Scatter(&stage[..n]),
+                )
+                .map_err(|_| Syndrome::RemoteAccess)?,
+            }
+            done += n as u64;
+        }
+        Ok(())
+    }
+}
+
+/// Where streamed data lands.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// A receive WQE's scatter list, with the responder's PD.
+    Sgl(&'a Sgl, u32),
+    /// Remote memory: address and rkey, the responder's PD, the access needed.
+    Remote(Raddr, u32, u32),
+}
+
+/// Milliseconds since boot (jiffies, HZ=1000 on the test kernel, else scaled).
+fn jiffies_ms() -> u64 {
+    // SAFETY: Reads the jiffies counter.
+    let j = unsafe { raw::jiffies_now() } as u64;
+    j * 1000 / u64::from(raw::HZ)
+}
+
+/// Increments the diagnostic counter at byte `off`.
+fn bump(s: &mut State, off: usize) {
+    if let Some(c) = s.diag.get_mut(off / 4) {
+        *c = c.wrapping_add(1);
+    }
+}
+
+/// Moves QP `qpn` to the error state (a responder error).
+fn set_err(s: &mut State, qpn: u32) {
+    if let Some(rec) = s.qps.get_mut(&qpn) {
+        rec.state = raw::mlx4_qp_state_MLX4_QP_STATE_ERR;
+    }
+}
+
+/// Reads the next receive WQE of `qp` (from its RQ or SRQ) without consuming it.
+fn take_recv(h: &Hca, s: &State, qp: &QpView) -> Option<RecvWqe> {
+    let mut r = RecvWqe {
+        sgl: Sgl::new(),
+        index: 0,
+        srq_next: None,
+    };
+    let (ring, idx, skip) = if let Some(srqn) = qp.srqn {
+        let srq = s.srqs.get(&srqn)?;
+        // SAFETY: The doorbell record is the driver's while the SRQ exists.
+        let prod = unsafe { read_be32(h.dma_to_virt(srq.db_rec)) } & 0xffff;
+        if srq.cons & 0xffff == prod {
+            return None;
+        }
+        let ring = Ring {
+            mtt: srq.mtt,
+            off: 0,
+            cnt: srq.max,
+            shift: srq.wqe_shift,
+        };
+        let off = u64::from(srq.head) << srq.wqe_shift;
+        let dma = s.buf_dma(srq.mtt, off)?;
+        // SAFETY: The SRQ buffer is mapped by its MTT; the next index is at byte 2.
+        let next =
+            u16::from_be(unsafe { ptr::read_volatile(h.dma_to_virt(dma + 2).cast::<u16>()) });
+        r.srq_next = Some(u32::from(next) & (srq.max - 1));
+        r.index = srq.head as u16;
+        (ring, srq.head, DS)
+    } else {
+        let rq = qp.rq?;
+        let rec = s.qps.get(&qp.qpn)?;
+        // SAFETY: The doorbell record is the driver's while the QP exists.
+        let prod = unsafe { read_be32(h.dma_to_virt(qp.db_rec)) } & 0xffff;
+        if rec.rq_cons & 0xffff == prod {
+            return None;
+        }
+        r.index = rec.rq_cons as u16;
+        (rq, rec.rq_cons & (rq.cnt - 1), 0)
+    };
+    fence(Ordering::Acquire);
+    let base = ring.off + (u64::from(idx) << ring.shift);
+    let stride = 1usize << ring.shift;
+    let mut off = skip;
+    while off + DS <= stride && r.sgl.n < MAX_SGE {
+        let dma = s.buf_dma(ring.mtt, base + off as u64)?;
+        let mut seg = [0u8; DS];
+        // SAFETY: The queue buffer is mapped by its MTT; a WQE never crosses a page.
+        unsafe { ptr::copy_nonoverlapping(h.dma_to_virt(dma), seg.as_mut_ptr(), DS) };
+        let d = Data::read(&seg);
+        if d.lkey == INVALID_LKEY {
+            break;
+        }
+        r.sgl.push(d);
+        off += DS;
+    }
+    Some(r)
+}
+
+/// Consumes the receive WQE `take_recv` returned.
+fn commit_recv(s: &mut State, qp: &QpView, r: &RecvWqe) {
+    if let (Some(srqn), Some(next)) = (qp.srqn, r.srq_next) {
+        if let Some(srq) = s.srqs.get_mut(&srqn) {
+            srq.cons = srq.cons.wrapping_add(1);
+            srq.head = next;
+        }
+    } else if let Some(rec) = s.qps.get_mut(&qp.qpn) {
+        rec.rq_cons = rec.rq_cons.wrapping_add(1);
+    }
+}
+
+/// Records a CQ to be notified; arms are single-shot (`arm_sn` moves on, as mlx4_core does).
+fn fire(cq: *mut raw::mlx4_cq, ev: &mut Events) {
+    if ev.ncq == ev.cqs.len() || ev.cqs[..ev.ncq].contains(&cq) {
+        return;
+    }
+    // SAFETY: The caller holds the HCA lock and the CQ is in its table, so alive.
+    unsafe {
+        (*cq).arm_sn = (*cq).arm_sn.wrapping_add(1);
+        raw::refcount_get(&raw mut (*cq).refcount);
+    }
+    ev.cqs[ev.ncq] = cq;
+    ev.ncq += 1;
+}
+
+/// Writes a CQE on CQ `cqn` with `f(buf, owner)` and notifies it if it is armed for it.
+fn push_cqe_sol(
+    h: &Hca,
+    s: &mut State,
+    cqn: u32,
+    solicited: bool,
+    ev: &mut Events,
+    f: impl FnOnce(&mut [u8], bool),
+) {
+    let Some(cq) = s.cqs.get(&cqn) else {
+        return;
+    };
+    let (mtt, nent, prod, db, mcq) = (cq.mtt, cq.nent, cq.prod, cq.db_rec, cq.cq);
+    // SAFETY: The doorbell record is the driver's while the CQ exists.
+    let ci = unsafe { read_be32(h.dma_to_virt(db)) } & 0xff_ffff;
+    if prod.wrapping_sub(ci) & 0xff_ffff >= nent {
+        // Overflow: the entry is lost and the CQ reports an error, as on hardware.
+        bump(s, DIAG_NUM_CQOVF);
+        if ev.ncqerr < ev.cq_errors.len() {
+            // SAFETY: The CQ is in the table, so alive.
+            unsafe { raw::refcount_get(&raw mut (*mcq).refcount) };
+            ev.cq_errors[ev.ncqerr] = mcq;
+            ev.ncqerr += 1;
+        }
+        return;
+    }
+    let Some(dma) = s.buf_dma(mtt, u64::from(prod & (nent - 1)) * CQE_SIZE as u64) else {
+        return;
+    };
+    let mut buf = [0u8; CQE_SIZE];
+    f(&mut buf, prod & nent != 0);
+    let p = h.dma_to_virt(dma);
+    // SAFETY: The CQ buffer is mapped by its MTT and allocated while the CQ exists. The
+    // ownership byte goes last, after a barrier, as the driver reads it first.
+    unsafe {
+        ptr::copy_nonoverlapping(buf.as_ptr(), p, CQE_SIZE - 1);
+        fence(Ordering::Release);
+        ptr::write_volatile(p.add(CQE_SIZE - 1), buf[CQE_SIZE - 1]);
+    }
+    if let Some(cq) = s.cqs.get_mut(&cqn) {
+        cq.prod = prod.wrapping_add(1);
+    }
+    // SAFETY: As above, for the arm word of the doorbell record.
+    let arm = unsafe { read_be32(h.dma_to_virt(db + 4)) };
+    // SAFETY: The CQ is alive (in the table).
+    let sn = unsafe { (*mcq).arm_sn } as u32;
+    if (arm >> 28) & 3 == sn & 3 && (arm & ARM_ALL != 0 || arm & ARM_SOL != 0 && solicited) {
+        fire(mcq, ev);
+    }
+}
+
+fn push_cqe(h: &Hca, s: &mut State, cqn: u32, ev: &mut Events, f: impl FnOnce(&mut [u8], bool)) {
+    push_cqe_sol(h, s, cqn, false, ev, f)
+}
+
+/// A successful receive completion.
+#[allow(clippy::too_many_arguments)]
+fn push_recv(
+    h: &Hca,
+    s: &mut State,
+    qp: &QpView,
+    r: &RecvWqe,
+    origin: &Origin,
+    opcode: RecvOpcode,
+    imm: u32,
+    len: u32,
+    solicited: bool,
+    ev: &mut Events,
+) {
+    push_cqe_sol(h, s, qp.cqn_recv, solicited, ev, |buf, owner| {
+        Cqe {
+            qpn: qp.qpn,
+            immed: imm,
+            rqpn: origin.qpn,
+            sl_vid: u16::from(origin.sl) << 12,
+            rlid: origin.slid,
+            byte_cnt: len,
+            wqe_index: r.index,
+            opcode: opcode as u8,
+            owner,
+            ..Cqe::default()
+        }
+        .write(buf)
+    });
+}
+
+/// An error receive completion.
+fn push_recv_err(h: &Hca, s: &mut State, qp: &QpView, r: &RecvWqe, e: Syndrome, ev: &mut Events) {
+    push_cqe(h, s, qp.cqn_recv, ev, |buf, owner| {
+        ErrCqe {
+            qpn: qp.qpn,
+            wqe_index: r.index,
+            vendor_syndrome: 0,
+            syndrome: Some(e),
+        }
+        .write(e as u8, false, owner, buf)
+    });
+}
+
+/// A flush completion for WQE `index` of the send or receive queue.
+fn push_flush(h: &Hca, s: &mut State, qp: &QpView, index: u16, send: bool, ev: &mut Events) {
+    let cqn = if send { qp.cqn_send } else { qp.cqn_recv };
+    push_cqe(h, s, cqn, ev, |buf, owner| {
+        ErrCqe {
+            qpn: qp.qpn,
+            wqe_index: index,
+            vendor_syndrome: 0,
+            syndrome: Some(Syndrome::WrFlush),
+        }
+        .write(Syndrome::WrFlush as u8, send, owner, buf)
+    });
+}
