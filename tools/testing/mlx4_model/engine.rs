@@ -725,7 +725,14 @@ impl Fabric {
         let lnh = hdr[1] & 3;
         let sl = hdr[1] >> 4;
         let dlid = u16::from_be_bytes([hdr[2], hdr[3]]);
+        // The driver puts only the source path bits in the LRH; the port adds its LID.
         let slid = u16::from_be_bytes([hdr[6], hdr[7]]);
+        let slid = if slid == 0xffff {
+            slid
+        } else {
+            let s = h.state.lock();
+            s.port.lid | (slid & ((1u16 << s.port.lmc) - 1))
+        };
         let mut p = 8;
         let grh = if lnh == 3 {
             if hlen < 8 + 40 + 20 {
@@ -771,7 +778,8 @@ impl Fabric {
             grh: grh.is_some(),
             pkey,
         };
-        let Some(d) = self.route(hcas, i, dlid, smi) else {
+        let rt = self.route(hcas, i, dlid, smi);
+        let Some(d) = rt else {
             return Step::Done(None);
         };
         let Some(dh) = hcas[d] else {
