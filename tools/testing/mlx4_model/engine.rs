@@ -24,8 +24,10 @@ use crate::sma::LinkState;
 use core::ptr;
 use core::sync::atomic::{fence, Ordering};
 
-/// Bytes moved per piece of a message (the IB MTU of the model's ports).
-pub(crate) const STAGE: usize = 4096;
+/// Bytes moved per piece of a message; holds a GRH and a full MTU datagram.
+pub(crate) const STAGE: usize = 8192;
+/// The IB MTU of the model's ports: the largest UD payload.
+const PORT_MTU: usize = 4096;
 /// The GRH area at the start of a UD receive buffer.
 const GRH_BYTES: usize = 40;
 /// Most scatter/gather entries in a WQE (1024-byte stride).
@@ -748,7 +750,7 @@ impl Fabric {
         let sqp = u32::from_be_bytes([0, hdr[p + 12 + 5], hdr[p + 12 + 6], hdr[p + 12 + 7]]);
         let qkey = u32::from_be_bytes([hdr[p + 12], hdr[p + 13], hdr[p + 14], hdr[p + 15]]);
         let len = sgl.len() as usize;
-        if len > STAGE - GRH_BYTES {
+        if len > PORT_MTU {
             return Step::Done(Some(Syndrome::LocalLength));
         }
         let smi = dqp == 0;
@@ -855,7 +857,7 @@ impl Fabric {
             off += DS;
         }
         let len = sgl.len() as usize;
-        if len > STAGE - GRH_BYTES {
+        if len > PORT_MTU {
             return Step::Done(Some(Syndrome::LocalLength));
         }
         let (sgid, slid, pkey) = {

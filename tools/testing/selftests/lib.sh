@@ -172,3 +172,25 @@ teardown_ipoib() {
 
 # The 20-byte hardware address of ib0, as ip prints it.
 ib_lladdr() { cat /sys/class/net/ib0/address; }
+
+# The software ConnectX-3 (tests under mlx4_model/): load the C mlx4_ib on it,
+# run opensm on mlx4_0 (PARTITIONS: an optional partitions.conf) and wait for
+# both ports to be ACTIVE.
+MODEL_SM_GUID=0x0002c90300a00001
+model_start() {
+	modprobe mlx4_ib || return 1
+	modprobe ib_umad || return 1
+	wait_for 20 test -e /sys/class/infiniband/mlx4_1/ports/1/state || return 1
+	set -- -g $MODEL_SM_GUID -B -f /tmp/opensm.log
+	[ -n "${PARTITIONS:-}" ] && set -- "$@" -P "$PARTITIONS"
+	opensm "$@" >/tmp/opensm.out 2>&1 || return 1
+	wait_for 60 sh -c "grep -q ACTIVE /sys/class/infiniband/mlx4_0/ports/1/state &&
+		grep -q ACTIVE /sys/class/infiniband/mlx4_1/ports/1/state"
+}
+
+model_stop() {
+	pkill -x opensm
+	wait_for 10 sh -c "! pgrep -x opensm" || return 1
+	modprobe -r ib_ipoib 2>/dev/null
+	modprobe -r ib_umad mlx4_ib mlx4_model
+}

@@ -1,0 +1,42 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Userspace verbs between mlx4_0 and mlx4_1 through libmlx4 on the software
+# ConnectX-3: the rdma-core pingpongs with their buffers validated, perftest's
+# bandwidth and latency tools, and RC data checked byte for byte (pyverbs).
+# timeout: 600
+. "$(dirname "$0")/../lib.sh"
+
+check "mlx4_ib and opensm up, both ports ACTIVE" model_start
+ip link set lo up
+
+# pair NAME CMD...: server on mlx4_0, client on mlx4_1 over loopback TCP.
+pair() {
+	name=$1
+	shift
+	timeout 120 "$@" -d mlx4_0 >/tmp/srv.out 2>&1 &
+	spid=$!
+	sleep 2
+	timeout 120 "$@" -d mlx4_1 127.0.0.1 >/tmp/cli.out 2>&1
+	crc=$?
+	wait $spid
+	src=$?
+	sed 's/^/#   /' /tmp/cli.out | tail -n 3
+	[ $crc = 0 ] && [ $src = 0 ]
+}
+check "ibv_rc_pingpong (validated, 4096 B)" pair rc ibv_rc_pingpong -c -n 200 -s 4096
+check "ibv_rc_pingpong (validated, 64 KiB)" pair rc ibv_rc_pingpong -c -n 50 -s 65536
+check "ibv_ud_pingpong (validated)" pair ud ibv_ud_pingpong -c -n 200 -s 2048
+check "ibv_srq_pingpong (validated, 4 QPs)" pair srq ibv_srq_pingpong -c -n 100 -q 4
+check "ib_send_bw" pair send_bw ib_send_bw -n 500
+check "ib_write_bw" pair write_bw ib_write_bw -n 500
+check "ib_read_bw" pair read_bw ib_read_bw -n 500
+check "ib_atomic_bw" pair atomic_bw ib_atomic_bw -n 500
+check "ib_send_lat" pair send_lat ib_send_lat -n 500
+check "ib_send_bw UD" pair send_bw_ud ib_send_bw -c UD -n 500
+/usr/bin/python3 "$(dirname "$0")/rdma_verify.py" >/tmp/verify.out 2>&1
+vrc=$?
+cat /tmp/verify.out
+[ $vrc = 0 ] || fail "RC data checks (pyverbs)"
+check "opensm stops, modules unload" model_stop
+check "no leak (kmemleak)" kmemleak_check
+finish
