@@ -8,6 +8,15 @@
 //! model operations here. Functions that only a multi-function (SR-IOV) device, an Ethernet
 //! (RoCE) port or a capability the model does not advertise can reach are listed at the end;
 //! each says what it returns and why mlx4_ib cannot call it on the model.
+//!
+//! # Safety
+//!
+//! Every function here has the contract of the mlx4_core function of the same name: the
+//! `mlx4_dev` is one the model handed out through its auxiliary device and is bound, and every
+//! other pointer is valid as mlx4_core's callers (mlx4_ib) guarantee. Only C calls them; the
+//! contract is stated once here rather than on each of the hundred.
+
+#![allow(clippy::missing_safety_doc)]
 
 use crate::hca::{tree_node, CqRec, Hca, MptRec, QpRec, SrqRec};
 use crate::rust_bindings::error::code::EOPNOTSUPP;

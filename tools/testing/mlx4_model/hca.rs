@@ -425,7 +425,7 @@ pub(crate) fn tree_node<V>(key: u32, value: V) -> Result<RBTreeNode<u32, V>> {
 
 /// As `tree_node`, for any key type.
 pub(crate) fn tree_node_key<K, V>(key: K, value: V) -> Result<RBTreeNode<K, V>> {
-    Ok(RBTreeNode::new(key, value, GFP_KERNEL)?)
+    RBTreeNode::new(key, value, GFP_KERNEL)
 }
 
 /// A model HCA.
