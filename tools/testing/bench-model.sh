@@ -24,7 +24,7 @@ pair() {
 gbit() { awk '$1 ~ /^[0-9]+$/ && NF >= 5 { bw = $4 } END { if (bw != "") printf "%.1f", bw * 1000 }'; }
 sbw=$(pair ib_send_bw -c RC -s 65536 -D "$T" -F --report_gbits | gbit)
 # The latency line: bytes, iterations, t_min, t_max, t_typical, t_avg.
-lat=$(pair ib_send_lat -s 2 -D "$T" -F | awk '$1 == 2 && NF >= 6 { print $5 }')
+lat=$(pair ib_send_lat -s 2 -n 1000 -F | awk '$1 == 2 && NF >= 6 { print $5 }')
 
 modprobe ib_ipoib
 wait_for 10 test -e /sys/class/net/ib1
