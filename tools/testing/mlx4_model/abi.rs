@@ -391,7 +391,7 @@ unsafe extern "C" fn mlx4_mtt_init(
     page_shift: c_int,
     mtt: *mut raw::mlx4_mtt,
 ) -> c_int {
-    if npages < 0 {
+    if npages < 0 || (npages > 0 && !(12..=31).contains(&page_shift)) {
         return EINVAL.to_errno();
     }
     if npages == 0 {
@@ -541,10 +541,11 @@ unsafe extern "C" fn mlx4_cq_alloc(
     let Some(cqn) = hca.state.lock().cqn_alloc() else {
         return ENOMEM.to_errno();
     };
-    // The firmware hands every entry to hardware (ownership bit 1 on the first pass).
-    {
+    // The firmware hands every entry to hardware (ownership bit 1 on the first pass), a page
+    // of entries per lock hold.
+    for chunk in (0..nent as u64).step_by(128) {
         let s = hca.state.lock();
-        for i in 0..nent as u64 {
+        for i in chunk..(chunk + 128).min(nent as u64) {
             match s.buf_dma(mtt, i * 32) {
                 // SAFETY: The CQ buffer is mapped by the MTT the driver wrote for it.
                 Some(dma) => unsafe { *hca.dma_to_virt(dma + 31) = 0x80 },
@@ -731,15 +732,19 @@ unsafe extern "C" fn mlx4_qp_alloc(
 #[no_mangle]
 unsafe extern "C" fn mlx4_qp_remove(dev: *mut raw::mlx4_dev, qp: *mut raw::mlx4_qp) {
     // SAFETY: `dev` is ours and `qp` was allocated by `mlx4_qp_alloc`.
-    unsafe {
+    // The firmware forgets the QP too: the engine takes no new reference once this returns.
+    let rec = unsafe {
         let hca = hca(dev);
-        let _s = hca.state.lock();
+        let mut s = hca.state.lock();
         let d = hca.mdev.get();
         raw::radix_tree_delete(
             &raw mut (*d).qp_table_tree,
             ((*qp).qpn as u32 & ((1 << 17) - 1)) as c_ulong,
         );
-    }
+        s.qps.remove(&((*qp).qpn as u32))
+    };
+    // Freed outside the lock.
+    drop(rec);
 }
 
 /// Drops a reference to `qp` (what `mlx4_put_qp` does).
@@ -766,12 +771,21 @@ unsafe extern "C" fn mlx4_put_qp(qp: *mut raw::mlx4_qp) {
 /// `mlx4_qp_free`: drops the firmware's QP once no event handler holds it.
 #[no_mangle]
 unsafe extern "C" fn mlx4_qp_free(dev: *mut raw::mlx4_dev, qp: *mut raw::mlx4_qp) {
-    // SAFETY: `qp` was allocated by `mlx4_qp_alloc` and removed.
+    // SAFETY: `qp` was allocated by `mlx4_qp_alloc` (and normally removed; an error path of
+    // the driver may free it without removing it, so the record goes here at the latest).
     unsafe {
+        let qpn = (*qp).qpn as u32;
+        let rec = {
+            let hca = hca(dev);
+            let mut s = hca.state.lock();
+            match s.qps.get(&qpn) {
+                Some(r) if r.qp == qp => s.qps.remove(&qpn),
+                _ => None,
+            }
+        };
+        drop(rec);
         mlx4_put_qp(qp);
         raw::wait_for_completion(&raw mut (*qp).free);
-        let qpn = (*qp).qpn as u32;
-        let _ = hca(dev).state.lock().qps.remove(&qpn);
     }
 }
 
@@ -838,11 +852,13 @@ unsafe extern "C" fn mlx4_qp_modify(
             return EINVAL.to_errno();
         }
         rec.state = new_state;
+        rec.gen = rec.gen.wrapping_add(1);
         if new_state == raw::mlx4_qp_state_MLX4_QP_STATE_RST {
             // The driver resets its queue indexes and doorbell record too.
             rec.sq_cons = 0;
             rec.rq_cons = 0;
             rec.stall_since = 0;
+            rec.rnr_attempts = 0;
             rec.last_wqe_sent = false;
         } else if !context.is_null() {
             let reset = cur_state == raw::mlx4_qp_state_MLX4_QP_STATE_RST;

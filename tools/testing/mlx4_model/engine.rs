@@ -95,6 +95,13 @@ struct QpView {
     access: u32,
     sl: u8,
     pkey_index: u8,
+    /// The reserved lkey (DMA addresses) is allowed: kernel QPs only.
+    rlkey: bool,
+    /// Responder's minimal RNR timer code and requester's RNR retry count (7: forever).
+    min_rnr: u8,
+    rnr_retry: u8,
+    /// `QpRec::gen` when the view was taken.
+    gen: u32,
 }
 
 fn be32(v: u32) -> u32 {
@@ -152,6 +159,10 @@ impl QpView {
             access: be32(c.params2),
             sl: (c.pri_path.sched_queue >> 2) & 0xf,
             pkey_index: c.pri_path.pkey_index & 0x7f,
+            rlkey: c.rlkey_roce_mode & 0x10 != 0,
+            min_rnr: ((be32(c.rnr_nextrecvpsn) >> 24) & 0x1f) as u8,
+            rnr_retry: ((be32(c.params1) >> 13) & 7) as u8,
+            gen: rec.gen,
         }
     }
 
@@ -274,6 +285,7 @@ impl State {
 
     /// Translates `len` bytes at `addr` under `key` into a DMA address and the bytes
     /// contiguous from there. `remote`: the key is an rkey used by a peer.
+    #[allow(clippy::too_many_arguments)]
     fn translate(
         &self,
         key: u32,
@@ -282,13 +294,15 @@ impl State {
         pd: u32,
         perm: u32,
         remote: bool,
+        reserved_ok: bool,
     ) -> core::result::Result<(u64, u64), Syndrome> {
         let bad = if remote {
             Syndrome::RemoteAccess
         } else {
             Syndrome::LocalProt
         };
-        if key == RESERVED_LKEY && !remote {
+        if key == RESERVED_LKEY && !remote && reserved_ok {
+            addr.checked_add(len).ok_or(bad)?;
             return Ok((addr, len));
         }
         let mr = self.mrs.get(&key.rotate_right(8)).ok_or(bad)?;
@@ -315,11 +329,17 @@ impl State {
     }
 }
 
-/// A scatter/gather list read from a WQE.
+/// The lkey marking an inline entry of an [`Sgl`] (no real key has all bits set and the
+/// reserved lkey is 0).
+const INLINE_KEY: u32 = u32::MAX;
+
+/// A scatter/gather list read from a WQE; inline data (sends) is kept in the list.
 #[derive(Clone, Copy)]
 struct Sgl {
     sges: [Data; MAX_SGE],
     n: usize,
+    inline: [u8; 1024],
+    inline_len: usize,
 }
 
 impl Sgl {
@@ -327,7 +347,45 @@ impl Sgl {
         Self {
             sges: [Data::TERMINATOR; MAX_SGE],
             n: 0,
+            inline: [0; 1024],
+            inline_len: 0,
         }
+    }
+
+    /// Parses the data part of a send WQE (from `off`): data segments, zero-length ones
+    /// (byte count 0x80000000) and inline segments (bit 31 and the length, then the data,
+    /// padded to 16 bytes). `None` if the WQE is malformed.
+    fn parse_send(wqe: &[u8], mut off: usize) -> Option<Self> {
+        let mut l = Self::new();
+        while off + 4 <= wqe.len() {
+            let dw = u32::from_be_bytes([wqe[off], wqe[off + 1], wqe[off + 2], wqe[off + 3]]);
+            if dw == 0x8000_0000 {
+                off += DS;
+                continue;
+            }
+            if dw & 0x8000_0000 != 0 {
+                let n = (dw & 0x7fff_ffff) as usize;
+                let end = off.checked_add(4)?.checked_add(n)?;
+                if end > wqe.len() || l.inline_len + n > l.inline.len() || l.n == MAX_SGE {
+                    return None;
+                }
+                l.inline[l.inline_len..l.inline_len + n].copy_from_slice(&wqe[off + 4..end]);
+                l.push(Data {
+                    byte_count: n as u32,
+                    lkey: INLINE_KEY,
+                    addr: l.inline_len as u64,
+                });
+                l.inline_len += n;
+                off += (4 + n).div_ceil(DS) * DS;
+                continue;
+            }
+            if off + DS > wqe.len() {
+                return None;
+            }
+            l.push(Data::read(&wqe[off..]));
+            off += DS;
+        }
+        Some(l)
     }
 
     fn push(&mut self, d: Data) {
@@ -383,7 +441,7 @@ fn copy_sgl(
     hca: &Hca,
     s: &State,
     sgl: &Sgl,
-    pd: u32,
+    (pd, reserved_ok): (u32, bool),
     perm: u32,
     off: u64,
     mut buf: Buf<'_>,
@@ -400,18 +458,31 @@ fn copy_sgl(
             skip -= bc;
             continue;
         }
-        let mut addr = d.addr + skip;
+        if d.lkey == INLINE_KEY {
+            // Inline data, kept in the list (`addr` is its offset there).
+            let from = (d.addr + skip) as usize;
+            let n = ((bc - skip) as usize).min(total - done);
+            let src = &sgl.inline[from..from + n];
+            match &mut buf {
+                Buf::Gather(b) => b[done..done + n].copy_from_slice(src),
+                Buf::Scatter(_) => return Err(Syndrome::LocalQpOp),
+            }
+            done += n;
+            skip = 0;
+            continue;
+        }
+        let mut addr = d.addr.checked_add(skip).ok_or(Syndrome::LocalProt)?;
         let mut left = (bc - skip).min((total - done) as u64);
         skip = 0;
         while left > 0 {
-            let (dma, n) = s.translate(d.lkey, addr, left, pd, perm, false)?;
+            let (dma, n) = s.translate(d.lkey, addr, left, pd, perm, false, reserved_ok)?;
             let n = n.min(left) as usize;
             // SAFETY: `translate` checked the range against a registered region (or the
-            // reserved lkey names kernel DMA memory); it stays registered while the HCA lock
-            // is held, as deregistration takes it.
+            // reserved lkey names kernel DMA memory of a kernel QP); it stays registered while
+            // the HCA lock is held, as deregistration takes it.
             unsafe { buf.copy(hca.dma_to_virt(dma), done, n) };
             done += n;
-            addr += n as u64;
+            addr = addr.checked_add(n as u64).ok_or(Syndrome::LocalProt)?;
             left -= n as u64;
         }
     }
@@ -436,7 +507,10 @@ fn copy_remote(
     let mut done = 0usize;
     while done < total {
         let left = (total - done) as u64;
-        let (dma, n) = s.translate(rkey, addr + done as u64, left, pd, perm, true)?;
+        let a = addr
+            .checked_add(done as u64)
+            .ok_or(Syndrome::RemoteAccess)?;
+        let (dma, n) = s.translate(rkey, a, left, pd, perm, true, false)?;
         let n = n.min(left) as usize;
         // SAFETY: As in `copy_sgl`.
         unsafe { buf.copy(hca.dma_to_virt(dma), done, n) };
@@ -453,6 +527,8 @@ struct RecvWqe {
     index: u16,
     /// The SRQ's next index after this one.
     srq_next: Option<u32>,
+    /// The PD its buffers must belong to (the SRQ's or the QP's).
+    pd: u32,
 }
 
 /// What the receive CQE reports about the sender.
@@ -466,10 +542,23 @@ struct Origin {
     pkey: u16,
 }
 
+/// A datagram on its way to a QP.
+struct Delivery<'a> {
+    origin: Origin,
+    /// The GRH area (filled when `origin.grh`) and the payload.
+    pkt: &'a [u8],
+    /// The Q_Key to check (not for QP0 and QP1).
+    qkey: Option<u32>,
+    imm: Option<u32>,
+    solicited: bool,
+}
+
 /// Outcome of a send WQE.
 enum Step {
     /// Completed (successfully or not: the syndrome for the requester).
     Done(Option<Syndrome>),
+    /// An RDMA READ or atomic completed, with the bytes it brought back.
+    Read(u32),
     /// Cannot proceed now (no receive WQE, link not up); try again later.
     Wait,
 }
@@ -484,7 +573,7 @@ impl Fabric {
             let Some(h) = hcas[i] else { continue };
             let mut next = 0u32;
             loop {
-                let view = {
+                let mut view = {
                     let mut s = h.state.lock();
                     let Some(c) = s.qps.cursor_lower_bound(&next) else {
                         break;
@@ -500,6 +589,15 @@ impl Fabric {
                             _ => break,
                         }
                         ev.deliver();
+                        // The QP may have gone to the error state (or away) meanwhile.
+                        let v = {
+                            let s = h.state.lock();
+                            s.qps.get(&view.qpn).map(|r| QpView::new(view.qpn, r))
+                        };
+                        match v {
+                            Some(v) if v.sends() => view = v,
+                            _ => break,
+                        }
                     }
                 } else if view.is_err() {
                     progress |= self.flush(h, &view, &mut ev);
@@ -568,39 +666,56 @@ impl Fabric {
                 }
             }
         };
-        let err = match step {
+        let (err, bytes) = match step {
             Step::Wait => return Some(false),
-            Step::Done(e) => e,
+            Step::Done(e) => (e, 0),
+            Step::Read(n) => (None, n),
         };
         let mut s = h.state.lock();
         let signaled = ctrl.is_some_and(|c| c.flags & crate::hw::wqe::CTRL_CQ_UPDATE != 0);
-        if let Some(rec) = s.qps.get_mut(&qp.qpn) {
-            rec.sq_cons = cons.wrapping_add(1);
-            rec.stall_since = 0;
-            if err.is_some() {
-                rec.state = raw::mlx4_qp_state_MLX4_QP_STATE_ERR;
-            }
+        // A QP reset, modified or destroyed meanwhile gets no completion from before.
+        let Some(rec) = s.qps.get_mut(&qp.qpn) else {
+            return Some(false);
+        };
+        if rec.gen != qp.gen || rec.sq_cons != cons {
+            return Some(false);
+        }
+        rec.sq_cons = cons.wrapping_add(1);
+        rec.stall_since = 0;
+        rec.rnr_attempts = 0;
+        rec.rnr_until = 0;
+        if err.is_some() {
+            rec.state = raw::mlx4_qp_state_MLX4_QP_STATE_ERR;
+            rec.gen = rec.gen.wrapping_add(1);
         }
         if err.is_some() || signaled {
             let opcode = ctrl.map_or(0, |c| c.opcode as u8);
-            push_cqe(h, &mut s, qp.cqn_send, ev, |buf, owner| match err {
-                Some(e) => ErrCqe {
-                    qpn: qp.qpn,
-                    wqe_index: cons as u16,
-                    vendor_syndrome: 0,
-                    syndrome: Some(e),
-                }
-                .write(e as u8, true, owner, buf),
-                None => Cqe {
-                    qpn: qp.qpn,
-                    wqe_index: cons as u16,
-                    is_send: true,
-                    opcode,
-                    owner,
-                    ..Cqe::default()
-                }
-                .write(buf),
-            });
+            push_cqe(
+                h,
+                &mut s,
+                qp.cqn_send,
+                err.is_some(),
+                ev,
+                |buf, owner| match err {
+                    Some(e) => ErrCqe {
+                        qpn: qp.qpn,
+                        wqe_index: cons as u16,
+                        vendor_syndrome: 0,
+                        syndrome: Some(e),
+                    }
+                    .write(e as u8, true, owner, buf),
+                    None => Cqe {
+                        qpn: qp.qpn,
+                        wqe_index: cons as u16,
+                        byte_cnt: bytes,
+                        is_send: true,
+                        opcode,
+                        owner,
+                        ..Cqe::default()
+                    }
+                    .write(buf),
+                },
+            );
         }
         Some(true)
     }
@@ -609,6 +724,9 @@ impl Fabric {
     fn flush(&self, h: &Hca, qp: &QpView, ev: &mut Events) -> bool {
         let mut s = h.state.lock();
         let mut progress = false;
+        if s.qps.get(&qp.qpn).map(|r| r.gen) != Some(qp.gen) {
+            return false;
+        }
         // Send queue: every WQE the driver handed over.
         for _ in 0..qp.sq.cnt {
             let Some(rec) = s.qps.get(&qp.qpn) else {
@@ -760,7 +878,7 @@ impl Fabric {
                 h,
                 &s,
                 &sgl,
-                qp.pd,
+                (qp.pd, qp.rlkey),
                 0,
                 0,
                 Buf::Gather(&mut stage[GRH_BYTES..GRH_BYTES + len]),
@@ -787,10 +905,17 @@ impl Fabric {
         let Some(dh) = hcas[d] else {
             return Step::Done(None);
         };
-        // QP0 is base_sqpn + port - 1, QP1 base_sqpn + 2 + port - 1.
+        // QP0 is base_sqpn + port - 1, QP1 base_sqpn + 2 + port - 1. QP1 checks the Q_Key
+        // (0x80010000); QP0 has none.
         let dqpn = crate::hca::BASE_SQPN + if smi { 0 } else { 2 };
-        let _ = qkey;
-        self.deliver_ud(dh, dqpn, &origin, &stage[..GRH_BYTES + len], None, ev);
+        let d = Delivery {
+            origin,
+            pkt: &stage[..GRH_BYTES + len],
+            qkey: (!smi).then_some(qkey),
+            imm: None,
+            solicited: false,
+        };
+        self.deliver_ud(dh, dqpn, &d, ev);
         Step::Done(None)
     }
 
@@ -850,12 +975,9 @@ impl Fabric {
             return Step::Done(Some(Syndrome::LocalQpOp));
         }
         let dg = Datagram::read(&wqe[DS..]);
-        let mut sgl = Sgl::new();
-        let mut off = DS + DATAGRAM_SIZE;
-        while off + DS <= wqe.len() {
-            sgl.push(Data::read(&wqe[off..]));
-            off += DS;
-        }
+        let Some(sgl) = Sgl::parse_send(wqe, DS + DATAGRAM_SIZE) else {
+            return Step::Done(Some(Syndrome::LocalQpOp));
+        };
         let len = sgl.len() as usize;
         if len > PORT_MTU {
             return Step::Done(Some(Syndrome::LocalLength));
@@ -866,7 +988,7 @@ impl Fabric {
                 h,
                 &s,
                 &sgl,
-                qp.pd,
+                (qp.pd, qp.rlkey),
                 0,
                 0,
                 Buf::Gather(&mut stage[GRH_BYTES..GRH_BYTES + len]),
@@ -904,8 +1026,13 @@ impl Fabric {
             grh: dg.av.grh.is_some(),
             pkey,
         };
-        let imm = (c.opcode == Opcode::SendImm).then_some(c.imm);
-        let pkt = &stage[..GRH_BYTES + len];
+        let d = Delivery {
+            origin,
+            pkt: &stage[..GRH_BYTES + len],
+            qkey: Some(qkey),
+            imm: (c.opcode == Opcode::SendImm).then_some(c.imm),
+            solicited: c.flags & crate::hw::wqe::CTRL_SOLICITED != 0,
+        };
         if dg.av.dlid >= 0xc000 && dg.av.dlid != 0xffff {
             // Multicast: every attached QP on the sending port and across the cable, but
             // not the sender itself.
@@ -920,43 +1047,38 @@ impl Fabric {
                 if j != i && self.route(hcas, i, 0xffff, false) != Some(j) {
                     continue;
                 }
-                let mut members = [0u32; 16];
-                let n = {
-                    let s = dh.state.lock();
-                    let m = s.mcast.get(&g.dgid).map_or(&[][..], |m| m.members());
-                    let n = m.len().min(members.len());
-                    members[..n].copy_from_slice(&m[..n]);
-                    n
-                };
-                for &q in &members[..n] {
+                // Member by member: the group may change while the copies go out.
+                let mut k = 0;
+                loop {
+                    let q = {
+                        let s = dh.state.lock();
+                        s.mcast
+                            .get(&g.dgid)
+                            .and_then(|m| m.members().get(k).copied())
+                    };
+                    let Some(q) = q else { break };
+                    k += 1;
                     if j == i && q == qp.qpn {
                         continue;
                     }
-                    self.deliver_ud(dh, q, &origin, pkt, Some((qkey, imm)), ev);
+                    self.deliver_ud(dh, q, &d, ev);
                 }
             }
             return Step::Done(None);
         }
-        if let Some(d) = self.route(hcas, i, dg.av.dlid, false) {
-            if let Some(dh) = hcas[d] {
-                self.deliver_ud(dh, dg.dqpn, &origin, pkt, Some((qkey, imm)), ev);
+        if let Some(j) = self.route(hcas, i, dg.av.dlid, false) {
+            if let Some(dh) = hcas[j] {
+                self.deliver_ud(dh, dg.dqpn, &d, ev);
             }
         }
         Step::Done(None)
     }
 
     /// Delivers a datagram (GRH area + payload) to UD or special QP `dqpn` of `dh`. Checks
-    /// the Q_Key when given (`Some((qkey, imm))`). Drops it, counting, when the QP cannot take
-    /// it, as the hardware does.
-    fn deliver_ud(
-        &self,
-        dh: &Hca,
-        dqpn: u32,
-        origin: &Origin,
-        pkt: &[u8],
-        qkey_imm: Option<(u32, Option<u32>)>,
-        ev: &mut Events,
-    ) {
+    /// the Q_Key when given. Drops it, counting, when the QP cannot take it, as the hardware
+    /// does.
+    fn deliver_ud(&self, dh: &Hca, dqpn: u32, d: &Delivery<'_>, ev: &mut Events) {
+        let (origin, pkt, imm) = (&d.origin, d.pkt, d.imm);
         let mut s = dh.state.lock();
         let Some(rec) = s.qps.get(&dqpn) else {
             return;
@@ -965,8 +1087,7 @@ impl Fabric {
         if !qp.receives() || !(qp.st == ST_UD || qp.st == ST_MLX) {
             return;
         }
-        let imm = qkey_imm.and_then(|(_, i)| i);
-        if let Some((qkey, _)) = qkey_imm {
+        if let Some(qkey) = d.qkey {
             if qkey != qp.qkey {
                 s.port.qkey_violations = s.port.qkey_violations.saturating_add(1);
                 return;
@@ -984,7 +1105,7 @@ impl Fabric {
         };
         let data = &pkt[from..];
         if pkt.len() as u64 > r.sgl.len() {
-            commit_recv(&mut s, &qp, &r);
+            commit_recv(dh, &mut s, &qp, &r, ev);
             bump(&mut s, DIAG_RQ_NUM_LLE);
             push_recv_err(dh, &mut s, &qp, &r, Syndrome::LocalLength, ev);
             return;
@@ -993,12 +1114,12 @@ impl Fabric {
             dh,
             &s,
             &r.sgl,
-            qp.pd,
+            (r.pd, qp.rlkey),
             PERM_LOCAL_WRITE,
             skip,
             Buf::Scatter(data),
         );
-        commit_recv(&mut s, &qp, &r);
+        commit_recv(dh, &mut s, &qp, &r, ev);
         if let Err(e) = res {
             push_recv_err(dh, &mut s, &qp, &r, e, ev);
             return;
@@ -1009,7 +1130,7 @@ impl Fabric {
             .iter()
             .position(|&k| k & 0x7fff == origin.pkey & 0x7fff)
             .unwrap_or(0) as u32;
-        push_cqe(dh, &mut s, qp.cqn_recv, ev, |buf, owner| {
+        push_cqe(dh, &mut s, qp.cqn_recv, d.solicited, ev, |buf, owner| {
             Cqe {
                 qpn: qp.qpn,
                 immed: imm.unwrap_or(pkey_index),
@@ -1094,11 +1215,9 @@ impl Fabric {
         } else {
             None
         };
-        let mut sgl = Sgl::new();
-        while off + DS <= wqe.len() {
-            sgl.push(Data::read(&wqe[off..]));
-            off += DS;
-        }
+        let Some(sgl) = Sgl::parse_send(wqe, off) else {
+            return Step::Done(Some(Syndrome::LocalQpOp));
+        };
         // The responder QP.
         let dqp = {
             let s = dh.state.lock();
@@ -1120,35 +1239,32 @@ impl Fabric {
         };
         match c.opcode {
             Opcode::Send | Opcode::SendImm | Opcode::SendInval => {
-                let r = {
-                    let mut s = dh.state.lock();
-                    match take_recv(dh, &s, &dqp) {
-                        Some(r) => r,
-                        None => {
-                            bump(&mut s, DIAG_SQ_NUM_RNR);
-                            return Step::Wait;
-                        }
-                    }
+                let Some(r) = take_recv(dh, &dh.state.lock(), &dqp) else {
+                    return rnr(h, qp, &dqp);
                 };
                 if len > r.sgl.len() {
                     let mut s = dh.state.lock();
-                    commit_recv(&mut s, &dqp, &r);
-                    bump(&mut s, DIAG_RQ_NUM_LLE);
-                    push_recv_err(dh, &mut s, &dqp, &r, Syndrome::LocalLength, ev);
-                    set_err(&mut s, dqp.qpn);
+                    if commit_recv(dh, &mut s, &dqp, &r, ev) {
+                        bump(&mut s, DIAG_RQ_NUM_LLE);
+                        push_recv_err(dh, &mut s, &dqp, &r, Syndrome::LocalLength, ev);
+                        set_err(&mut s, dqp.qpn);
+                    }
                     return Step::Done(Some(Syndrome::RemoteInvalidRequest));
                 }
-                if let Err(e) =
-                    self.stream(h, qp.pd, &sgl, dh, Target::Sgl(&r.sgl, dqp.pd), len, stage)
-                {
+                let target = Target::Sgl(&r.sgl, r.pd, dqp.rlkey);
+                if let Err(e) = self.stream(h, (qp.pd, qp.rlkey), &sgl, dh, target, len, stage) {
                     let mut s = dh.state.lock();
-                    commit_recv(&mut s, &dqp, &r);
-                    push_recv_err(dh, &mut s, &dqp, &r, Syndrome::LocalProt, ev);
-                    set_err(&mut s, dqp.qpn);
+                    if commit_recv(dh, &mut s, &dqp, &r, ev) {
+                        push_recv_err(dh, &mut s, &dqp, &r, Syndrome::LocalProt, ev);
+                        set_err(&mut s, dqp.qpn);
+                    }
                     return Step::Done(Some(e));
                 }
                 let mut s = dh.state.lock();
-                commit_recv(&mut s, &dqp, &r);
+                if !commit_recv(dh, &mut s, &dqp, &r, ev) {
+                    // The responder changed under the message: it is lost with it.
+                    return Step::Done(None);
+                }
                 let (opcode, imm) = match c.opcode {
                     Opcode::SendImm => (RecvOpcode::SendImm, c.imm),
                     Opcode::SendInval => (RecvOpcode::SendInval, c.imm),
@@ -1168,20 +1284,16 @@ impl Fabric {
                     return Step::Done(Some(Syndrome::RemoteAccess));
                 }
                 let r = if c.opcode == Opcode::RdmaWriteImm {
-                    let mut s = dh.state.lock();
-                    match take_recv(dh, &s, &dqp) {
+                    match take_recv(dh, &dh.state.lock(), &dqp) {
                         Some(r) => Some(r),
-                        None => {
-                            bump(&mut s, DIAG_SQ_NUM_RNR);
-                            return Step::Wait;
-                        }
+                        None => return rnr(h, qp, &dqp),
                     }
                 } else {
                     None
                 };
                 if let Err(e) = self.stream(
                     h,
-                    qp.pd,
+                    (qp.pd, qp.rlkey),
                     &sgl,
                     dh,
                     Target::Remote(ra, dqp.pd, PERM_REMOTE_WRITE),
@@ -1192,7 +1304,9 @@ impl Fabric {
                 }
                 if let Some(r) = r {
                     let mut s = dh.state.lock();
-                    commit_recv(&mut s, &dqp, &r);
+                    if !commit_recv(dh, &mut s, &dqp, &r, ev) {
+                        return Step::Done(None);
+                    }
                     let solicited = c.flags & crate::hw::wqe::CTRL_SOLICITED != 0;
                     push_recv(
                         dh,
@@ -1222,17 +1336,10 @@ impl Fabric {
                     {
                         let s = dh.state.lock();
                         let buf = Buf::Gather(&mut stage[..n]);
-                        if copy_remote(
-                            dh,
-                            &s,
-                            ra.rkey,
-                            ra.addr + done,
-                            dqp.pd,
-                            PERM_REMOTE_READ,
-                            buf,
-                        )
-                        .is_err()
-                        {
+                        let Some(a) = ra.addr.checked_add(done) else {
+                            return Step::Done(Some(Syndrome::RemoteAccess));
+                        };
+                        if copy_remote(dh, &s, ra.rkey, a, dqp.pd, PERM_REMOTE_READ, buf).is_err() {
                             return Step::Done(Some(Syndrome::RemoteAccess));
                         }
                     }
@@ -1241,7 +1348,7 @@ impl Fabric {
                         h,
                         &s,
                         &sgl,
-                        qp.pd,
+                        (qp.pd, qp.rlkey),
                         PERM_LOCAL_WRITE,
                         done,
                         Buf::Scatter(&stage[..n]),
@@ -1250,7 +1357,7 @@ impl Fabric {
                     }
                     done += n as u64;
                 }
-                Step::Done(None)
+                Step::Read(len as u32)
             }
             Opcode::AtomicCs | Opcode::AtomicFa => {
                 let (Some(ra), Some((swap_add, compare))) = (raddr, atomic) else {
@@ -1299,12 +1406,13 @@ impl Fabric {
                     }
                 }
                 let s = h.state.lock();
+                let local = (qp.pd, qp.rlkey);
                 if let Err(e) =
-                    copy_sgl(h, &s, &sgl, qp.pd, PERM_LOCAL_WRITE, 0, Buf::Scatter(&old))
+                    copy_sgl(h, &s, &sgl, local, PERM_LOCAL_WRITE, 0, Buf::Scatter(&old))
                 {
                     return Step::Done(Some(e));
                 }
-                Step::Done(None)
+                Step::Read(8)
             }
             Opcode::Nop => Step::Done(None),
             _ => Step::Done(Some(Syndrome::LocalQpOp)),
@@ -1317,7 +1425,7 @@ impl Fabric {
     fn stream(
         &self,
         h: &Hca,
-        pd: u32,
+        local: (u32, bool),
         sgl: &Sgl,
         dh: &Hca,
         target: Target<'_>,
@@ -1329,15 +1437,15 @@ impl Fabric {
             let n = (len - done).min(STAGE as u64) as usize;
             {
                 let s = h.state.lock();
-                copy_sgl(h, &s, sgl, pd, 0, done, Buf::Gather(&mut stage[..n]))?;
+                copy_sgl(h, &s, sgl, local, 0, done, Buf::Gather(&mut stage[..n]))?;
             }
             let s = dh.state.lock();
             match target {
-                Target::Sgl(d, dpd) => copy_sgl(
+                Target::Sgl(d, dpd, rl) => copy_sgl(
                     dh,
                     &s,
                     d,
-                    dpd,
+                    (dpd, rl),
                     PERM_LOCAL_WRITE,
                     done,
                     Buf::Scatter(&stage[..n]),
@@ -1347,7 +1455,7 @@ impl Fabric {
                     dh,
                     &s,
                     ra.rkey,
-                    ra.addr + done,
+                    ra.addr.checked_add(done).ok_or(Syndrome::RemoteAccess)?,
                     dpd,
                     perm,
                     Buf::Scatter(&stage[..n]),
@@ -1363,8 +1471,8 @@ impl Fabric {
 /// Where streamed data lands.
 #[derive(Clone, Copy)]
 enum Target<'a> {
-    /// A receive WQE's scatter list, with the responder's PD.
-    Sgl(&'a Sgl, u32),
+    /// A receive WQE's scatter list, with its PD and whether the reserved lkey is allowed.
+    Sgl(&'a Sgl, u32, bool),
     /// Remote memory: address and rkey, the responder's PD, the access needed.
     Remote(Raddr, u32, u32),
 }
@@ -1387,6 +1495,7 @@ fn bump(s: &mut State, off: usize) {
 fn set_err(s: &mut State, qpn: u32) {
     if let Some(rec) = s.qps.get_mut(&qpn) {
         rec.state = raw::mlx4_qp_state_MLX4_QP_STATE_ERR;
+        rec.gen = rec.gen.wrapping_add(1);
     }
 }
 
@@ -1396,6 +1505,7 @@ fn take_recv(h: &Hca, s: &State, qp: &QpView) -> Option<RecvWqe> {
         sgl: Sgl::new(),
         index: 0,
         srq_next: None,
+        pd: qp.pd,
     };
     let (ring, idx, skip) = if let Some(srqn) = qp.srqn {
         let srq = s.srqs.get(&srqn)?;
@@ -1417,6 +1527,7 @@ fn take_recv(h: &Hca, s: &State, qp: &QpView) -> Option<RecvWqe> {
             u16::from_be(unsafe { ptr::read_volatile(h.dma_to_virt(dma + 2).cast::<u16>()) });
         r.srq_next = Some(u32::from(next) & (srq.max - 1));
         r.index = srq.head as u16;
+        r.pd = srq.pdn;
         (ring, srq.head, DS)
     } else {
         let rq = qp.rq?;
@@ -1448,16 +1559,72 @@ fn take_recv(h: &Hca, s: &State, qp: &QpView) -> Option<RecvWqe> {
     Some(r)
 }
 
-/// Consumes the receive WQE `take_recv` returned.
-fn commit_recv(s: &mut State, qp: &QpView, r: &RecvWqe) {
+/// Consumes the receive WQE `take_recv` returned, if the queue is still where it was:
+/// false if the QP changed (reset, destroyed) or the SRQ moved on meanwhile, and then nothing
+/// may be reported for it. Raises the SRQ limit event when the SRQ drops below its limit.
+fn commit_recv(h: &Hca, s: &mut State, qp: &QpView, r: &RecvWqe, ev: &mut Events) -> bool {
+    if s.qps.get(&qp.qpn).map(|q| q.gen) != Some(qp.gen) {
+        return false;
+    }
     if let (Some(srqn), Some(next)) = (qp.srqn, r.srq_next) {
-        if let Some(srq) = s.srqs.get_mut(&srqn) {
-            srq.cons = srq.cons.wrapping_add(1);
-            srq.head = next;
+        let Some(srq) = s.srqs.get_mut(&srqn) else {
+            return false;
+        };
+        if srq.head as u16 != r.index {
+            return false;
         }
+        srq.cons = srq.cons.wrapping_add(1);
+        srq.head = next;
+        if srq.limit != 0 {
+            // SAFETY: The doorbell record is the driver's while the SRQ exists.
+            let prod = unsafe { read_be32(h.dma_to_virt(srq.db_rec)) } & 0xffff;
+            let left = prod.wrapping_sub(srq.cons) & 0xffff;
+            if left < srq.limit && ev.nsrq < ev.srqs.len() {
+                srq.limit = 0;
+                let msrq = srq.srq;
+                // SAFETY: The SRQ is in the table, so `mlx4_srq_free` has not returned.
+                unsafe { raw::refcount_get(&raw mut (*msrq).refcount) };
+                ev.srqs[ev.nsrq] = msrq;
+                ev.nsrq += 1;
+            }
+        }
+        true
     } else if let Some(rec) = s.qps.get_mut(&qp.qpn) {
         rec.rq_cons = rec.rq_cons.wrapping_add(1);
+        true
+    } else {
+        false
     }
+}
+
+/// The IBA's RNR timer values (microseconds) by code.
+const RNR_TIMER_US: [u32; 32] = [
+    655_360, 10, 20, 30, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960, 1280, 1920, 2560, 3840,
+    5120, 7680, 10_240, 15_360, 20_480, 30_720, 40_960, 61_440, 81_920, 122_880, 163_840, 245_760,
+    327_680, 491_520,
+];
+
+/// The responder had no receive WQE (an RNR NAK): retry after its RNR timer, as often as the
+/// requester's RNR retry count allows (7: forever), then fail.
+fn rnr(h: &Hca, qp: &QpView, dqp: &QpView) -> Step {
+    let mut s = h.state.lock();
+    bump(&mut s, DIAG_SQ_NUM_RNR);
+    if qp.rnr_retry == 7 {
+        return Step::Wait;
+    }
+    let now = jiffies_ms() * 1000;
+    let Some(rec) = s.qps.get_mut(&qp.qpn) else {
+        return Step::Wait;
+    };
+    if rec.gen != qp.gen || now < rec.rnr_until {
+        return Step::Wait;
+    }
+    if rec.rnr_attempts >= u32::from(qp.rnr_retry) {
+        return Step::Done(Some(Syndrome::RnrRetryExceeded));
+    }
+    rec.rnr_attempts += 1;
+    rec.rnr_until = now + u64::from(RNR_TIMER_US[usize::from(dqp.min_rnr & 0x1f)]);
+    Step::Wait
 }
 
 /// Records a CQ to be notified; arms are single-shot (`arm_sn` moves on, as mlx4_core does).
@@ -1475,7 +1642,7 @@ fn fire(cq: *mut raw::mlx4_cq, ev: &mut Events) {
 }
 
 /// Writes a CQE on CQ `cqn` with `f(buf, owner)` and notifies it if it is armed for it.
-fn push_cqe_sol(
+fn push_cqe(
     h: &Hca,
     s: &mut State,
     cqn: u32,
@@ -1525,10 +1692,6 @@ fn push_cqe_sol(
     }
 }
 
-fn push_cqe(h: &Hca, s: &mut State, cqn: u32, ev: &mut Events, f: impl FnOnce(&mut [u8], bool)) {
-    push_cqe_sol(h, s, cqn, false, ev, f)
-}
-
 /// A successful receive completion.
 #[allow(clippy::too_many_arguments)]
 fn push_recv(
@@ -1543,7 +1706,7 @@ fn push_recv(
     solicited: bool,
     ev: &mut Events,
 ) {
-    push_cqe_sol(h, s, qp.cqn_recv, solicited, ev, |buf, owner| {
+    push_cqe(h, s, qp.cqn_recv, solicited, ev, |buf, owner| {
         Cqe {
             qpn: qp.qpn,
             immed: imm,
@@ -1562,7 +1725,8 @@ fn push_recv(
 
 /// An error receive completion.
 fn push_recv_err(h: &Hca, s: &mut State, qp: &QpView, r: &RecvWqe, e: Syndrome, ev: &mut Events) {
-    push_cqe(h, s, qp.cqn_recv, ev, |buf, owner| {
+    // Error completions wake solicited waiters too.
+    push_cqe(h, s, qp.cqn_recv, true, ev, |buf, owner| {
         ErrCqe {
             qpn: qp.qpn,
             wqe_index: r.index,
@@ -1576,7 +1740,7 @@ fn push_recv_err(h: &Hca, s: &mut State, qp: &QpView, r: &RecvWqe, e: Syndrome, 
 /// A flush completion for WQE `index` of the send or receive queue.
 fn push_flush(h: &Hca, s: &mut State, qp: &QpView, index: u16, send: bool, ev: &mut Events) {
     let cqn = if send { qp.cqn_send } else { qp.cqn_recv };
-    push_cqe(h, s, cqn, ev, |buf, owner| {
+    push_cqe(h, s, cqn, true, ev, |buf, owner| {
         ErrCqe {
             qpn: qp.qpn,
             wqe_index: index,

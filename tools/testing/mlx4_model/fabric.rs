@@ -123,14 +123,14 @@ impl Fabric {
     /// Unplugs the HCA at `index` and frees the end. Its port must be closed. The engine is
     /// stopped meanwhile, so that no pass still uses the HCA.
     pub(crate) fn detach(self: &Arc<Self>, index: u32) {
-        DelayedWork::cancel_sync(self);
-        let mut s = self.slots.lock();
-        s[index as usize] = Slot {
+        // Unplug first, so that no pass started from now on sees the HCA, then wait for a
+        // pass that may still hold it.
+        self.slots.lock()[index as usize] = Slot {
             hca: ptr::null(),
             taken: false,
             open: false,
         };
-        drop(s);
+        DelayedWork::cancel_sync(self);
         self.start();
     }
 

@@ -99,8 +99,13 @@ pub(crate) struct QpRec {
     pub(crate) rq_cons: u32,
     /// Since when (ms) the head send WQE waits for the link; 0 when not waiting.
     pub(crate) stall_since: u64,
+    /// RNR NAKs the head send WQE got so far, and until when (us) it waits to retry.
+    pub(crate) rnr_attempts: u32,
+    pub(crate) rnr_until: u64,
     /// The "last WQE reached" event of an SRQ's QP in error was raised.
     pub(crate) last_wqe_sent: bool,
+    /// Changes with every transition, so the engine notices a QP that changed under it.
+    pub(crate) gen: u32,
 }
 
 impl QpRec {
@@ -113,7 +118,10 @@ impl QpRec {
             sq_cons: 0,
             rq_cons: 0,
             stall_since: 0,
+            rnr_attempts: 0,
+            rnr_until: 0,
             last_wqe_sent: false,
+            gen: 0,
         }
     }
 
