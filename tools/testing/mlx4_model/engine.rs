@@ -30,8 +30,19 @@ pub(crate) const STAGE: usize = 8192;
 const PORT_MTU: usize = 4096;
 /// The GRH area at the start of a UD receive buffer.
 const GRH_BYTES: usize = 40;
-/// Most scatter/gather entries in a WQE (1024-byte stride).
-const MAX_SGE: usize = 64;
+/// Most scatter/gather entries the model reads from a WQE (`max_sq_sg`, `max_rq_sg`).
+const MAX_SGE: usize = 32;
+/// Largest WQE stride the model executes (`max_sq_desc_sz` rounded up).
+pub(crate) const MAX_WQE: usize = 1024;
+
+/// The engine's buffers, on the heap: it runs on a worker's stack, into which the completion
+/// handlers it calls also run softirqs (NAPI, the network stack).
+pub(crate) struct Scratch {
+    /// A message piece or a datagram with its GRH area.
+    pub(crate) stage: [u8; STAGE],
+    /// A copy of the send WQE being executed.
+    pub(crate) wqe: [u8; MAX_WQE],
+}
 /// Send WQEs executed per QP and pass, so one busy QP cannot starve the others.
 const QP_BUDGET: u32 = 16;
 /// Transport service types (`MLX4_QP_ST_*`).
@@ -333,30 +344,29 @@ impl State {
 /// reserved lkey is 0).
 const INLINE_KEY: u32 = u32::MAX;
 
-/// A scatter/gather list read from a WQE; inline data (sends) is kept in the list.
+/// A scatter/gather list read from a WQE; inline entries (sends) point into the WQE copy.
 #[derive(Clone, Copy)]
-struct Sgl {
+struct Sgl<'a> {
     sges: [Data; MAX_SGE],
     n: usize,
-    inline: [u8; 1024],
-    inline_len: usize,
+    inline: &'a [u8],
 }
 
-impl Sgl {
+impl<'a> Sgl<'a> {
     const fn new() -> Self {
         Self {
             sges: [Data::TERMINATOR; MAX_SGE],
             n: 0,
-            inline: [0; 1024],
-            inline_len: 0,
+            inline: &[],
         }
     }
 
     /// Parses the data part of a send WQE (from `off`): data segments, zero-length ones
     /// (byte count 0x80000000) and inline segments (bit 31 and the length, then the data,
     /// padded to 16 bytes). `None` if the WQE is malformed.
-    fn parse_send(wqe: &[u8], mut off: usize) -> Option<Self> {
+    fn parse_send(wqe: &'a [u8], mut off: usize) -> Option<Self> {
         let mut l = Self::new();
+        l.inline = wqe;
         while off + 4 <= wqe.len() {
             let dw = u32::from_be_bytes([wqe[off], wqe[off + 1], wqe[off + 2], wqe[off + 3]]);
             if dw == 0x8000_0000 {
@@ -366,20 +376,18 @@ impl Sgl {
             if dw & 0x8000_0000 != 0 {
                 let n = (dw & 0x7fff_ffff) as usize;
                 let end = off.checked_add(4)?.checked_add(n)?;
-                if end > wqe.len() || l.inline_len + n > l.inline.len() || l.n == MAX_SGE {
+                if end > wqe.len() || l.n == MAX_SGE {
                     return None;
                 }
-                l.inline[l.inline_len..l.inline_len + n].copy_from_slice(&wqe[off + 4..end]);
                 l.push(Data {
                     byte_count: n as u32,
                     lkey: INLINE_KEY,
-                    addr: l.inline_len as u64,
+                    addr: (off + 4) as u64,
                 });
-                l.inline_len += n;
                 off += (4 + n).div_ceil(DS) * DS;
                 continue;
             }
-            if off + DS > wqe.len() {
+            if off + DS > wqe.len() || l.n == MAX_SGE {
                 return None;
             }
             l.push(Data::read(&wqe[off..]));
@@ -440,7 +448,7 @@ impl Buf<'_> {
 fn copy_sgl(
     hca: &Hca,
     s: &State,
-    sgl: &Sgl,
+    sgl: &Sgl<'_>,
     (pd, reserved_ok): (u32, bool),
     perm: u32,
     off: u64,
@@ -462,7 +470,7 @@ fn copy_sgl(
             // Inline data, kept in the list (`addr` is its offset there).
             let from = (d.addr + skip) as usize;
             let n = ((bc - skip) as usize).min(total - done);
-            let src = &sgl.inline[from..from + n];
+            let src = sgl.inline.get(from..from + n).ok_or(Syndrome::LocalQpOp)?;
             match &mut buf {
                 Buf::Gather(b) => b[done..done + n].copy_from_slice(src),
                 Buf::Scatter(_) => return Err(Syndrome::LocalQpOp),
@@ -522,7 +530,7 @@ fn copy_remote(
 /// A receive WQE taken from an RQ or SRQ (committed only once the message landed).
 #[derive(Clone, Copy)]
 struct RecvWqe {
-    sgl: Sgl,
+    sgl: Sgl<'static>,
     /// `wqe_index` of the CQE.
     index: u16,
     /// The SRQ's next index after this one.
@@ -565,7 +573,7 @@ enum Step {
 
 impl Fabric {
     /// One pass over both HCAs; returns whether anything happened.
-    pub(crate) fn engine_pass(&self, stage: &mut [u8; STAGE]) -> bool {
+    pub(crate) fn engine_pass(&self, scratch: &mut Scratch) -> bool {
         let hcas = self.hcas();
         let mut progress = false;
         let mut ev = Events::new();
@@ -584,7 +592,7 @@ impl Fabric {
                 next = view.qpn + 1;
                 if view.sends() {
                     for _ in 0..QP_BUDGET {
-                        match self.send_one(&hcas, i, &view, stage, &mut ev) {
+                        match self.send_one(&hcas, i, &view, scratch, &mut ev) {
                             Some(true) => progress = true,
                             _ => break,
                         }
@@ -626,11 +634,11 @@ impl Fabric {
         hcas: &[Option<&Hca>; NUM_HCAS],
         i: usize,
         qp: &QpView,
-        stage: &mut [u8; STAGE],
+        scratch: &mut Scratch,
         ev: &mut Events,
     ) -> Option<bool> {
         let h = hcas[i]?;
-        let mut wqe = [0u8; 1024];
+        let Scratch { stage, wqe } = scratch;
         let stride = 1usize << qp.sq.shift;
         if stride > wqe.len() {
             return None;
@@ -653,7 +661,7 @@ impl Fabric {
             unsafe { ptr::copy_nonoverlapping(p, wqe.as_mut_ptr(), stride) };
             cons
         };
-        let ctrl = Ctrl::read(&wqe);
+        let ctrl = Ctrl::read(&wqe[..]);
         let step = match ctrl {
             None => Step::Done(Some(Syndrome::LocalQpOp)),
             Some(c) => {
@@ -1426,7 +1434,7 @@ impl Fabric {
         &self,
         h: &Hca,
         local: (u32, bool),
-        sgl: &Sgl,
+        sgl: &Sgl<'_>,
         dh: &Hca,
         target: Target<'_>,
         len: u64,
@@ -1472,7 +1480,7 @@ impl Fabric {
 #[derive(Clone, Copy)]
 enum Target<'a> {
     /// A receive WQE's scatter list, with its PD and whether the reserved lkey is allowed.
-    Sgl(&'a Sgl, u32, bool),
+    Sgl(&'a Sgl<'a>, u32, bool),
     /// Remote memory: address and rkey, the responder's PD, the access needed.
     Remote(Raddr, u32, u32),
 }

@@ -4,7 +4,7 @@
 //! physical link is up when both ends ran INIT_PORT (mlx4_ib does when QP0 reaches RTR) and
 //! neither ran CLOSE_PORT since.
 
-use crate::engine::STAGE;
+use crate::engine::Scratch;
 use crate::hca::Hca;
 use crate::rust_bindings::workqueue::{impl_delayed_work, DelayedWork};
 use core::ptr;
@@ -33,9 +33,9 @@ const ENGINE_WORK: u64 = 0;
 pub(crate) struct Fabric {
     #[pin]
     slots: SpinLock<[Slot; NUM_HCAS]>,
-    /// The engine's staging buffer (only the engine work item uses it).
+    /// The engine's buffers (only the engine work item uses them).
     #[pin]
-    stage: Mutex<KBox<[u8; STAGE]>>,
+    scratch: Mutex<KBox<Scratch>>,
     #[pin]
     engine: DelayedWork<Fabric, ENGINE_WORK>,
     /// The engine may run (cleared for good when the module goes away).
@@ -58,11 +58,16 @@ impl Fabric {
             taken: false,
             open: false,
         };
-        let stage = KBox::new([0u8; STAGE], GFP_KERNEL)?;
+        let mut scratch = KBox::<Scratch>::new_uninit(GFP_KERNEL)?;
+        // SAFETY: `Scratch` is plain bytes, for which all zeroes is a valid value.
+        let scratch = unsafe {
+            core::ptr::write_bytes(scratch.as_mut_ptr(), 0, 1);
+            scratch.assume_init()
+        };
         Arc::pin_init(
             pin_init!(Self {
                 slots <- new_spinlock!([empty; NUM_HCAS], "mlx4_model::fabric"),
-                stage <- new_mutex!(stage, "mlx4_model::stage"),
+                scratch <- new_mutex!(scratch, "mlx4_model::scratch"),
                 engine <- DelayedWork::new(),
                 enabled: AtomicBool::new(true),
             }),
@@ -73,10 +78,10 @@ impl Fabric {
     /// The engine work item: passes while there is work, then polls again in a jiffy.
     fn engine_run(self: Arc<Self>) {
         let busy = {
-            let mut stage = self.stage.lock();
+            let mut scratch = self.scratch.lock();
             let mut busy = false;
             for _ in 0..8 {
-                if !self.engine_pass(&mut stage) {
+                if !self.engine_pass(&mut scratch) {
                     break;
                 }
                 busy = true;
