@@ -6,7 +6,8 @@
 #   make demo      two VMs joined by a virtual wire, soft-RoCE on each, our modules loaded
 #   make bench     benchmarks on a kernel without debug options (not part of check)
 #   make kernel    build (once) the cached test kernel
-#   make modules   build ib_ipoib.ko and mlx4_ib.ko (KDIR=... for another kernel)
+#   make modules   build ib_ipoib.ko and mlx4_ib.ko, then the test-only mlx4_model.ko
+#                  (KDIR=... for another kernel)
 #   make install   modules_install + depmod into KDIR's kernel (real hosts)
 #   make CLIPPY=1  build with clippy
 #   make fmt / fmtcheck / unit / clean
@@ -43,8 +44,10 @@ kernel: deps
 kernel-bench: deps
 	@$(VM)/kernel.sh build bench >/dev/null
 
+# Two passes: the drivers, then the software ConnectX-3 (see Kbuild).
 modules: $(KDIR_DEP)
 	$(MAKE) $(KBUILD_ARGS) modules
+	$(MAKE) $(KBUILD_ARGS) MLX4_MODEL=1 modules
 
 install: modules
 	$(MAKE) $(KBUILD_ARGS) modules_install
@@ -63,7 +66,8 @@ unit:
 # Build with clippy; any compiler or clippy warning fails the build.
 clippy: $(KDIR_DEP)
 	@$(MAKE) -C "$(KDIR_CMD)" M="$(CURDIR)" clean >/dev/null 2>&1 || true
-	@set -o pipefail; $(MAKE) $(KBUILD_ARGS) CLIPPY=1 modules 2>&1 | tee .clippy.log || \
+	@set -o pipefail; { $(MAKE) $(KBUILD_ARGS) CLIPPY=1 modules && \
+		$(MAKE) $(KBUILD_ARGS) CLIPPY=1 MLX4_MODEL=1 modules; } 2>&1 | tee .clippy.log || \
 		{ rm -f .clippy.log; echo "clippy: build failed"; exit 1; }
 	@if grep -E -q '(^|: )(warning|error)(\[|:)' .clippy.log; then \
 		echo "clippy: warnings found (see above)"; rm -f .clippy.log; exit 1; fi
@@ -91,6 +95,7 @@ demo: deps kernel modules
 bench: deps kernel-bench
 	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" clean >/dev/null
 	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" -j$(JOBS) modules
+	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" -j$(JOBS) MLX4_MODEL=1 modules
 	$(VM)/run.sh -n 2 -f bench -t 900 -k ib_ipoib.ko -k mlx4_ib.ko -- tools/testing/bench.sh
 	$(VM)/run.sh -n 1 -m -f bench -t 600 -k mlx4_model.ko -- tools/testing/bench-model.sh
 	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" clean >/dev/null
