@@ -49,7 +49,9 @@ modules: $(KDIR_DEP)
 	$(MAKE) $(KBUILD_ARGS) modules
 	$(MAKE) $(KBUILD_ARGS) MLX4_MODEL=1 modules
 
+# The drivers' pass again first: modules_install takes what the last pass listed.
 install: modules
+	$(MAKE) $(KBUILD_ARGS) modules
 	$(MAKE) $(KBUILD_ARGS) modules_install
 	depmod -a
 
