@@ -190,7 +190,15 @@ model_start() {
 
 model_stop() {
 	pkill -x opensm
-	wait_for 10 sh -c "! pgrep -x opensm" || return 1
+	if ! wait_for 30 sh -c "! pgrep -x opensm"; then
+		echo "opensm did not exit"
+		return 1
+	fi
 	modprobe -r ib_ipoib 2>/dev/null
-	modprobe -r ib_umad mlx4_ib mlx4_model
+	# Users of the devices (a test's verbs process, opensm's umad files) may take a moment
+	# to be gone after they exited.
+	if ! wait_for 30 modprobe -r ib_umad mlx4_ib mlx4_model; then
+		lsmod | grep -E 'mlx4|ib_' 
+		return 1
+	fi
 }
