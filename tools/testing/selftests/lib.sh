@@ -189,10 +189,14 @@ model_start() {
 }
 
 model_stop() {
+	# opensm sometimes ignores SIGTERM while its sweep waits on MADs: then SIGKILL.
 	pkill -x opensm
-	if ! wait_for 30 sh -c "! pgrep -x opensm"; then
-		echo "opensm did not exit"
-		return 1
+	if ! wait_for 15 sh -c "! pgrep -x opensm"; then
+		pkill -9 -x opensm
+		if ! wait_for 15 sh -c "! pgrep -x opensm"; then
+			echo "opensm did not exit"
+			return 1
+		fi
 	fi
 	modprobe -r ib_ipoib 2>/dev/null
 	# Users of the devices (a test's verbs process, opensm's umad files) may take a moment
