@@ -33,6 +33,7 @@ pub(crate) mod code {
         EADDRNOTAVAIL,
         ENETUNREACH,
         EHOSTUNREACH,
+        ENETRESET,
         ECONNRESET,
         ENOLINK,
         EPROTONOSUPPORT,

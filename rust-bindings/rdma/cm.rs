@@ -5,6 +5,7 @@
 //!
 //! C header: [`include/rdma/ib_cm.h`](srctree/include/rdma/ib_cm.h).
 
+use super::sa::PathRec;
 use super::verbs::Qp;
 use super::{Device, Gid, Mtu};
 use crate::rust_bindings::raw;
@@ -99,8 +100,19 @@ const REP_PRIVATE: usize = raw::ib_cm_data_size_IB_CM_REP_PRIVATE_DATA_SIZE as u
 #[repr(transparent)]
 pub(crate) struct CmIdRef(Opaque<raw::ib_cm_id>);
 
-/// Parameters of a connection request over RoCE (the path `rdma_cm` would resolve).
-pub(crate) struct RoceReq<'a> {
+/// What a connection request asks for, whatever the link layer.
+pub(crate) struct ReqParams<'a> {
+    pub(crate) service_id: u64,
+    /// Receives of the QP come from an SRQ.
+    pub(crate) srq: bool,
+    /// Transport and RNR retries (IB CM allows 0-7; 7 retries RNR forever).
+    pub(crate) retry_count: u8,
+    pub(crate) rnr_retry_count: u8,
+    pub(crate) private: &'a [u8],
+}
+
+/// A connection request over RoCE, whose path is built locally (as `rdma_cm` builds one).
+pub(crate) struct RoceReq {
     pub(crate) port: u32,
     /// Index of the source GID in the port's table.
     pub(crate) sgid_index: u32,
@@ -111,13 +123,6 @@ pub(crate) struct RoceReq<'a> {
     /// Path MTU.
     pub(crate) mtu: Mtu,
     pub(crate) pkey: u16,
-    pub(crate) service_id: u64,
-    /// Receives of the QP come from an SRQ.
-    pub(crate) srq: bool,
-    /// Transport and RNR retries (IB CM allows 0-7; 7 retries RNR forever).
-    pub(crate) retry_count: u8,
-    pub(crate) rnr_retry_count: u8,
-    pub(crate) private: &'a [u8],
 }
 
 /// The RoCE packet lifetime `rdma_cm` puts in its paths (`CMA_IBOE_PACKET_LIFETIME`).
@@ -144,10 +149,13 @@ impl CmIdRef {
 
     /// Requests a connection of the RC QP `qpn` over RoCE (`ib_send_cm_req`), with the RC
     /// defaults of IPoIB (`ipoib_cm_send_req`). Process context.
-    pub(crate) fn send_req_roce(&self, dev: &Device, qpn: u32, r: &RoceReq<'_>) -> Result {
-        if r.private.len() > REQ_PRIVATE {
-            return Err(EINVAL);
-        }
+    pub(crate) fn send_req_roce(
+        &self,
+        dev: &Device,
+        qpn: u32,
+        r: &RoceReq,
+        params: &ReqParams<'_>,
+    ) -> Result {
         let mut path = raw::sa_path_rec {
             dgid: raw::ib_gid { raw: r.dgid.0 },
             sgid: raw::ib_gid { raw: r.sgid.0 },
@@ -173,8 +181,31 @@ impl CmIdRef {
         let sgid_attr = from_err_ptr(unsafe {
             raw::rdma_get_gid_attr(dev.as_raw(), r.port, index).cast_mut()
         })?;
+        let ret = self.send_req(&mut path, sgid_attr, qpn, params);
+        // SAFETY: Our reference from `rdma_get_gid_attr`.
+        unsafe { raw::rdma_put_gid_attr(sgid_attr) };
+        ret
+    }
+
+    /// Requests a connection of the RC QP `qpn` over an InfiniBand path the SA returned
+    /// (`ib_send_cm_req`, as `ipoib_cm_send_req`). Process context.
+    pub(crate) fn send_req_ib(&self, qpn: u32, path: &PathRec, params: &ReqParams<'_>) -> Result {
+        let mut path = *path;
+        self.send_req(path.as_raw_mut(), core::ptr::null(), qpn, params)
+    }
+
+    fn send_req(
+        &self,
+        path: *mut raw::sa_path_rec,
+        sgid_attr: *const raw::ib_gid_attr,
+        qpn: u32,
+        r: &ReqParams<'_>,
+    ) -> Result {
+        if r.private.len() > REQ_PRIVATE {
+            return Err(EINVAL);
+        }
         let mut req = raw::ib_cm_req_param {
-            primary_path: &mut path,
+            primary_path: path,
             ppath_sgid_attr: sgid_attr,
             service_id: r.service_id.to_be(),
             qp_num: qpn,
@@ -193,10 +224,7 @@ impl CmIdRef {
         };
         // SAFETY: The ID is valid; `req`, the path and the private data are valid for the call
         // (the CM copies what it keeps and takes its own reference on the GID attribute).
-        let ret = unsafe { raw::ib_send_cm_req(self.as_raw(), &mut req) };
-        // SAFETY: Our reference from `rdma_get_gid_attr`.
-        unsafe { raw::rdma_put_gid_attr(sgid_attr) };
-        to_result(ret)
+        to_result(unsafe { raw::ib_send_cm_req(self.as_raw(), &mut req) })
     }
 
     /// Accepts a request with `qp` (`ib_send_cm_rep`).

@@ -228,7 +228,7 @@ pub(crate) enum Mtu {
 }
 
 impl Mtu {
-    fn from_raw(mtu: raw::ib_mtu) -> Option<Self> {
+    pub(super) fn from_raw(mtu: raw::ib_mtu) -> Option<Self> {
         Some(match mtu {
             raw::ib_mtu_IB_MTU_256 => Self::Mtu256,
             raw::ib_mtu_IB_MTU_512 => Self::Mtu512,

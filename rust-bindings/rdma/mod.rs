@@ -9,12 +9,17 @@ mod client;
 mod cm;
 mod device;
 mod event;
+mod sa;
 mod verbs;
 
 pub(crate) use client::{Client, Registered, Registration};
-pub(crate) use cm::{CmEvent, CmHandler, CmId, CmIdRef, NewCm, QpState, RoceReq};
+pub(crate) use cm::{CmEvent, CmHandler, CmId, CmIdRef, NewCm, QpState, ReqParams, RoceReq};
 pub(crate) use device::{Device, Gid, LinkLayer, Mtu, PortAttr, PortState, Protocol};
 pub(crate) use event::{EventHandler, EventRegistration, PortEvent};
+pub(crate) use sa::{
+    query_path, Join, JoinHandler, JoinKind, JoinRequest, McMember, PathHandler, PathRec,
+    PathRequest, SaClient, SaRegistration,
+};
 pub(crate) use verbs::{
     Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Qp, QpId, RcQp, RcQpCaps, Sge, Srq, UdQp, UdQpCaps,
     Wc, MAX_SGE,

@@ -549,6 +549,16 @@ impl UdQp {
         )
     }
 
+    /// Changes the Q_Key the QP accepts (an InfiniBand interface learns it from the
+    /// broadcast group, `ipoib_mcast_attach`).
+    pub(crate) fn set_qkey(&self, qkey: u32) -> Result {
+        let mut a = raw::ib_qp_attr {
+            qkey,
+            ..Default::default()
+        };
+        self.modify(&mut a, raw::ib_qp_attr_mask_IB_QP_QKEY)
+    }
+
     /// Posts a UD send gathered from `sges` to `remote_qpn` through `ah`.
     pub(crate) fn post_send(
         &self,
@@ -771,12 +781,23 @@ impl Ah {
         attr.grh.sgid_index = sgid_index;
         attr.grh.hop_limit = hop_limit;
         attr.__bindgen_anon_1.roce = raw::roce_ah_attr { dmac };
-        // SAFETY: The PD is valid; `attr` is valid for the call (the core resolves and then
-        // releases the source GID attribute itself).
+        // SAFETY: `attr` is a complete RoCE address vector; the core resolves and then
+        // releases the source GID attribute itself.
+        unsafe { Self::create(pd, &mut attr) }
+    }
+
+    /// Creates an AH from `attr` (`rdma_create_ah`, `RDMA_CREATE_AH_SLEEPABLE`: process
+    /// context).
+    ///
+    /// # Safety
+    ///
+    /// `attr` must be a valid address vector for the PD's device.
+    pub(super) unsafe fn create(pd: &Pd, attr: &mut raw::rdma_ah_attr) -> Result<Self> {
+        // SAFETY: The PD is valid; the caller guarantees `attr`.
         let p = from_err_ptr(unsafe {
             raw::rdma_create_ah(
                 pd.as_raw(),
-                &mut attr,
+                attr,
                 raw::rdma_create_ah_flags_RDMA_CREATE_AH_SLEEPABLE,
             )
         })?;
