@@ -19,13 +19,13 @@ use crate::proto::addr::HwAddr;
 use crate::proto::cm::{self as wire, CmData, RxGeometry};
 use crate::proto::{header, roce};
 use crate::rust_bindings::delay::jiffies;
-use crate::rust_bindings::error::code::ECONNRESET;
+use crate::rust_bindings::error::code::{ECONNRESET, EHOSTUNREACH};
 use crate::rust_bindings::net::{
     MappedPage, MappedSkBuff, MappedTxSkBuff, Napi, NetDevice, PacketType, SkBuff, TX_SGE,
 };
 use crate::rust_bindings::rdma::{
-    CmEvent, CmHandler, CmId, CmIdRef, Cq, Gid, Mtu, NewCm, Pd, QpId, QpState, RcQp, RcQpCaps,
-    RoceReq, Sge, Srq, Wc, MAX_SGE,
+    CmEvent, CmHandler, CmId, CmIdRef, Cq, Gid, Mtu, NewCm, PathRec, Pd, QpId, QpState, RcQp,
+    RcQpCaps, ReqParams, RoceReq, Sge, Srq, Wc, MAX_SGE,
 };
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use crate::rust_bindings::workqueue::{secs_to_jiffies, DelayedWork};
@@ -41,6 +41,14 @@ const MAX_CONNECT_QUEUE: usize = 3;
 /// links do not drop packets; a RoCE link without flow control does, and RNR retry 7 waits
 /// for SRQ buffers instead of breaking the connection.
 const ROCE_RETRIES: u8 = 7;
+
+/// How a connection request reaches its peer.
+enum Route {
+    /// The path record the SA returned (InfiniBand).
+    Ib(PathRec),
+    /// A path built from the peer's GID (RoCE).
+    Roce(RoceReq),
+}
 /// Seconds a passive connection may stay quiet before it is torn down
 /// (`IPOIB_CM_RX_TIMEOUT`, 512); debugfs `ipoib/cm_rx_timeout` changes it, for tests that cannot
 /// wait that long.
@@ -944,8 +952,25 @@ impl TxConn {
     /// Creates the QP and CQ and sends the REQ (process context).
     fn connect(self: &Arc<Self>, p: &Arc<Priv>, cm: &Cm) -> Result {
         let gid = self.dest.gid();
-        let dmac = roce::mac_from_link_local_gid(&gid).ok_or(EINVAL)?;
-        let ud_qpn = p.ud().ok_or(ENODEV)?.qpn();
+        let ud = p.ud().ok_or(ENODEV)?;
+        let ud_qpn = ud.qpn();
+        // The path: the SA's on InfiniBand (resolved before the packet got here), built from
+        // the GID on RoCE.
+        let route = if p.ib {
+            Route::Ib(ud.path_of(&gid).ok_or(EHOSTUNREACH())?)
+        } else {
+            Route::Roce(RoceReq {
+                port: p.port,
+                sgid_index: 0,
+                sgid: Gid(p.gid()),
+                dgid: Gid(gid),
+                dmac: roce::mac_from_link_local_gid(&gid).ok_or(EINVAL)?,
+                hop_limit: roce::hop_limit(&gid),
+                mtu: Mtu::from_bytes(p.active_ib_mtu.load(Ordering::Relaxed)).ok_or(EINVAL)?,
+                pkey: p.pkey,
+            })
+        };
+        drop(ud);
         let pkey_index = u16::try_from(p.pkey_index.load(Ordering::Relaxed)).map_err(|_| EINVAL)?;
         let cq = Cq::new(&p.device, cm.tx_size as u32, 0, p.clone())?;
         let qp = RcQp::new(
@@ -969,25 +994,19 @@ impl TxConn {
             &p.device,
             Arc::new(CmEnd::Active(self.clone()), GFP_KERNEL)?,
         )?;
-        let mtu = Mtu::from_bytes(p.active_ib_mtu.load(Ordering::Relaxed)).ok_or(EINVAL)?;
         let data = CmData {
             qpn: ud_qpn,
             mtu: wire::BUF_SIZE,
         }
         .to_bytes();
-        let req = RoceReq {
-            port: p.port,
-            sgid_index: 0,
-            sgid: Gid(p.gid()),
-            dgid: Gid(gid),
-            dmac,
-            hop_limit: roce::hop_limit(&gid),
-            mtu,
-            pkey: p.pkey,
+        // No retries on InfiniBand, as C ("RFC draft warns against retries"); Ethernet drops
+        // packets, so RoCE retries.
+        let retries = if p.ib { 0 } else { ROCE_RETRIES };
+        let params = ReqParams {
             service_id: wire::service_id(self.dest.qpn()),
             srq: cm.has_srq(),
-            retry_count: ROCE_RETRIES,
-            rnr_retry_count: ROCE_RETRIES,
+            retry_count: retries,
+            rnr_retry_count: retries,
             private: &data,
         };
         let qpn = qp.qpn();
@@ -1002,7 +1021,10 @@ impl TxConn {
         }
         // Events may arrive as soon as the REQ is out: the ID is in place first.
         let mut idg = self.id.lock();
-        let r = id.send_req_roce(&p.device, qpn, &req);
+        let r = match &route {
+            Route::Ib(path) => id.send_req_ib(qpn, path, &params),
+            Route::Roce(req) => id.send_req_roce(&p.device, qpn, req, &params),
+        };
         *idg = Some(id);
         drop(idg);
         if self.state() == TxState::Dead {
@@ -1166,7 +1188,7 @@ impl Priv {
             let _ = new.id().send_rej(true);
             return;
         }
-        DelayedWork::queue(self, stale_scan_delay());
+        DelayedWork::<Priv, CM_STALE_WORK>::queue(self, stale_scan_delay());
         if new.adopt(end, &rx.id).is_err() {
             // The CM destroys the unadopted ID; the work drops the listed connection.
             rx.fail();
@@ -1371,7 +1393,7 @@ impl Priv {
             r.fail();
         }
         if live > 0 {
-            DelayedWork::queue(self, stale_scan_delay());
+            DelayedWork::<Priv, CM_STALE_WORK>::queue(self, stale_scan_delay());
         }
     }
 

@@ -78,26 +78,26 @@ impl Show for Mcg {
 
     fn show(p: &Priv, out: &mut SeqBuf) -> core::fmt::Result {
         let mut groups = KVec::new();
-        for g in p.mcast_attached.lock().iter() {
-            if groups.push(*g, GFP_KERNEL).is_err() {
+        for g in p.mcast_groups.lock().iter() {
+            let entry = (g.mgid, g.created, g.complete(), g.send_only());
+            if groups.push(entry, GFP_KERNEL).is_err() {
                 break;
             }
         }
         let dests = p.ud().map(|ud| ud.destinations()).unwrap_or_default();
-        for g in groups.iter() {
-            let d = dests.iter().find(|d| d.gid == g.mgid);
-            // Attached is joined: complete, as a C group whose join finished.
+        for (mgid, created, complete, send_only) in groups.iter() {
+            let d = dests.iter().find(|d| &d.gid == mgid);
             mcg_entry(
                 out,
-                &g.mgid,
-                g.created,
+                mgid,
+                *created,
                 d.map_or(0, |d| d.queued),
-                true,
-                false,
+                *complete,
+                *send_only,
             )?;
         }
         for d in dests.iter().filter(|d| d.gid[0] == 0xff) {
-            if !groups.iter().any(|g| g.mgid == d.gid) {
+            if !groups.iter().any(|g| g.0 == d.gid) {
                 mcg_entry(out, &d.gid, d.created, d.queued, d.complete, true)?;
             }
         }
@@ -122,8 +122,8 @@ impl Show for Path {
                 write!(
                     out,
                     "  DLID:     0x{:04x}\n  SL: {:12}\n  rate: {:8}.{} Gb/sec\n",
-                    0,
-                    0,
+                    d.dlid,
+                    d.sl,
                     rate / 1000,
                     rate % 1000
                 )?;

@@ -2,15 +2,17 @@
 
 //! One IPoIB network interface: its state and its `net_device_ops`/`header_ops`.
 
+use crate::mcast::Group;
 use crate::proto::addr::HwAddr;
 use crate::proto::child::{self, ChildKind};
 use crate::proto::{header, link, mtu};
-use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::net::{
     self, fill_cstr, Coalesce, DrvInfo, LinkSettings, LinkStats, NetDevice, SkBuff, SkBuffRef,
 };
-use crate::rust_bindings::rdma::{Device, EventHandler, EventRegistration, PortEvent, PortState};
+use crate::rust_bindings::rdma::{
+    Device, EventHandler, EventRegistration, McMember, PortEvent, PortState,
+};
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use crate::rust_bindings::workqueue::{cancel_arc_work_sync, impl_delayed_work, DelayedWork};
 use crate::ud::Ud;
@@ -47,8 +49,11 @@ pub(crate) struct Priv {
     pub(crate) device: ARef<Device>,
     /// The port number.
     pub(crate) port: u32,
+    /// The port's link layer is InfiniBand: destinations are resolved and groups joined
+    /// through the subnet administrator. Otherwise it is RoCE.
+    pub(crate) ib: bool,
     /// The Ethernet device under a RoCE port; its IPv6 layer must accept the multicast groups.
-    pub(crate) underlay: ARef<NetDevice>,
+    pub(crate) underlay: Option<ARef<NetDevice>>,
     /// GID index 0 of the port: the GID part of the hardware address (it follows GID 0 when
     /// the GID it had leaves the table).
     #[pin]
@@ -73,8 +78,17 @@ pub(crate) struct Priv {
     /// `ethtool -C rx-usecs/rx-frames`, kept even where the device cannot moderate its CQs.
     #[pin]
     pub(crate) coalesce: SpinLockBh<Coalesce>,
-    /// The Q_Key of every datagram.
-    pub(crate) qkey: u32,
+    /// The Q_Key of every datagram: fixed on RoCE, the broadcast group's on InfiniBand (0
+    /// until it is joined).
+    pub(crate) qkey: AtomicU32,
+    /// The broadcast group's record, once joined (InfiniBand): its parameters are those of
+    /// every other group and path.
+    #[pin]
+    pub(crate) bcast_rec: SpinLockBh<Option<McMember>>,
+    /// The data path is up (`IPOIB_FLAG_OPER_UP`): groups may be joined.
+    pub(crate) oper_up: AtomicBool,
+    /// A port event asked for the paths and groups to be flushed (InfiniBand).
+    flush_requested: AtomicBool,
     /// The broadcast address.
     pub(crate) broadcast: HwAddr,
     /// The IB MTU receive buffers are sized for (the port's maximum).
@@ -103,15 +117,18 @@ pub(crate) struct Priv {
     /// MGIDs of the groups the interface should be attached to (computed in `set_rx_mode`).
     #[pin]
     pub(crate) mcast_wanted: SpinLockBh<KVec<[u8; 16]>>,
-    /// The groups the QP is attached to (process context only).
+    /// The groups the interface is in or joining (process context only).
     #[pin]
-    pub(crate) mcast_attached: Mutex<KVec<Group>>,
+    pub(crate) mcast_groups: Mutex<KVec<Group>>,
     /// The interface's debugfs files, while it is registered.
     #[pin]
     pub(crate) debugfs: Mutex<Option<crate::debugfs::Files>>,
     /// Applies `mcast_wanted` in process context.
     #[pin]
     mcast_work: Work<Priv, MCAST_WORK>,
+    /// Joins again the groups whose join failed, after their backoff.
+    #[pin]
+    pub(crate) mcast_retry_work: DelayedWork<Priv, MCAST_RETRY_WORK>,
     /// Creates the address handles of destinations packets wait for.
     #[pin]
     path_work: Work<Priv, PATH_WORK>,
@@ -138,14 +155,6 @@ pub(crate) struct Priv {
     events: Mutex<Option<EventRegistration<Priv>>>,
 }
 
-/// A multicast group the QP is attached to.
-#[derive(Clone, Copy)]
-pub(crate) struct Group {
-    pub(crate) mgid: [u8; 16],
-    /// `jiffies` when it was attached.
-    pub(crate) created: u64,
-}
-
 /// `Priv::pkey_index` when the P_Key is not in the port's table.
 pub(crate) const NO_PKEY_INDEX: u32 = u32::MAX;
 
@@ -165,12 +174,13 @@ pub(crate) struct ChildEntry {
     pub(crate) priv_: Arc<Priv>,
 }
 
-const MCAST_WORK: u64 = 0;
+pub(crate) const MCAST_WORK: u64 = 0;
 const PATH_WORK: u64 = 1;
 const EVENT_WORK: u64 = 2;
 const RESET_WORK: u64 = 3;
 const CM_WORK: u64 = 4;
 pub(crate) const CM_STALE_WORK: u64 = 5;
+pub(crate) const MCAST_RETRY_WORK: u64 = 6;
 
 impl_has_work! {
     impl HasWork<Self, MCAST_WORK> for Priv { self.mcast_work }
@@ -189,6 +199,7 @@ impl WorkItem<CM_WORK> for Priv {
 }
 
 impl_delayed_work!(Priv, cm_stale_work, CM_STALE_WORK, cm_reap_stale);
+impl_delayed_work!(Priv, mcast_retry_work, MCAST_RETRY_WORK, mcast_sync);
 
 impl WorkItem<RESET_WORK> for Priv {
     type Pointer = Arc<Priv>;
@@ -212,14 +223,19 @@ impl EventHandler for Priv {
             return;
         }
         match event {
-            PortEvent::Active | PortEvent::Err | PortEvent::LidChange | PortEvent::GidChange => {
-                // Each child has its own handler.
-                let this: Arc<Priv> = this.into();
-                let _ = workqueue::system().enqueue::<Arc<Priv>, EVENT_WORK>(this);
-            }
-            // One P_Key (0xffff) on RoCE; no subnet manager to re-register with.
-            PortEvent::PkeyChange | PortEvent::ClientReregister | PortEvent::Other => {}
+            PortEvent::Active | PortEvent::Err | PortEvent::LidChange | PortEvent::GidChange => {}
+            // C's heavy and light flushes: the P_Key's index is looked up again, the groups
+            // joined again. On RoCE there is one P_Key (0xffff) and no subnet manager.
+            PortEvent::PkeyChange | PortEvent::ClientReregister if this.ib => {}
+            PortEvent::PkeyChange | PortEvent::ClientReregister | PortEvent::Other => return,
         }
+        if this.ib && !matches!(event, PortEvent::GidChange) {
+            // Paths and groups may have changed with the LIDs or the subnet manager.
+            this.flush_requested.store(true, Ordering::Relaxed);
+        }
+        // Each child has its own handler.
+        let this: Arc<Priv> = this.into();
+        let _ = workqueue::system().enqueue::<Arc<Priv>, EVENT_WORK>(this);
     }
 }
 net::impl_has_napi!(Priv, napi);
@@ -246,7 +262,8 @@ impl WorkItem<PATH_WORK> for Priv {
 pub(crate) struct PrivInit {
     pub(crate) device: ARef<Device>,
     pub(crate) port: u32,
-    pub(crate) underlay: ARef<NetDevice>,
+    pub(crate) ib: bool,
+    pub(crate) underlay: Option<ARef<NetDevice>>,
     pub(crate) gid: [u8; 16],
     pub(crate) pkey: u16,
     pub(crate) qkey: u32,
@@ -267,6 +284,7 @@ impl Priv {
             pin_init!(Self {
                 device: init.device,
                 port: init.port,
+                ib: init.ib,
                 underlay: init.underlay,
                 gid <- new_spinlock_bh!(init.gid, "ipoib:gid"),
                 gid_released: AtomicBool::new(false),
@@ -276,7 +294,10 @@ impl Priv {
                 children <- new_mutex!(KVec::new(), "ipoib:children"),
                 umcast: AtomicBool::new(false),
                 coalesce <- new_spinlock_bh!(Coalesce::default(), "ipoib:coalesce"),
-                qkey: init.qkey,
+                qkey: AtomicU32::new(init.qkey),
+                bcast_rec <- new_spinlock_bh!(None, "ipoib:bcast_rec"),
+                oper_up: AtomicBool::new(false),
+                flush_requested: AtomicBool::new(false),
                 broadcast,
                 max_ib_mtu: init.max_ib_mtu,
                 active_ib_mtu: AtomicU32::new(init.active_ib_mtu),
@@ -288,9 +309,10 @@ impl Priv {
                 napi: net::Napi::new(),
                 ud <- new_spinlock_bh!(None, "ipoib:ud"),
                 mcast_wanted <- new_spinlock_bh!(wanted, "ipoib:mcast_wanted"),
-                mcast_attached <- new_mutex!(KVec::new(), "ipoib:mcast_attached"),
+                mcast_groups <- new_mutex!(KVec::new(), "ipoib:mcast_groups"),
                 debugfs <- new_mutex!(None, "ipoib:debugfs"),
                 mcast_work <- new_work!("ipoib:mcast_work"),
+                mcast_retry_work <- DelayedWork::new(),
                 path_work <- new_work!("ipoib:path_work"),
                 event_work <- new_work!("ipoib:event_work"),
                 reset_work <- new_work!("ipoib:reset_work"),
@@ -401,63 +423,6 @@ impl Priv {
         active
     }
 
-    /// Attaches the QP to the wanted groups and detaches it from the others (process context).
-    pub(crate) fn mcast_sync(&self) {
-        let Some(ud) = self.ud() else {
-            return;
-        };
-        let mut wanted = KVec::new();
-        {
-            let w = self.mcast_wanted.lock();
-            for g in w.iter() {
-                if wanted.push(*g, GFP_ATOMIC).is_err() {
-                    return;
-                }
-            }
-        }
-        let mut attached = self.mcast_attached.lock();
-        let mut keep = KVec::new();
-        for g in attached.iter() {
-            if wanted.contains(&g.mgid) {
-                if keep.push(*g, GFP_KERNEL).is_err() {
-                    pr_warn!("multicast: out of memory\n");
-                }
-            } else {
-                ud.detach_mcast(self, &g.mgid);
-            }
-        }
-        for g in wanted.iter() {
-            if !keep.iter().any(|k| &k.mgid == g) && ud.attach_mcast(self, g).is_ok() {
-                let group = Group {
-                    mgid: *g,
-                    created: jiffies(),
-                };
-                if keep.push(group, GFP_KERNEL).is_err() {
-                    // Not recorded, so detach it again rather than leak the attachment.
-                    ud.detach_mcast(self, g);
-                }
-            }
-        }
-        *attached = keep;
-    }
-
-    /// Detaches from every group (the interface goes down).
-    fn mcast_flush(&self) {
-        let Some(ud) = self.ud() else {
-            return;
-        };
-        let mut attached = self.mcast_attached.lock();
-        for g in attached.iter() {
-            ud.detach_mcast(self, &g.mgid);
-        }
-        *attached = KVec::new();
-    }
-
-    fn broadcast_attached(&self) -> bool {
-        let bcast = self.broadcast.gid();
-        self.mcast_attached.lock().iter().any(|g| g.mgid == bcast)
-    }
-
     /// Starts following port events for `ndev`, the interface's registered device.
     pub(crate) fn attach_netdev(self: &Arc<Self>, ndev: &NetDevice) -> Result {
         *self.netdev.lock() = Some(ARef::from(ndev));
@@ -484,6 +449,11 @@ impl Priv {
         }
     }
 
+    /// Queues a re-read of the port for this interface only.
+    pub(crate) fn schedule_port_check_one(this: &Arc<Priv>) {
+        let _ = workqueue::system().enqueue::<Arc<Priv>, EVENT_WORK>(this.clone());
+    }
+
     /// Queues a restart of the data path (the send side reported an error).
     pub(crate) fn schedule_reset(this: &Arc<Priv>) {
         let _ = workqueue::system().enqueue::<Arc<Priv>, RESET_WORK>(this.clone());
@@ -493,7 +463,7 @@ impl Priv {
     /// RTNL) if the QP left RTS: a send that fails, or soft-RoCE losing its link, moves the QP
     /// to the error state, which flushes every receive and stops all traffic until the QP is
     /// brought up again.
-    fn reset_data_path(&self) {
+    fn reset_data_path(self: &Arc<Self>) {
         let Some(nd) = self.netdev.lock().clone() else {
             return;
         };
@@ -514,26 +484,120 @@ impl Priv {
         self.restart_data_path(&nd);
     }
 
-    /// Stops and restarts the data path of a running interface (RTNL held): QP reset, rings
-    /// refilled, address handles dropped (in process context, once no send uses them), groups
-    /// re-attached.
-    fn restart_data_path(&self, nd: &NetDevice) {
-        let Some(ud) = self.ud() else {
-            return;
+    /// Brings the data path of a running interface up (RTNL held): the P_Key's index, the
+    /// QP and rings, the connected-mode listener, the groups; carrier once the broadcast group
+    /// is attached (`ipoib_ib_dev_open` + `ipoib_ib_dev_up`). Without the P_Key in the port's
+    /// table nothing starts and the carrier stays off, as C's without `IPOIB_PKEY_ASSIGNED`;
+    /// a P_Key change event tries again.
+    fn data_path_up(self: &Arc<Self>, nd: &NetDevice) -> Result {
+        let ud = self.ud().ok_or(ENODEV)?;
+        let Some(index) = self.device.find_cached_pkey(self.port, self.pkey) else {
+            pr_info!(
+                "{}: P_Key 0x{:04x} not in the port's table: carrier stays off\n",
+                nd.name(),
+                self.pkey
+            );
+            self.pkey_index.store(NO_PKEY_INDEX, Ordering::Relaxed);
+            return Ok(());
         };
-        nd.tx_disable();
-        nd.carrier_off();
-        self.mcast_flush();
-        ud.stop(self);
+        self.pkey_index.store(u32::from(index), Ordering::Relaxed);
         if let Err(e) = ud.open(self, nd) {
-            pr_err!("{}: cannot restart the data path: {:?}\n", nd.name(), e);
-            return;
+            self.pkey_index.store(NO_PKEY_INDEX, Ordering::Relaxed);
+            return Err(e);
         }
+        if self.cm_capable() {
+            if let Err(e) = self.cm_listen(ud.qpn()) {
+                pr_warn!("{}: cannot listen for connections: {:?}\n", nd.name(), e);
+            }
+            if self.cm_connected() && self.cm_resources().is_none() {
+                pr_warn!(
+                    "{}: connected mode without resources: datagrams only\n",
+                    nd.name()
+                );
+            }
+        }
+        self.oper_up.store(true, Ordering::Release);
         self.mcast_sync();
         if self.port_active() && self.broadcast_attached() {
             nd.carrier_on();
+        } else if !self.ib {
+            pr_info!(
+                "{}: port {} not active or broadcast group not attached: carrier stays off\n",
+                nd.name(),
+                self.port
+            );
+        }
+        Ok(())
+    }
+
+    /// Takes the data path down (RTNL held): groups left, QP stopped and its buffers, paths
+    /// and address handles freed, connections closed (`ipoib_ib_dev_down` +
+    /// `ipoib_ib_dev_stop`).
+    fn data_path_down(self: &Arc<Self>, nd: &NetDevice) {
+        nd.carrier_off();
+        self.oper_up.store(false, Ordering::Release);
+        cancel_arc_work_sync::<_, MCAST_WORK>(self);
+        DelayedWork::<Priv, MCAST_RETRY_WORK>::cancel_sync(self);
+        cancel_arc_work_sync::<_, PATH_WORK>(self);
+        self.mcast_flush();
+        if self.pkey_index.load(Ordering::Relaxed) != NO_PKEY_INDEX {
+            if let Some(ud) = self.ud() {
+                ud.stop(self);
+            }
+        }
+        // NAPI is stopped: the connected-mode CQs can go.
+        self.cm_close();
+        if self.ib {
+            // The next broadcast join gives the Q_Key again.
+            self.qkey.store(0, Ordering::Relaxed);
+        }
+        self.pkey_index.store(NO_PKEY_INDEX, Ordering::Relaxed);
+    }
+
+    /// Stops and restarts the data path of a running interface (RTNL held): QP reset, rings
+    /// refilled, paths and address handles dropped (in process context, once no send uses
+    /// them), groups joined again.
+    fn restart_data_path(self: &Arc<Self>, nd: &NetDevice) {
+        nd.tx_disable();
+        self.data_path_down(nd);
+        if let Err(e) = self.data_path_up(nd) {
+            pr_err!("{}: cannot restart the data path: {:?}\n", nd.name(), e);
+            return;
         }
         nd.wake_queue();
+    }
+
+    /// Follows a P_Key table change (C's heavy flush): the data path starts when the
+    /// interface's P_Key appears, stops when it goes, and restarts when its index moves.
+    fn follow_pkey(self: &Arc<Self>, nd: &NetDevice) {
+        let _rtnl = net::Rtnl::lock();
+        if !nd.is_running() {
+            return;
+        }
+        let now = self.device.find_cached_pkey(self.port, self.pkey);
+        let was = self.pkey_index.load(Ordering::Relaxed);
+        match now {
+            Some(i) if u32::from(i) == was => {}
+            Some(_) if was == NO_PKEY_INDEX => {
+                pr_info!("{}: P_Key 0x{:04x} appeared\n", nd.name(), self.pkey);
+                match self.data_path_up(nd) {
+                    Ok(()) => nd.wake_queue(),
+                    Err(e) => pr_err!("{}: cannot start the data path: {:?}\n", nd.name(), e),
+                }
+            }
+            Some(_) => self.restart_data_path(nd),
+            None if was != NO_PKEY_INDEX => {
+                pr_info!(
+                    "{}: P_Key 0x{:04x} left the port's table: carrier off\n",
+                    nd.name(),
+                    self.pkey
+                );
+                nd.tx_disable();
+                self.data_path_down(nd);
+                nd.wake_queue();
+            }
+            None => {}
+        }
     }
 
     /// Sets the MTU to the smaller of the administrator's and what the link now carries
@@ -565,20 +629,33 @@ impl Priv {
         let Ok(attr) = self.device.query_port(self.port) else {
             return;
         };
-        let mtu_changed = attr
-            .active_mtu()
-            .map(|m| self.active_ib_mtu.swap(m.bytes(), Ordering::Relaxed) != m.bytes())
-            .unwrap_or(false);
+        // On InfiniBand the link's MTU is the broadcast group's, set when it is joined.
+        let mtu_changed = self.ib
+            || attr
+                .active_mtu()
+                .map(|m| self.active_ib_mtu.swap(m.bytes(), Ordering::Relaxed) != m.bytes())
+                .unwrap_or(false);
         *self.link_speed.lock() = (attr.active_speed(), attr.active_width());
         let Some(nd) = self.netdev.lock().clone() else {
             return;
         };
         self.follow_gid(&nd, attr.state() == PortState::Active);
+        let active = attr.state() == PortState::Active;
+        self.port_up.store(active, Ordering::Relaxed);
+        if self.ib {
+            self.follow_pkey(&nd);
+            if self.flush_requested.swap(false, Ordering::Relaxed) && active {
+                // LIDs, the subnet manager or its records may have changed: paths and
+                // groups are looked up again (C's light and normal flushes).
+                let _rtnl = net::Rtnl::lock();
+                if nd.is_running() && self.pkey_index.load(Ordering::Relaxed) != NO_PKEY_INDEX {
+                    self.restart_data_path(&nd);
+                }
+            }
+        }
         if mtu_changed {
             self.follow_link_mtu(&nd);
         }
-        let active = attr.state() == PortState::Active;
-        self.port_up.store(active, Ordering::Relaxed);
         if active && self.ud().is_some_and(|ud| !ud.qp_ok()) {
             // Restart the QP the provider put in the error state while the port was down;
             // the restart turns the carrier on.
@@ -626,7 +703,11 @@ impl Priv {
     /// Tears down the verbs resources once the device is unregistered and freed (no operation
     /// runs any more, RTNL is not held).
     pub(crate) fn release(self: &Arc<Self>) {
+        // The joins go first: their callbacks queue work.
+        self.oper_up.store(false, Ordering::Release);
+        self.mcast_flush();
         cancel_arc_work_sync::<_, MCAST_WORK>(self);
+        DelayedWork::<Priv, MCAST_RETRY_WORK>::cancel_sync(self);
         cancel_arc_work_sync::<_, PATH_WORK>(self);
         cancel_arc_work_sync::<_, EVENT_WORK>(self);
         cancel_arc_work_sync::<_, RESET_WORK>(self);
@@ -644,42 +725,10 @@ impl net::Ops for IpoibOps {
     type Data = Arc<Priv>;
 
     fn open(rtnl: &net::Rtnl, dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Result {
-        let ud = p.ud().ok_or(ENODEV)?;
+        p.ud().ok_or(ENODEV)?;
         p.set_children_up(rtnl, true);
-        let Some(index) = p.device.find_cached_pkey(p.port, p.pkey) else {
-            // As C without IPOIB_PKEY_ASSIGNED: the interface is up, the data path is not.
-            pr_info!(
-                "{}: P_Key 0x{:04x} not in the port's table: carrier stays off\n",
-                dev.name(),
-                p.pkey
-            );
-            p.pkey_index.store(NO_PKEY_INDEX, Ordering::Relaxed);
-            return Ok(());
-        };
-        p.pkey_index.store(u32::from(index), Ordering::Relaxed);
-        ud.open(&p, dev)?;
         let arc: Arc<Priv> = p.into();
-        if arc.cm_capable() {
-            if let Err(e) = arc.cm_listen(ud.qpn()) {
-                pr_warn!("{}: cannot listen for connections: {:?}\n", dev.name(), e);
-            }
-            if arc.cm_connected() && arc.cm_resources().is_none() {
-                pr_warn!(
-                    "{}: connected mode without resources: datagrams only\n",
-                    dev.name()
-                );
-            }
-        }
-        p.mcast_sync();
-        if p.port_active() && p.broadcast_attached() {
-            dev.carrier_on();
-        } else {
-            pr_info!(
-                "{}: port {} not active or broadcast group not attached: carrier stays off\n",
-                dev.name(),
-                p.port
-            );
-        }
+        arc.data_path_up(dev)?;
         dev.start_queue();
         Ok(())
     }
@@ -687,17 +736,8 @@ impl net::Ops for IpoibOps {
     fn stop(rtnl: &net::Rtnl, dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Result {
         p.set_children_up(rtnl, false);
         dev.tx_disable();
-        dev.carrier_off();
         let arc: Arc<Priv> = p.into();
-        cancel_arc_work_sync::<_, MCAST_WORK>(&arc);
-        cancel_arc_work_sync::<_, PATH_WORK>(&arc);
-        p.mcast_flush();
-        if let Some(ud) = p.ud() {
-            ud.stop(&p);
-        }
-        // NAPI is stopped: the connected-mode CQs can go.
-        arc.cm_close();
-        p.pkey_index.store(NO_PKEY_INDEX, Ordering::Relaxed);
+        arc.data_path_down(dev);
         Ok(())
     }
 

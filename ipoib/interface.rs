@@ -19,7 +19,7 @@ use kernel::str::CStr;
 use kernel::sync::Arc;
 use kernel::types::ARef;
 
-/// The IPoIB interface of a RoCE port.
+/// The IPoIB interface of a port.
 ///
 /// Dropping it unregisters its children and itself (which stops them); their verbs resources
 /// are freed with the devices.
@@ -85,19 +85,33 @@ fn config<'a>(p: &Priv, name: &'a CStr, addr: &'a HwAddr, broadcast: &'a HwAddr)
 }
 
 impl Interface {
-    /// Creates and registers `ib%d` for `port` of `device`, a RoCE port.
-    pub(crate) fn new_roce(device: &Device, port: u32, attr: &PortAttr) -> Result<Self> {
-        let underlay = device.netdev(port).ok_or(ENODEV)?;
+    /// Creates and registers `ib%d` for `port` of `device`, an InfiniBand port (`ib` true)
+    /// or a RoCE port.
+    pub(crate) fn new(device: &Device, port: u32, attr: &PortAttr, ib: bool) -> Result<Self> {
+        let underlay = if ib {
+            None
+        } else {
+            Some(device.netdev(port).ok_or(ENODEV)?)
+        };
         let max_ib_mtu = attr.max_mtu().ok_or(EINVAL)?.bytes();
         let (priv_, addr) = new_priv(PrivInit {
             device: ARef::from(device),
             port,
+            ib,
             underlay,
             gid: device.query_gid(port, 0)?.0,
+            // The parent's P_Key is the first of the port's table (`ipoib_parent_init`).
             pkey: device.query_pkey(port, 0)?,
-            qkey: params::qkey(),
+            // On InfiniBand the broadcast group gives the Q_Key.
+            qkey: if ib { 0 } else { params::qkey() },
             max_ib_mtu,
-            active_ib_mtu: attr.active_mtu().map_or(max_ib_mtu, |m| m.bytes()),
+            // On InfiniBand the broadcast group gives the MTU; until then the port's largest
+            // (C's initial `mcast_mtu`).
+            active_ib_mtu: if ib {
+                max_ib_mtu
+            } else {
+                attr.active_mtu().map_or(max_ib_mtu, |m| m.bytes())
+            },
             port_up: attr.state() == PortState::Active,
             link_speed: (attr.active_speed(), attr.active_width()),
             child: None,
@@ -111,10 +125,11 @@ impl Interface {
             return Err(e);
         }
         pr_info!(
-            "{}: {} port {} (RoCE), QPN 0x{:06x}, MTU {}\n",
+            "{}: {} port {} ({}), QPN 0x{:06x}, MTU {}\n",
             reg.device().name(),
             device.name(),
             port,
+            if ib { "InfiniBand" } else { "RoCE" },
             addr.qpn(),
             cfg.mtu
         );
@@ -194,10 +209,16 @@ pub(crate) fn add_child<'r>(
     let (priv_, addr) = new_priv(PrivInit {
         device: parent.device.clone(),
         port: parent.port,
+        ib: parent.ib,
         underlay: parent.underlay.clone(),
         gid: parent.gid(),
         pkey,
-        qkey: parent.qkey,
+        // On InfiniBand the child's own broadcast group gives its Q_Key.
+        qkey: if parent.ib {
+            0
+        } else {
+            parent.qkey.load(Ordering::Relaxed)
+        },
         max_ib_mtu: parent.max_ib_mtu,
         active_ib_mtu: parent.active_ib_mtu.load(Ordering::Relaxed),
         port_up: parent.port_up.load(Ordering::Relaxed),

@@ -6,8 +6,8 @@
 //! also attaches to RoCE ports (e.g. soft-RoCE `rdma_rxe`). iWARP ports have no UD transport and
 //! are skipped.
 //!
-//! Status: datagram mode on RoCE ports (`ib%d` per port, unicast and multicast over UD);
-//! InfiniBand ports are recorded but get no interface yet.
+//! On InfiniBand ports destinations are resolved with SA path records and multicast groups
+//! joined through the SA; on RoCE ports both follow from GIDs and MACs.
 
 #![recursion_limit = "512"]
 
@@ -18,6 +18,7 @@ mod cm;
 mod debugfs;
 mod dev;
 mod interface;
+mod mcast;
 mod netlink;
 mod params;
 #[allow(
@@ -46,10 +47,12 @@ module! {
     alias: ["rtnl-link-ipoib"],
 }
 
-/// The module: dropping it unregisters the client, which removes every interface, then the
-/// netdevice notifier and the link kind (fields drop in declaration order).
+/// The module: dropping it unregisters the client, which removes every interface, then the SA
+/// client (which waits for the queries still under way), the netdevice notifier and the link
+/// kind (fields drop in declaration order).
 struct IpoibModule {
     _client: rdma::Registered<IpoibClient>,
+    _sa: rdma::SaRegistration,
     _watch: net::NetdevNotifier<watch::NetdevWatch>,
     _link: net::LinkRegistration<dev::IpoibOps>,
 }
@@ -60,8 +63,10 @@ impl kernel::Module for IpoibModule {
         // The kind first: interfaces name it as soon as they exist.
         let link = LINK_OPS.register()?;
         let watch = watch::register()?;
+        let sa = SA.register()?;
         Ok(Self {
             _client: CLIENT.register()?,
+            _sa: sa,
             _watch: watch,
             _link: link,
         })
@@ -72,6 +77,9 @@ net::link_ops!(pub(crate) static LINK_OPS: dev::IpoibOps);
 net::attr_group!(pub(crate) static SYSFS: dev::IpoibOps);
 
 static CLIENT: rdma::Registration<IpoibClient> = rdma::Registration::new();
+
+/// The SA client of path queries and multicast joins (`ipoib_sa_client`).
+pub(crate) static SA: rdma::SaClient = rdma::SaClient::new();
 
 /// The ib_core client (`"ipoib"`, as the C driver's).
 struct IpoibClient;
@@ -136,26 +144,15 @@ impl rdma::Client for IpoibClient {
             if attr.state() != PortState::Active {
                 pr_info!("{} port {}: not active yet\n", device.name(), num);
             }
-            let interface = match device.protocol(num) {
-                Protocol::Roce => match interface::Interface::new_roce(device, num, &attr) {
-                    Ok(i) => Some(i),
-                    Err(e) => {
-                        pr_warn!(
-                            "{} port {}: cannot create the interface ({:?})\n",
-                            device.name(),
-                            num,
-                            e
-                        );
-                        None
-                    }
-                },
-                // The subnet-manager paths (SA path records and multicast joins) come with
-                // the ConnectX-3 model.
-                _ => {
-                    pr_info!(
-                        "{} port {}: InfiniBand link layer not supported yet, no interface\n",
+            let ib = device.protocol(num) == Protocol::Ib;
+            let interface = match interface::Interface::new(device, num, &attr, ib) {
+                Ok(i) => Some(i),
+                Err(e) => {
+                    pr_warn!(
+                        "{} port {}: cannot create the interface ({:?})\n",
                         device.name(),
-                        num
+                        num,
+                        e
                     );
                     None
                 }

@@ -15,7 +15,8 @@ use crate::rust_bindings::net::{
     MappedSkBuff, MappedTxSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff, TX_SGE,
 };
 use crate::rust_bindings::rdma::{
-    Ah, Cq, CqHandler, Gid, NetworkHdr, Pd, Sge, UdQp, UdQpCaps, Wc, MAX_SGE,
+    query_path, Ah, Cq, CqHandler, Gid, McMember, NetworkHdr, PathHandler, PathRec, PathRequest,
+    Pd, Sge, UdQp, UdQpCaps, Wc, MAX_SGE,
 };
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use core::sync::atomic::Ordering;
@@ -57,6 +58,8 @@ pub(crate) fn map_for_send(p: &Priv, mut skb: SkBuff, sge: usize) -> Option<Mapp
 const MAX_PATH_QUEUE: usize = 3;
 /// Packets queued per unresolved multicast group (`IPOIB_MAX_MCAST_QUEUE`).
 const MAX_MCAST_QUEUE: usize = 64;
+/// How long the SA has to answer a path query (`path_rec_start`).
+const PATH_QUERY_TIMEOUT_MS: u32 = 1000;
 
 struct TxSlot {
     buf: MappedTxSkBuff,
@@ -74,6 +77,8 @@ struct TxRing {
 struct AhEntry {
     gid: [u8; 16],
     ah: Arc<Ah>,
+    /// The SA's path to a unicast destination (InfiniBand), for connection requests.
+    path: Option<PathRec>,
     /// `jiffies` when the destination was first seen.
     created: u64,
 }
@@ -84,6 +89,8 @@ struct Pending {
     multicast: bool,
     skbs: KVec<SkBuff>,
     created: u64,
+    /// Resolution started (InfiniBand: a path query or a join is under way).
+    started: bool,
 }
 
 /// A destination as the debugfs tables show it.
@@ -96,6 +103,9 @@ pub(crate) struct Dest {
     pub(crate) queued: usize,
     /// `jiffies` when it was first seen.
     pub(crate) created: u64,
+    /// The path's LID and service level (InfiniBand; 0 on RoCE).
+    pub(crate) dlid: u16,
+    pub(crate) sl: u8,
 }
 
 /// The verbs resources of one interface. Fields drop in declaration order: buffers and
@@ -220,7 +230,8 @@ impl Ud {
     pub(crate) fn open(&self, p: &Priv, dev: &NetDevice) -> Result {
         self.qp.reset()?;
         let pkey_index = u16::try_from(p.pkey_index.load(Ordering::Relaxed)).map_err(|_| EINVAL)?;
-        self.qp.bring_up(p.port, pkey_index, p.qkey)?;
+        self.qp
+            .bring_up(p.port, pkey_index, p.qkey.load(Ordering::Relaxed))?;
         for idx in 0..self.rx_size {
             let buf = self.alloc_rx(dev, p)?;
             if let Err(e) = self.post_rx(idx, buf) {
@@ -292,21 +303,40 @@ impl Ud {
         self.rx.lock().get_mut(idx)?.take()
     }
 
-    /// Attaches the QP to group `mgid` and joins it on the underlay's IPv6 layer, without which
-    /// the peer's IPv6 stack drops the datagrams before soft-RoCE sees them.
-    pub(crate) fn attach_mcast(&self, p: &Priv, mgid: &[u8; 16]) -> Result {
-        self.qp.attach_mcast(&Gid(*mgid), 0)?;
-        if let Err(e) = p.underlay.ipv6_mc_inc(mgid) {
-            let _ = self.qp.detach_mcast(&Gid(*mgid), 0);
-            return Err(e);
+    /// Attaches the QP to group `mgid` of LID `mlid` (0 on RoCE). On RoCE the group is also
+    /// joined on the underlay's IPv6 layer, without which the peer's IPv6 stack drops the
+    /// datagrams before soft-RoCE sees them.
+    pub(crate) fn attach_mcast(&self, p: &Priv, mgid: &[u8; 16], mlid: u16) -> Result {
+        self.qp.attach_mcast(&Gid(*mgid), mlid)?;
+        if let Some(underlay) = &p.underlay {
+            if let Err(e) = underlay.ipv6_mc_inc(mgid) {
+                let _ = self.qp.detach_mcast(&Gid(*mgid), mlid);
+                return Err(e);
+            }
         }
         Ok(())
     }
 
     /// Undoes [`Ud::attach_mcast`].
-    pub(crate) fn detach_mcast(&self, p: &Priv, mgid: &[u8; 16]) {
-        let _ = p.underlay.ipv6_mc_dec(mgid);
-        let _ = self.qp.detach_mcast(&Gid(*mgid), 0);
+    pub(crate) fn detach_mcast(&self, p: &Priv, mgid: &[u8; 16], mlid: u16) {
+        if let Some(underlay) = &p.underlay {
+            let _ = underlay.ipv6_mc_dec(mgid);
+        }
+        let _ = self.qp.detach_mcast(&Gid(*mgid), mlid);
+    }
+
+    /// Sets the Q_Key the QP accepts (the broadcast group's, on InfiniBand).
+    pub(crate) fn set_qkey(&self, qkey: u32) -> Result {
+        self.qp.set_qkey(qkey)
+    }
+
+    /// Returns the SA's path to `gid`, if it was resolved (InfiniBand).
+    pub(crate) fn path_of(&self, gid: &[u8; 16]) -> Option<PathRec> {
+        self.ahs
+            .lock()
+            .iter()
+            .find(|e| &e.gid == gid)
+            .and_then(|e| e.path)
     }
 
     /// Returns the destinations with an address handle or packets waiting for one (for the
@@ -319,6 +349,8 @@ impl Ud {
                 complete: true,
                 queued: 0,
                 created: e.created,
+                dlid: e.path.map_or(0, |p| p.dlid()),
+                sl: e.path.map_or(0, |p| p.sl()),
             };
             if out.push(d, GFP_ATOMIC).is_err() {
                 break;
@@ -334,6 +366,8 @@ impl Ud {
                 complete: false,
                 queued: e.skbs.len(),
                 created: e.created,
+                dlid: 0,
+                sl: 0,
             };
             if out.push(d, GFP_ATOMIC).is_err() {
                 break;
@@ -374,6 +408,7 @@ impl Ud {
                         multicast,
                         skbs,
                         created: jiffies(),
+                        started: false,
                     },
                     GFP_ATOMIC,
                 )
@@ -386,8 +421,13 @@ impl Ud {
     }
 
     /// Creates the address handles of the queued destinations and sends their packets again
-    /// (process context: the "path record query" of RoCE, which completes locally).
-    pub(crate) fn resolve_pending(&self, p: &Priv) {
+    /// (process context: the "path record query" of RoCE, which completes locally), or starts
+    /// resolving them on InfiniBand.
+    pub(crate) fn resolve_pending(&self, p: &Arc<Priv>) {
+        if p.ib {
+            self.resolve_pending_ib(p);
+            return;
+        }
         loop {
             let batch = core::mem::replace(&mut *self.pending.lock(), KVec::new());
             if batch.is_empty() {
@@ -423,8 +463,19 @@ impl Ud {
             roce::mac_from_link_local_gid(gid).ok_or(EINVAL)?
         };
         let ah = Ah::new_roce(&self.pd, p.port, 0, &Gid(*gid), dmac, roce::hop_limit(gid))?;
+        self.insert_ah(gid, ah, None)
+    }
+
+    /// Caches the address handle of `gid` (replacing an older one).
+    fn insert_ah(&self, gid: &[u8; 16], ah: Ah, path: Option<PathRec>) -> Result {
         let ah = Arc::new(ah, GFP_KERNEL)?;
         let mut cache = self.ahs.lock();
+        if let Some(e) = cache.iter_mut().find(|e| &e.gid == gid) {
+            // The old one is dropped by its last send, or here (process context).
+            e.ah = ah;
+            e.path = path;
+            return Ok(());
+        }
         if cache.len() >= AH_CACHE_MAX {
             pr_warn!("address handle cache full, destination dropped\n");
             return Err(ENOSPC);
@@ -434,11 +485,123 @@ impl Ud {
             AhEntry {
                 gid: *gid,
                 ah,
+                path,
                 created,
             },
             GFP_ATOMIC,
         )?;
         Ok(())
+    }
+
+    /// Caches the address handle of a group the SA let the interface join (InfiniBand).
+    pub(crate) fn add_group_ah(&self, p: &Priv, mgid: &[u8; 16], rec: &McMember) -> Result {
+        let ah = rec.create_ah(&self.pd, p.port)?;
+        self.insert_ah(mgid, ah, None)
+    }
+
+    /// Removes and returns the packets waiting for `gid`.
+    fn take_pending(&self, gid: &[u8; 16]) -> Option<Pending> {
+        let mut pending = self.pending.lock();
+        if !pending.iter().any(|e| &e.gid == gid) {
+            return None;
+        }
+        let mut rest = KVec::with_capacity(pending.len(), GFP_ATOMIC).ok()?;
+        let mut found = None;
+        for e in core::mem::take(&mut *pending) {
+            if &e.gid == gid {
+                found = Some(e);
+            } else {
+                // Room was reserved for every entry: this does not allocate.
+                let _ = rest.push(e, GFP_ATOMIC);
+            }
+        }
+        *pending = rest;
+        found
+    }
+
+    /// Sends again what waited for `gid`, whose address handle now exists.
+    pub(crate) fn flush_pending(&self, gid: &[u8; 16]) {
+        let Some(e) = self.take_pending(gid) else {
+            return;
+        };
+        for skb in e.skbs.into_iter() {
+            skb.queue_xmit();
+        }
+    }
+
+    /// Drops what waited for `gid`, which could not be resolved.
+    pub(crate) fn drop_pending(&self, p: &Priv, gid: &[u8; 16]) {
+        let Some(e) = self.take_pending(gid) else {
+            return;
+        };
+        for _ in e.skbs.iter() {
+            inc(&p.stats.tx_dropped);
+        }
+    }
+
+    /// Starts resolving the destinations packets wait for on InfiniBand: a path query for a
+    /// unicast GID (`path_rec_start`), a send-only join for a group the interface is not in
+    /// (`ipoib_mcast_send`). Their completions send the packets.
+    fn resolve_pending_ib(&self, p: &Arc<Priv>) {
+        let mut todo = KVec::new();
+        {
+            let mut pending = self.pending.lock();
+            for e in pending.iter_mut().filter(|e| !e.started) {
+                if todo.push((e.gid, e.multicast), GFP_ATOMIC).is_err() {
+                    break;
+                }
+                e.started = true;
+            }
+        }
+        let traffic_class = p.bcast_rec.lock().map(|r| r.traffic_class());
+        for (gid, multicast) in todo.iter() {
+            if self.cached_ah(gid).is_some() {
+                self.flush_pending(gid);
+                continue;
+            }
+            if *multicast {
+                if !p.mcast_send_only(gid) {
+                    self.drop_pending(p, gid);
+                }
+                continue;
+            }
+            // No path before the broadcast group is joined (`path_rec_create`).
+            let Some(traffic_class) = traffic_class else {
+                self.drop_pending(p, gid);
+                continue;
+            };
+            let req = PathRequest {
+                sgid: Gid(p.gid()),
+                dgid: Gid(*gid),
+                pkey: p.pkey,
+                traffic_class,
+                timeout_ms: PATH_QUERY_TIMEOUT_MS,
+            };
+            if let Err(e) = query_path(&crate::SA, &p.device, p.port, &req, p.clone()) {
+                pr_warn!("path record query failed to start: {:?}\n", e);
+                self.drop_pending(p, gid);
+            }
+        }
+    }
+
+    /// Finishes a path query (`path_rec_completion`): the address handle is made from the
+    /// path and what waited is sent, or dropped if there is no path.
+    fn path_done(&self, p: &Priv, gid: &[u8; 16], result: Result<&PathRec>) {
+        if !self.pending.lock().iter().any(|e| &e.gid == gid) {
+            // The data path restarted meanwhile.
+            return;
+        }
+        let r = result.and_then(|path| {
+            let ah = Ah::from_path(&self.pd, &p.device, p.port, path)?;
+            self.insert_ah(gid, ah, Some(*path))
+        });
+        match r {
+            Ok(()) => self.flush_pending(gid),
+            Err(e) => {
+                pr_debug!("no path to a destination: {:?}\n", e);
+                self.drop_pending(p, gid);
+            }
+        }
     }
 
     /// Sends `skb`, which starts with the pseudo header holding the destination
@@ -470,7 +633,11 @@ impl Ud {
             inc(&s.tx_dropped);
             return;
         }
-        if !multicast && dst.cm_supported() && p.cm_connected() {
+        // On InfiniBand a connection needs the SA's path first: until it is known the
+        // packet waits with those of the datagram path.
+        let to_cm = !multicast && dst.cm_supported() && p.cm_connected();
+        let await_path = to_cm && p.ib && self.path_of(&dst.gid()).is_none();
+        if to_cm && !await_path {
             if let Some(cm) = p.cm() {
                 cm.xmit(p, dev, skb, &dst);
                 return;
@@ -479,7 +646,7 @@ impl Ud {
         // Datagrams carry at most the link's MTU, whatever the interface's (connected mode):
         // the sender learns the path's MTU as from a router (`ipoib_cm_skb_too_long`).
         let ud_mtu = mtu::ud_mtu(p.active_ib_mtu.load(Ordering::Relaxed));
-        if skb.len() > ud_mtu + header::ENCAP_LEN as u32 {
+        if !await_path && skb.len() > ud_mtu + header::ENCAP_LEN as u32 {
             inc(&s.tx_dropped);
             inc(&s.tx_errors);
             skb.send_too_big(ud_mtu);
@@ -521,7 +688,10 @@ impl Ud {
         let wr_id = tx.head;
         let mut sges = [Sge::default(); TX_SGE];
         let sges = buf.sges(self.lkey, &mut sges);
-        if let Err(e) = self.qp.post_send(wr_id, sges, &ah, qpn, p.qkey) {
+        if let Err(e) = self
+            .qp
+            .post_send(wr_id, sges, &ah, qpn, p.qkey.load(Ordering::Relaxed))
+        {
             pr_debug!("{}: post_send failed: {:?}\n", dev.name(), e);
             inc(&s.tx_errors);
             return;
@@ -691,6 +861,14 @@ pub(crate) fn deliver(p: &Priv, napi: &Napi<Priv>, skb: SkBuff, pkt_type: Packet
     s.rx_bytes
         .fetch_add(u64::from(skb.len()), Ordering::Relaxed);
     napi.gro_receive(skb);
+}
+
+impl PathHandler for Priv {
+    fn path_done(this: Arc<Self>, dgid: Gid, result: Result<&PathRec>) {
+        if let Some(ud) = this.ud() {
+            ud.path_done(&this, &dgid.0, result);
+        }
+    }
 }
 
 impl NapiPoll for Priv {

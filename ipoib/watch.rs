@@ -52,7 +52,7 @@ impl NetdevEvents for NetdevWatch {
                 // Parents live in the initial namespace; each one schedules its children too.
                 net::for_each_init_net_device(rtnl, |d| {
                     if let Some(p) = d.driver_data::<IpoibOps>(rtnl) {
-                        if p.child.is_none() && p.underlay.is(dev) {
+                        if p.child.is_none() && p.underlay.as_ref().is_some_and(|u| u.is(dev)) {
                             Priv::schedule_port_check(&p.into());
                         }
                     }
