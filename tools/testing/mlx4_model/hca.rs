@@ -606,7 +606,8 @@ impl Hca {
                 | raw::MLX4_DEV_CAP_FLAG_RAW_MCAST
                 | raw::MLX4_DEV_CAP_FLAG_UD_AV_PORT
                 | raw::MLX4_DEV_CAP_FLAG_UD_MCAST
-                | raw::MLX4_DEV_CAP_FLAG_ATOMIC) as u64;
+                | raw::MLX4_DEV_CAP_FLAG_ATOMIC
+                | raw::MLX4_DEV_CAP_FLAG_PORT_MNG_CHG_EV) as u64;
             c.reserved_lkey = RESERVED_LKEY;
             c.stat_rate_support = 0x3ff;
             c.max_counters = 16;
@@ -844,10 +845,57 @@ impl Hca {
         }
     }
 
-    /// Raises the events a SubnSet caused. mlx4_ib snoops SMPs itself (the model does not
-    /// set `MLX4_DEV_CAP_FLAG_PORT_MNG_CHG_EV`), so only the port state is the firmware's to
-    /// report: PORT_UP when the port becomes Active, PORT_DOWN when it stops being Active.
+    /// Raises the events a SubnSet caused, as ConnectX-3 firmware does (the model sets
+    /// `MLX4_DEV_CAP_FLAG_PORT_MNG_CHG_EV`, so mlx4_ib does not snoop SMPs for them): a port
+    /// management change event for PortInfo (master SM, LID, GID prefix, client
+    /// reregistration) and P_Key table changes, then PORT_UP when the port becomes Active
+    /// and PORT_DOWN when it stops being Active.
     fn port_changes(&self, ch: sma::Changes) {
+        let mut changed_attr = 0u32;
+        if ch.sm {
+            changed_attr |= raw::MLX4_EQ_PORT_INFO_MSTR_SM_LID_CHANGE_MASK
+                | raw::MLX4_EQ_PORT_INFO_MSTR_SM_SL_CHANGE_MASK;
+        }
+        if ch.lid {
+            changed_attr |= raw::MLX4_EQ_PORT_INFO_LID_CHANGE_MASK;
+        }
+        if ch.gid {
+            changed_attr |= raw::MLX4_EQ_PORT_INFO_GID_PFX_CHANGE_MASK;
+        }
+        if ch.client_rereg {
+            changed_attr |= raw::MLX4_EQ_PORT_INFO_CLIENT_REREG_MASK;
+        }
+        if changed_attr != 0 {
+            let (sm_lid, sm_sl, lid, prefix) = {
+                let s = self.state.lock();
+                (s.port.sm_lid, s.port.sm_sl, s.port.lid, s.port.gid_prefix)
+            };
+            let mut eqe = Self::mgmt_change_eqe(raw::MLX4_DEV_PMC_SUBTYPE_PORT_INFO);
+            // A PortInfo change carries the `port_info` parameters.
+            eqe.event.port_mgmt_change.params.port_info.mstr_sm_lid = sm_lid.to_be();
+            eqe.event.port_mgmt_change.params.port_info.port_lid = lid.to_be();
+            eqe.event.port_mgmt_change.params.port_info.changed_attr = changed_attr.to_be();
+            eqe.event.port_mgmt_change.params.port_info.mstr_sm_sl = sm_sl;
+            eqe.event.port_mgmt_change.params.port_info.gid_prefix = prefix.to_be();
+            self.notify(
+                raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_MGMT_CHANGE,
+                (&raw mut eqe).cast(),
+            );
+        }
+        if ch.pkey {
+            let mut eqe = Self::mgmt_change_eqe(raw::MLX4_DEV_PMC_SUBTYPE_PKEY_TABLE);
+            // Which entries changed matters to an SR-IOV master only.
+            eqe.event.port_mgmt_change.params.tbl_change_info.block_ptr = 0;
+            eqe.event
+                .port_mgmt_change
+                .params
+                .tbl_change_info
+                .tbl_entries_mask = u32::MAX.to_be();
+            self.notify(
+                raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_MGMT_CHANGE,
+                (&raw mut eqe).cast(),
+            );
+        }
         if !ch.state {
             return;
         }
@@ -859,6 +907,17 @@ impl Hca {
             raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_DOWN
         };
         self.notify(ev, (&raw mut port).cast());
+    }
+
+    /// A port management change EQE of `subtype` for port 1 (`MLX4_EVENT_TYPE_PORT_MNG_CHG_EVENT`).
+    fn mgmt_change_eqe(subtype: u32) -> raw::mlx4_eqe {
+        let mut eqe = raw::mlx4_eqe {
+            type_: raw::mlx4_event_MLX4_EVENT_TYPE_PORT_MNG_CHG_EVENT as u8,
+            subtype: subtype as u8,
+            ..Default::default()
+        };
+        eqe.event.port_mgmt_change.port = 1;
+        eqe
     }
 
     /// Attaches `qpn` to the multicast group `gid` (`mlx4_qp_attach_common`): attaching twice
