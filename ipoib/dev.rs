@@ -491,7 +491,8 @@ impl Priv {
     /// a P_Key change event tries again.
     fn data_path_up(self: &Arc<Self>, nd: &NetDevice) -> Result {
         let ud = self.ud().ok_or(ENODEV)?;
-        let Some(index) = self.device.find_cached_pkey(self.port, self.pkey) else {
+        // The device's table, not ib_core's cache, as C's `ipoib_pkey_dev_check_presence`.
+        let Some(index) = self.device.find_pkey(self.port, self.pkey) else {
             pr_info!(
                 "{}: P_Key 0x{:04x} not in the port's table: carrier stays off\n",
                 nd.name(),
@@ -574,7 +575,7 @@ impl Priv {
         if !nd.is_running() {
             return;
         }
-        let now = self.device.find_cached_pkey(self.port, self.pkey);
+        let now = self.device.find_pkey(self.port, self.pkey);
         let was = self.pkey_index.load(Ordering::Relaxed);
         match now {
             Some(i) if u32::from(i) == was => {}

@@ -136,6 +136,16 @@ impl Device {
         Ok(pkey)
     }
 
+    /// Returns the index of `pkey` in the P_Key table of `port` as the device reports it now,
+    /// preferring a full-member entry (`ib_find_pkey`; may sleep); `None` if the table does not
+    /// hold it.
+    pub(crate) fn find_pkey(&self, port: u32, pkey: u16) -> Option<u16> {
+        let mut index = 0u16;
+        // SAFETY: The device is valid by the type invariant and `index` is writable.
+        let r = unsafe { raw::ib_find_pkey(self.as_raw(), port, pkey, &mut index) };
+        (r == 0).then_some(index)
+    }
+
     /// Returns the index of `pkey` in the cached P_Key table of `port`, preferring a
     /// full-member entry (`ib_find_cached_pkey`); `None` if the table does not hold it.
     pub(crate) fn find_cached_pkey(&self, port: u32, pkey: u16) -> Option<u16> {
