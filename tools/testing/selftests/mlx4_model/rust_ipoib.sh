@@ -23,9 +23,12 @@ carrier() {
 		shift 2
 	done
 }
-# The broadcast group's member records in the SA (opensm hides their port GIDs from
-# untrusted queries, but gives one record per member).
-bcast_members() { saquery -m 2>/dev/null | grep -c -i 'MGID.*ff12:401b:ffff::ffff:ffff'; }
+# The broadcast group's members in the SA: one record per port, with its port GID for a
+# trusted query (opensm's default SM_Key is 1; untrusted queries see one anonymous record).
+bcast_members() {
+	saquery --smkey 1 -m 2>/dev/null | grep -A2 -i 'MGID.*ff12:401b:ffff::ffff:ffff' |
+		grep -c 'PortGid.*fe80'
+}
 both_members() { [ "$(bcast_members)" -ge 2 ]; }
 
 check "mlx4_ib and opensm up, both ports ACTIVE" model_start
