@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make bench`, second part, in one VM on the bench kernel: the software
-# ConnectX-3 (mlx4_model) with the kernel's C mlx4_ib and C ib_ipoib, the
-# baselines our Rust drivers will be measured against on the same model:
-# ib_send_bw RC 64 KiB, ib_send_lat, and TCP over the C ib_ipoib (ib0 and ib1
-# in two namespaces) in datagram and connected mode.
+# ConnectX-3 (mlx4_model) with the kernel's C mlx4_ib: ib_send_bw RC 64 KiB,
+# ib_send_lat, and TCP over ib_ipoib (ib0 and ib1 in two namespaces) in
+# datagram and connected mode, first the kernel's C ib_ipoib, then ours on the
+# same boot, and the ratios Rust/C.
 . "$REPO/tools/testing/selftests/lib.sh"
 
 T=${BENCH_SECONDS:-10}
@@ -26,33 +26,53 @@ sbw=$(pair ib_send_bw -c RC -s 65536 -D "$T" -F --report_gbits | gbit)
 # The latency line: bytes, iterations, t_min, t_max, t_typical, t_avg.
 lat=$(pair ib_send_lat -s 2 -n 1000 -F | awk '$1 == 2 && NF >= 6 { print $5 }')
 
-modprobe ib_ipoib
-wait_for 10 test -e /sys/class/net/ib1
-ip netns add b
-ip link set ib1 netns b
-ip addr add 10.9.0.1/24 dev ib0
-ip link set ib0 up
-ip -n b link set lo up
-ip -n b addr add 10.9.0.2/24 dev ib1
-ip -n b link set ib1 up
-wait_for 30 sh -c "[ \$(cat /sys/class/net/ib0/carrier) = 1 ]"
-wait_for 30 ip netns exec b sh -c "[ \$(cat /sys/class/net/ib1/carrier) = 1 ]"
-ping -c 2 -W 5 10.9.0.2 >/dev/null
+# ipoib_tcp LOAD...: loads an ib_ipoib with LOAD, puts ib1 in namespace b and
+# measures TCP ib0 -> ib1 in datagram and then connected mode (MTU 65520); sets
+# dg and cm, then unloads the driver.
 mbps() { python3 -c "import json,sys;d=json.load(open(sys.argv[1]));print(round(d['end']['sum_received']['bits_per_second']/1e6,1))" "$1"; }
-ip netns exec b iperf3 -s -D -p 5201
-sleep 1
-iperf3 -c 10.9.0.2 -p 5201 -t "$T" -J >/tmp/dg.json && dg=$(mbps /tmp/dg.json)
-echo connected >/sys/class/net/ib0/mode
-ip netns exec b sh -c 'echo connected >/sys/class/net/ib1/mode'
-ip link set ib0 mtu 65520
-ip -n b link set ib1 mtu 65520
-ping -c 2 -W 5 10.9.0.2 >/dev/null
-iperf3 -c 10.9.0.2 -p 5201 -t "$T" -J >/tmp/cm.json && cm=$(mbps /tmp/cm.json)
+ipoib_tcp() {
+	dg= cm=
+	"$@" || return 1
+	wait_for 10 test -e /sys/class/net/ib1 || return 1
+	ip netns add b
+	ip link set ib1 netns b
+	ip addr add 10.9.0.1/24 dev ib0
+	ip link set ib0 up
+	ip -n b link set lo up
+	ip -n b addr add 10.9.0.2/24 dev ib1
+	ip -n b link set ib1 up
+	wait_for 30 sh -c "[ \$(cat /sys/class/net/ib0/carrier) = 1 ]"
+	wait_for 30 ip netns exec b sh -c "[ \$(cat /sys/class/net/ib1/carrier) = 1 ]"
+	ping -c 2 -W 5 10.9.0.2 >/dev/null
+	ip netns exec b iperf3 -s -D -p 5201
+	sleep 1
+	iperf3 -c 10.9.0.2 -p 5201 -t "$T" -J >/tmp/dg.json && dg=$(mbps /tmp/dg.json)
+	echo connected >/sys/class/net/ib0/mode
+	ip netns exec b sh -c 'echo connected >/sys/class/net/ib1/mode'
+	ip link set ib0 mtu 65520
+	ip -n b link set ib1 mtu 65520
+	ping -c 2 -W 5 10.9.0.2 >/dev/null
+	iperf3 -c 10.9.0.2 -p 5201 -t "$T" -J >/tmp/cm.json && cm=$(mbps /tmp/cm.json)
+	pkill iperf3
+	rmmod ib_ipoib
+	ip netns del b
+}
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+ipoib_tcp modprobe ib_ipoib
+c_dg=$dg c_cm=$cm
+# Ours, the same way: it is not in the VM's module tree (ib_cm is its only other need).
+ipoib_tcp sh -c "modprobe ib_cm && insmod '$REPO/ib_ipoib.ko'"
+rs_dg=$dg rs_cm=$cm
 
 echo
-echo "bench: software ConnectX-3 (mlx4_model) with the C mlx4_ib and C ib_ipoib, ${T}s each"
-echo "bench: model ib_send_bw RC 64 KiB       ${sbw:-?} Mbit/s"
-echo "bench: model ib_send_lat 2 B (typical)  ${lat:-?} us"
-echo "bench: model C ib_ipoib TCP datagram    ${dg:-?} Mbit/s"
-echo "bench: model C ib_ipoib TCP connected   ${cm:-?} Mbit/s"
-[ -n "$sbw" ] && [ -n "$lat" ] && [ -n "$dg" ] && [ -n "$cm" ]
+echo "bench: software ConnectX-3 (mlx4_model) with the C mlx4_ib, ${T}s each"
+echo "bench: model ib_send_bw RC 64 KiB          ${sbw:-?} Mbit/s"
+echo "bench: model ib_send_lat 2 B (typical)     ${lat:-?} us"
+echo "bench: model C ib_ipoib TCP datagram       ${c_dg:-?} Mbit/s"
+echo "bench: model C ib_ipoib TCP connected      ${c_cm:-?} Mbit/s"
+echo "bench: model Rust ib_ipoib TCP datagram    ${rs_dg:-?} Mbit/s"
+echo "bench: model Rust ib_ipoib TCP connected   ${rs_cm:-?} Mbit/s"
+echo "bench: ratio Rust/C ib_ipoib datagram      $(ratio "$rs_dg" "$c_dg")"
+echo "bench: ratio Rust/C ib_ipoib connected     $(ratio "$rs_cm" "$c_cm")"
+[ -n "$sbw" ] && [ -n "$lat" ] && [ -n "$c_dg" ] && [ -n "$c_cm" ] && [ -n "$rs_dg" ] && [ -n "$rs_cm" ]
