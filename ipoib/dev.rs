@@ -229,8 +229,9 @@ impl EventHandler for Priv {
             PortEvent::PkeyChange | PortEvent::ClientReregister if this.ib => {}
             PortEvent::PkeyChange | PortEvent::ClientReregister | PortEvent::Other => return,
         }
-        if this.ib && !matches!(event, PortEvent::GidChange) {
-            // Paths and groups may have changed with the LIDs or the subnet manager.
+        if this.ib && !matches!(event, PortEvent::GidChange | PortEvent::PkeyChange) {
+            // Paths and groups may have changed with the LIDs or the subnet manager (a P_Key
+            // change is followed on its own, `follow_pkey`).
             this.flush_requested.store(true, Ordering::Relaxed);
         }
         // Each child has its own handler.

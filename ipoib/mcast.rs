@@ -10,6 +10,7 @@
 //! is not in makes a send-only join. C: ipoib_multicast.c.
 
 use crate::dev::{Priv, MCAST_RETRY_WORK};
+use crate::proto::mcast::{backoff_secs, MAX_BACKOFF_SECS, MAX_LOGGED_FAILURES};
 use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::error::code::{ENETRESET, ETIMEDOUT};
 use crate::rust_bindings::rdma::{Join, JoinHandler, JoinKind, JoinRequest, McMember};
@@ -17,12 +18,10 @@ use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use crate::rust_bindings::workqueue::{secs_to_jiffies, DelayedWork};
 use crate::SA;
 use core::sync::atomic::Ordering;
+use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::workqueue;
-
-/// The longest wait between two attempts to join a group (`IPOIB_MAX_BACKOFF_SECONDS`).
-const MAX_BACKOFF_SECS: u32 = 16;
 
 /// A multicast group of the interface.
 pub(crate) struct Group {
@@ -63,8 +62,8 @@ enum JoinState {
     Joining,
     /// Joined; the QP is attached unless the join is send-only.
     Joined { attached: bool, mlid: u16 },
-    /// The join failed; try again at `retry_at` (jiffies).
-    Failed { retry_at: u64, backoff: u32 },
+    /// The join failed `failures` times in a row; try again at `retry_at` (jiffies).
+    Failed { retry_at: u64, failures: u32 },
 }
 
 /// What the SA reports a join's outcome to.
@@ -73,8 +72,8 @@ pub(crate) struct GroupJoin {
     priv_: Arc<Priv>,
     mgid: [u8; 16],
     send_only: bool,
-    /// The backoff of the attempt before this one, in seconds.
-    backoff: u32,
+    /// How many joins of the group failed in a row before this one.
+    failures: u32,
     #[pin]
     state: SpinLockBh<JoinState>,
 }
@@ -92,24 +91,22 @@ impl JoinHandler for GroupJoin {
         let Err(e) = result else {
             return;
         };
-        let backoff = (self.backoff * 2).clamp(1, MAX_BACKOFF_SECS);
-        let delay = secs_to_jiffies(backoff);
+        let failures = self.failures.saturating_add(1);
+        let delay = secs_to_jiffies(backoff_secs(failures));
         *self.state.lock() = JoinState::Failed {
             retry_at: jiffies().wrapping_add(delay),
-            backoff,
+            failures,
         };
-        if e == ETIMEDOUT() || (self.send_only && e == EINVAL) {
-            pr_debug!(
-                "multicast join failed ({:?}), retrying in {} s\n",
-                e,
-                backoff
-            );
-        } else {
+        // As C: timeouts, and send-only joins the SA refuses, are not worth a warning.
+        let quiet = e == ETIMEDOUT() || (self.send_only && e == EINVAL);
+        if !quiet && failures <= MAX_LOGGED_FAILURES {
+            let name = p.netdev();
             pr_warn!(
-                "multicast join of {} failed ({:?}), retrying in {} s\n",
+                "{}: {}multicast join of {} failed: {:?}\n",
+                name.as_ref().map_or(c_str!("ipoib"), |n| n.name()),
+                if self.send_only { "send-only " } else { "" },
                 crate::proto::addr::GidFmt(&self.mgid),
-                e,
-                backoff
+                e
             );
         }
         if self.send_only {
@@ -124,12 +121,12 @@ impl JoinHandler for GroupJoin {
     }
 }
 
-/// Creates the join of `mgid` after a failed attempt with `backoff` (0 for the first).
+/// Creates the join of `mgid`, whose joins failed `failures` times in a row before.
 fn start_join(
     p: &Arc<Priv>,
     mgid: &[u8; 16],
     send_only: bool,
-    backoff: u32,
+    failures: u32,
     broadcast: Option<&McMember>,
 ) -> Result<Join<GroupJoin>> {
     let handler = Arc::pin_init(
@@ -137,7 +134,7 @@ fn start_join(
             priv_: p.clone(),
             mgid: *mgid,
             send_only,
-            backoff,
+            failures,
             state <- new_spinlock_bh!(JoinState::Joining, "ipoib:join_state"),
         }),
         GFP_KERNEL,
@@ -228,7 +225,7 @@ impl Priv {
             };
             match groups.iter_mut().find(|g| &g.mgid == mgid) {
                 Some(g) => {
-                    let JoinState::Failed { retry_at, backoff } = g.state() else {
+                    let JoinState::Failed { retry_at, failures } = g.state() else {
                         continue;
                     };
                     if (now.wrapping_sub(retry_at) as i64) < 0 {
@@ -237,7 +234,7 @@ impl Priv {
                         continue;
                     }
                     // The failed join is freed once the new one exists.
-                    match start_join(self, mgid, false, backoff, rec) {
+                    match start_join(self, mgid, false, failures, rec) {
                         Ok(j) => g.join = Some(j),
                         Err(e) => {
                             pr_warn!("multicast: cannot join again: {:?}\n", e);
@@ -310,10 +307,10 @@ impl Priv {
         if let Some(g) = groups.iter_mut().find(|g| &g.mgid == mgid) {
             match g.state() {
                 JoinState::Joining | JoinState::Joined { .. } => return true,
-                JoinState::Failed { backoff, .. } if g.send_only() => {
+                JoinState::Failed { failures, .. } if g.send_only() => {
                     let rec = *self.bcast_rec.lock();
                     let Some(j) =
-                        rec.and_then(|r| start_join(self, mgid, true, backoff, Some(&r)).ok())
+                        rec.and_then(|r| start_join(self, mgid, true, failures, Some(&r)).ok())
                     else {
                         return false;
                     };

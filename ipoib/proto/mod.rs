@@ -11,6 +11,7 @@ pub(crate) mod child;
 pub(crate) mod cm;
 pub(crate) mod header;
 pub(crate) mod link;
+pub(crate) mod mcast;
 pub(crate) mod mtu;
 pub(crate) mod params;
 pub(crate) mod roce;
