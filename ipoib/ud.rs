@@ -118,6 +118,11 @@ pub(crate) struct Ud {
     tx: SpinLockBh<TxRing>,
     #[pin]
     ahs: SpinLockBh<KVec<AhEntry>>,
+    /// Address handles replaced in the cache (a group or path that changed); sends may still
+    /// use them, and the last reference must not go in softirq context, so they are kept
+    /// until the data path stops.
+    #[pin]
+    replaced_ahs: SpinLockBh<KVec<Arc<Ah>>>,
     #[pin]
     pending: SpinLockBh<KVec<Pending>>,
     qp: UdQp,
@@ -172,6 +177,7 @@ impl Ud {
                 rx <- new_spinlock_bh!(rx, "ipoib:rx_ring"),
                 tx <- new_spinlock_bh!(TxRing { slots, head: 0, tail: 0 }, "ipoib:tx_ring"),
                 ahs <- new_spinlock_bh!(KVec::new(), "ipoib:ah_cache"),
+                replaced_ahs <- new_spinlock_bh!(KVec::new(), "ipoib:replaced_ahs"),
                 pending <- new_spinlock_bh!(KVec::new(), "ipoib:pending"),
                 qp,
                 send_cq,
@@ -284,6 +290,8 @@ impl Ud {
         let pending = core::mem::replace(&mut *self.pending.lock(), KVec::new());
         drop(pending);
         let ahs = core::mem::replace(&mut *self.ahs.lock(), KVec::new());
+        let replaced = core::mem::take(&mut *self.replaced_ahs.lock());
+        drop(replaced);
         drop(ahs);
         p.napi.del();
         let _ = self.qp.reset();
@@ -469,11 +477,14 @@ impl Ud {
     /// Caches the address handle of `gid` (replacing an older one).
     fn insert_ah(&self, gid: &[u8; 16], ah: Ah, path: Option<PathRec>) -> Result {
         let ah = Arc::new(ah, GFP_KERNEL)?;
+        let mut replaced = self.replaced_ahs.lock();
+        replaced.reserve(1, GFP_ATOMIC)?;
         let mut cache = self.ahs.lock();
         if let Some(e) = cache.iter_mut().find(|e| &e.gid == gid) {
-            // The old one is dropped by its last send, or here (process context).
-            e.ah = ah;
+            let old = core::mem::replace(&mut e.ah, ah);
             e.path = path;
+            // Room was reserved: this does not allocate.
+            let _ = replaced.push(old, GFP_ATOMIC);
             return Ok(());
         }
         if cache.len() >= AH_CACHE_MAX {

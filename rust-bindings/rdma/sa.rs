@@ -110,11 +110,6 @@ impl Drop for SaRegistration {
 #[derive(Clone, Copy)]
 pub(crate) struct PathRec(raw::sa_path_rec);
 
-// SAFETY: A plain record of values.
-unsafe impl Send for PathRec {}
-// SAFETY: As above.
-unsafe impl Sync for PathRec {}
-
 impl PathRec {
     /// The destination LID.
     pub(crate) fn dlid(&self) -> u16 {
