@@ -173,6 +173,18 @@ teardown_ipoib() {
 # The 20-byte hardware address of ib0, as ip prints it.
 ib_lladdr() { cat /sys/class/net/ib0/address; }
 
+# opensm's partitions for the IPoIB tests on the software ConnectX-3: the
+# default partition and P_Key 0x8001, each with an IPoIB broadcast group of
+# MTU 4K; model_start hands the file to opensm.
+model_partitions() {
+	PARTITIONS=/tmp/partitions.conf
+	cat >$PARTITIONS <<-'CONF'
+	Default=0x7fff, ipoib, mtu=5 : ALL=full;
+	P1=0x8001, ipoib, mtu=5 : ALL=full;
+	CONF
+	export PARTITIONS
+}
+
 # The software ConnectX-3 (tests under mlx4_model/): load the C mlx4_ib on it,
 # run opensm on mlx4_0 (PARTITIONS: an optional partitions.conf) and wait for
 # both ports to be ACTIVE.

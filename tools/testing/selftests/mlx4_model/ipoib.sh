@@ -7,12 +7,7 @@
 # timeout: 600
 . "$(dirname "$0")/../lib.sh"
 
-PARTITIONS=/tmp/partitions.conf
-cat >$PARTITIONS <<'CONF'
-Default=0x7fff, ipoib, mtu=5 : ALL=full;
-P1=0x8001, ipoib, mtu=5 : ALL=full;
-CONF
-export PARTITIONS
+model_partitions
 check "mlx4_ib and opensm up, both ports ACTIVE" model_start
 check "modprobe ib_ipoib (the kernel's C driver)" modprobe ib_ipoib
 check "ib_ipoib is the C driver" \

@@ -10,12 +10,7 @@
 # timeout: 900
 . "$(dirname "$0")/../lib.sh"
 
-PARTITIONS=/tmp/partitions.conf
-cat >$PARTITIONS <<'CONF'
-Default=0x7fff, ipoib, mtu=5 : ALL=full;
-P1=0x8001, ipoib, mtu=5 : ALL=full;
-CONF
-export PARTITIONS
+model_partitions
 # carrier NS DEV [NS DEV]...: every DEV in namespace NS has carrier.
 carrier() {
 	while [ $# -ge 2 ]; do
