@@ -262,10 +262,19 @@ impl Priv {
         }
     }
 
-    /// Leaves `g`: frees the join (waiting for its callback), then detaches the QP.
+    /// Leaves `g`: frees the join (waiting for its callback), then detaches the QP if the
+    /// join attached it.
     fn leave(&self, ud: &crate::ud::Ud, g: Group) {
-        let state = g.state();
+        let handler = g.join.as_ref().map(|j| j.handler().clone());
         drop(g.join);
+        // Read once the callback cannot run any more: it may have attached the QP meanwhile.
+        let state = match handler {
+            Some(h) => *h.state.lock(),
+            None => JoinState::Joined {
+                attached: true,
+                mlid: 0,
+            },
+        };
         if let JoinState::Joined {
             attached: true,
             mlid,
@@ -307,7 +316,12 @@ impl Priv {
         if let Some(g) = groups.iter_mut().find(|g| &g.mgid == mgid) {
             match g.state() {
                 JoinState::Joining | JoinState::Joined { .. } => return true,
-                JoinState::Failed { failures, .. } if g.send_only() => {
+                JoinState::Failed { retry_at, failures } if g.send_only() => {
+                    // Not before the backoff is over: until then what is sent to the group
+                    // is dropped.
+                    if (jiffies().wrapping_sub(retry_at) as i64) < 0 {
+                        return false;
+                    }
                     let rec = *self.bcast_rec.lock();
                     let Some(j) =
                         rec.and_then(|r| start_join(self, mgid, true, failures, Some(&r)).ok())

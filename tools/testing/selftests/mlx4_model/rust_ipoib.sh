@@ -54,15 +54,35 @@ check "ib1 carrier" wait_for 30 carrier b ib1
 check_eq "datagram MTU from the broadcast group (mtu=5: 4K)" 4092 \
 	"$(ip netns exec a cat /sys/class/net/ib0/mtu)"
 check "both ports are members of the broadcast group in the SA" wait_for 20 both_members
+# What both interfaces hold, when something fails.
+diag() {
+	for i in a:ib0 b:ib1; do
+		ns=${i%%:*} dev=${i#*:}
+		echo "--- $dev"
+		ip netns exec $ns ethtool -S $dev | tr -s ' \n' ' '
+		echo
+		ip -n $ns neigh show dev $dev
+		grep -A3 GID /sys/kernel/debug/ipoib/${dev}_mcg | grep -E 'GID|complete'
+		cat /sys/kernel/debug/ipoib/${dev}_path
+		ip netns exec $ns cat /sys/class/net/$dev/carrier
+	done
+	cat /sys/class/infiniband/mlx4_*/ports/1/counters/port_rcv_errors 2>/dev/null
+	ip -n b -6 addr show dev ib1 | grep fe80
+	dmesg | grep -E 'ib_ipoib|mlx4' | tail -n 20
+}
 check "ping (datagram, SA path record)" ip netns exec a ping -c 3 -W 5 10.9.0.2
+[ "$FAILED" = 0 ] || diag | sed 's/^/#   /' 
 check "ip neigh holds ib1's 20-byte address" sh -c \
 	"ip -n a neigh show 10.9.0.2 | grep -q '$(ip netns exec b cat /sys/class/net/ib1/address)'"
 check "ping6 (datagram)" ip netns exec a ping -6 -c 3 -W 5 fd00:9::2
 check "ping -s 8000 (fragments)" ip netns exec a ping -c 2 -W 5 -s 8000 10.9.0.2
 check "ping 224.0.0.1 answered by ib1 (IPv4 group joined)" sh -c \
 	"ip netns exec a ping -c 3 -W 3 -I ib0 224.0.0.1 | grep -q 'from 10.9.0.2'"
+# ib1's link-local address (its port GUID with the universal/local bit set): ib0
+# answers too.
+IB1_LL=fe80::202:c903:a0:101
 check "ping ff02::1 answered by ib1 (IPv6 group joined)" sh -c \
-	"ip netns exec a ping -6 -c 3 -W 3 ff02::1%ib0 | grep -q 'from fe80'"
+	"ip netns exec a ping -6 -c 3 -W 3 ff02::1%ib0 | grep -q 'from $IB1_LL'"
 # debugfs is global (ip netns exec would hide it behind a new /sys).
 sed 's/^/#   /' /sys/kernel/debug/ipoib/ib0_mcg | head -n 12
 sed 's/^/#   /' /sys/kernel/debug/ipoib/ib0_path
@@ -70,6 +90,13 @@ check "debugfs: the broadcast group is complete" sh -c \
 	"grep -A3 -i 'GID: ff12:401b:ffff:0:0:0:ffff:ffff' /sys/kernel/debug/ipoib/ib0_mcg | grep -q 'complete: *yes'"
 check "debugfs: the path to ib1 has ib1's LID" sh -c \
 	"grep -A2 'GID: fe80:0:0:0:2:c903:a0:101' /sys/kernel/debug/ipoib/ib0_path | grep -q 'DLID: *0x0002'"
+# A group nobody joined: sending to it makes a send-only join (SendOnlyFullMember).
+ip netns exec a ping -c 2 -W 1 -I ib0 239.1.2.3 >/dev/null 2>&1
+check "a send-only join for a group ib0 only sends to" wait_for 10 sh -c \
+	"grep -A4 'GID: ff12:401b:ffff:0:0:0:f01:203' /sys/kernel/debug/ipoib/ib0_mcg |
+	grep -q 'complete: *yes' &&
+	grep -A5 'GID: ff12:401b:ffff:0:0:0:f01:203' /sys/kernel/debug/ipoib/ib0_mcg |
+	grep -q 'send_only: *yes'"
 ip netns exec b iperf3 -s -1 -D
 sleep 1
 check "iperf3 (datagram)" sh -c "timeout 60 ip netns exec a iperf3 -c 10.9.0.2 -t 3 >/tmp/iperf.dg"
@@ -100,7 +127,7 @@ check "after the opensm restart (client reregistration), both ports joined again
 check "carrier back on ib0 and ib1" wait_for 60 carrier a ib0 b ib1
 check "ping after the restart" wait_for 30 ip netns exec a ping -c 1 -W 2 10.9.0.2
 check "ping ff02::1 after the restart" sh -c \
-	"ip netns exec a ping -6 -c 3 -W 3 ff02::1%ib0 | grep -q 'from fe80'"
+	"ip netns exec a ping -6 -c 3 -W 3 ff02::1%ib0 | grep -q 'from $IB1_LL'"
 
 # The partition opensm programmed: a child with P_Key 0x8001 on each side.
 check "create_child 0x8001 on ib0 and ib1" sh -c \
