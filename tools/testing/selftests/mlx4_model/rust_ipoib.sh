@@ -66,8 +66,8 @@ diag() {
 		cat /sys/kernel/debug/ipoib/${dev}_path
 		ip netns exec $ns cat /sys/class/net/$dev/carrier
 	done
-	cat /sys/class/infiniband/mlx4_*/ports/1/counters/port_rcv_errors 2>/dev/null
-	ip -n b -6 addr show dev ib1 | grep fe80
+	rdma res show qp | grep -v ' RC '
+	rdma res show cq
 	dmesg | grep -E 'ib_ipoib|mlx4' | tail -n 20
 }
 check "ping (datagram, SA path record)" ip netns exec a ping -c 3 -W 5 10.9.0.2
