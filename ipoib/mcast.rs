@@ -287,15 +287,17 @@ impl Priv {
     /// Leaves every group (the data path goes down or restarts).
     pub(crate) fn mcast_flush(&self) {
         let groups = core::mem::replace(&mut *self.mcast_groups.lock(), KVec::new());
-        *self.bcast_rec.lock() = None;
-        let Some(ud) = self.ud() else {
+        match self.ud() {
+            Some(ud) => {
+                for g in groups {
+                    self.leave(&ud, g);
+                }
+            }
             // Without the QP there is nothing to detach; the joins are freed all the same.
-            drop(groups);
-            return;
-        };
-        for g in groups {
-            self.leave(&ud, g);
+            None => drop(groups),
         }
+        // Only now: a join callback that was running may have set it.
+        *self.bcast_rec.lock() = None;
     }
 
     /// Whether the broadcast group is joined and attached (carrier needs it).
