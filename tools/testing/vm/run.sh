@@ -117,7 +117,7 @@ qemu_vm() {
 		-fsdev local,id=xch,path="$xch",security_model=none \
 		-device virtio-9p-pci,fsdev=xch,mount_tag=xch \
 		-netdev "$net" -device "virtio-net-pci,netdev=n0,mac=$mac" \
-		-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$here/guest-init.sh panic=-1 quiet loglevel=4 ipoibrs.vm=$vm ipoibrs.repo=$repo" \
+		-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$here/guest-init.sh panic=-1 quiet loglevel=4 log_buf_len=16M ipoibrs.vm=$vm ipoibrs.repo=$repo" \
 		>"$rundir/$vm.qemu.log" 2>&1 &
 	pids+=($!)
 }
