@@ -60,6 +60,40 @@ wait_for() {
 	return 0
 }
 
+# pings [-n NS] N PING_ARGS...: N echo requests, one a second with 5 s for each
+# reply, and every one answered (ping alone exits 0 when one of N is answered).
+pings() {
+	_ns=
+	if [ "$1" = -n ]; then _ns=$2; shift 2; fi
+	_n=$1
+	shift
+	if [ -n "$_ns" ]; then
+		ip netns exec "$_ns" ping -c "$_n" -W 5 "$@" >/tmp/pings.out 2>&1
+	else
+		ping -c "$_n" -W 5 "$@" >/tmp/pings.out 2>&1
+	fi
+	cat /tmp/pings.out
+	grep -q "^$_n packets transmitted, $_n received, .*0% packet loss" /tmp/pings.out
+}
+
+# mcast_pings [-n NS] N FROM PING_ARGS...: N echo requests to a group, and all N
+# answered from FROM (the group's other member; our own answers do not count).
+mcast_pings() {
+	_ns=
+	if [ "$1" = -n ]; then _ns=$2; shift 2; fi
+	_n=$1 _from=$2
+	shift 2
+	if [ -n "$_ns" ]; then
+		ip netns exec "$_ns" ping -c "$_n" -W 5 "$@" >/tmp/pings.out 2>&1
+	else
+		ping -c "$_n" -W 5 "$@" >/tmp/pings.out 2>&1
+	fi
+	cat /tmp/pings.out
+	_got=$(grep -c "bytes from $_from[:%]" /tmp/pings.out)
+	echo "$_got of $_n answered from $_from"
+	[ "$_got" = "$_n" ]
+}
+
 # Kernel log written since the test started (the runner puts a marker there).
 test_dmesg() {
 	dmesg | sed -n "/ipoib-rs-selftest: start ${TEST_ID:-}\$/,\$p"
@@ -80,14 +114,31 @@ is_ours() {
 	modinfo -F filename "$1" 2>/dev/null | grep -q '/updates/'
 }
 
+# loaded_ours MODULE / loaded_c MODULE: the loaded MODULE is this repository's
+# build (an out-of-tree module: taint flag O) or the kernel's own C one.
+loaded_ours() {
+	[ -d "/sys/module/$1" ] && grep -q O "/sys/module/$1/taint"
+}
+loaded_c() {
+	[ -d "/sys/module/$1" ] && ! grep -q O "/sys/module/$1/taint"
+}
+
 # kmemleak_check: scan for leaks of objects allocated since the last check.
 # kmemleak only reports objects older than 5 s, and needs two scans to be sure.
+# A kernel built with kmemleak whose detector is off (disabled at boot, or after
+# an internal error) fails: a check that cannot see leaks must not pass.
 kmemleak_check() {
 	kl=/sys/kernel/debug/kmemleak
-	[ -w $kl ] || { echo "# (kmemleak not available)"; return 0; }
+	if ! grep -q ' kmemleak_alloc$' /proc/kallsyms 2>/dev/null; then
+		echo "# (kmemleak not built into this kernel)"
+		return 0
+	fi
+	[ -e $kl ] || { echo "kmemleak is built in but $kl is missing"; return 1; }
 	sleep 6
-	echo scan >$kl
-	echo scan >$kl
+	if ! { echo scan >$kl && echo scan >$kl; } 2>/dev/null; then
+		echo "kmemleak refuses to scan (the detector is disabled)"
+		return 1
+	fi
 	leaks=$(cat $kl)
 	echo clear >$kl
 	if [ -n "$leaks" ]; then
@@ -147,6 +198,7 @@ setup_ipoib() {
 	modprobe rdma_rxe || return 1
 	rdma link add rxe0 type rxe netdev eth0 || return 1
 	modprobe ib_ipoib ${IPOIB_PARAMS:-} || return 1
+	loaded_ours ib_ipoib || { echo "the loaded ib_ipoib is not ours"; return 1; }
 	wait_for 10 test -e /sys/class/net/ib0 || return 1
 	ip addr add "$(ib_ip4)/24" dev ib0
 	ip link set ib0 up
@@ -191,6 +243,7 @@ model_partitions() {
 MODEL_SM_GUID=0x0002c90300a00001
 model_start() {
 	modprobe mlx4_ib || return 1
+	loaded_c mlx4_ib || { echo "the loaded mlx4_ib is not the kernel's C one"; return 1; }
 	modprobe ib_umad || return 1
 	wait_for 20 test -e /sys/class/infiniband/mlx4_1/ports/1/state || return 1
 	set -- -g $MODEL_SM_GUID -B -f /tmp/opensm.log

@@ -6,6 +6,7 @@
 # without carrier until the port comes up. A send that fails (the underlay
 # cannot route) puts the QP in the error state; the data path restarts.
 # timeout: 240
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
 
@@ -14,7 +15,7 @@ carrier() { [ "$(cat /sys/class/net/ib0/carrier 2>/dev/null)" = "$1" ]; }
 check "set up" setup_ipoib 9000
 barrier up || fail "peer"
 if [ "$VM_NAME" = a ]; then
-	check "ping before" ping -c 2 -W 3 "$(ib_ip4 b)"
+	check "ping before" pings 2 "$(ib_ip4 b)"
 	ip link set eth0 down
 	check "carrier off after the underlay goes down" wait_for 20 carrier 0
 	check "port state DOWN" wait_for 10 sh -c "rdma link show rxe0/1 | grep -q 'state DOWN'"
@@ -22,6 +23,7 @@ if [ "$VM_NAME" = a ]; then
 	ip link set eth0 up
 	check "carrier on after the underlay comes back" wait_for 30 carrier 1
 	check "traffic resumes" wait_for 30 ping -c 1 -W 2 "$(ib_ip4 b)"
+	check "then 3 of 3 pings answered" pings 3 "$(ib_ip4 b)"
 
 	# Brought up while the port is down: no carrier until it comes up.
 	ip link set ib0 down
@@ -42,6 +44,7 @@ if [ "$VM_NAME" = a ]; then
 	sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0
 	wait_for 20 sh -c "ip -6 addr show dev eth0 scope link | grep -q fe80 && ! ip -6 addr show dev eth0 | grep -q tentative"
 	check "traffic after the fault" wait_for 60 ping -c 1 -W 2 "$(ib_ip4 b)"
+	check "then 3 of 3 pings answered" pings 3 "$(ib_ip4 b)"
 	check_eq "carrier after the fault" 1 "$(cat /sys/class/net/ib0/carrier)"
 fi
 barrier done 300

@@ -8,6 +8,7 @@
 # up/down taking its children along, create/delete cycles without leaks, and
 # module unload with children present.
 # timeout: 600
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
 
@@ -26,6 +27,21 @@ write_err() {
 	*"$3"*) return 0 ;;
 	*) echo "got: '$msg'"; return 1 ;;
 	esac
+}
+# fails_with MESSAGE COMMAND...: COMMAND fails, says MESSAGE, and left no link "x".
+fails_with() {
+	_want=$1
+	shift
+	if _msg=$("$@" 2>&1); then
+		echo "succeeded: $*"
+		return 1
+	fi
+	echo "$_msg"
+	case "$_msg" in
+	*"$_want"*) ;;
+	*) echo "expected '$_want'"; return 1 ;;
+	esac
+	! test -e /sys/class/net/x
 }
 links() { ip -br link | awk '{print $1}' | sort | tr '\n' ' '; }
 
@@ -126,7 +142,7 @@ check "delete_child 1 (P_Keys compare with the full-member bit): ENODEV" \
 check "delete_child 0x8002 (none): ENODEV" write_err $S/delete_child 0x8002 "No such device"
 check_eq "links unchanged by the failed writes" "$after" "$(links)"
 check "child-of-child through netlink: EINVAL" \
-	sh -c "! ip link add link ib0.8001 name x type ipoib pkey 0x8003 && ! test -e /sys/class/net/x"
+	fails_with "Invalid argument" ip link add link ib0.8001 name x type ipoib pkey 0x8003
 check "ip link set ib0 down takes the child down" \
 	sh -c "ip link set ib0 down && ! ip link show ib0.8001 | grep -q ',UP'"
 check "ip link set ib0 up takes the child up" \
@@ -148,9 +164,9 @@ check "ip link del ib0.8002" ip link del ib0.8002
 check "deleting removes the debugfs files" sh -c \
 	"! test -e /sys/kernel/debug/ipoib/ib0.8002_mcg && ! test -e /sys/kernel/debug/ipoib/ib0.8002_path"
 check "ib0.8002 is gone" test ! -e /sys/class/net/ib0.8002
-check "ip link add without a link: EINVAL" sh -c "! ip link add name x type ipoib && ! test -e /sys/class/net/x"
-check "ip link add on eth0: ENODEV" sh -c "ip link add link eth0 name x type ipoib 2>&1 | grep -q 'No such device'"
-check "ip link add with pkey 0x8000: EINVAL" sh -c "! ip link add link ib0 name x type ipoib pkey 0x8000 && ! test -e /sys/class/net/x"
+check "ip link add without a link: EINVAL" fails_with "Invalid argument" ip link add name x type ipoib
+check "ip link add on eth0: ENODEV" fails_with "No such device" ip link add link eth0 name x type ipoib
+check "ip link add with pkey 0x8000: EINVAL" fails_with "Invalid argument" ip link add link ib0 name x type ipoib pkey 0x8000
 check "ip link add with mode connected: a child in connected mode" \
 	sh -c "ip link add link ib0 name x type ipoib mode connected && ip -d link show x | grep -q 'mode  *connected' && ip link del x"
 check "netlink children may repeat a P_Key" sh -c \
@@ -169,7 +185,7 @@ check "ib0c up in ns1 with $IPC.$me" sh -c \
 	"ip -n ns1 addr add $IPC.$me/24 dev ib0c && ip -n ns1 link set ib0c up && ip -n ns1 link set lo up"
 check "ib0c carrier in ns1" wait_for 20 sh -c "[ \"\$(ip netns exec ns1 cat /sys/class/net/ib0c/carrier)\" = 1 ]"
 barrier ns-up || fail "peer"
-check "ping the peer's child from ns1" ip netns exec ns1 ping -c 3 -W 3 $IPC.$other
+check "ping the peer's child from ns1" pings -n ns1 3 $IPC.$other
 barrier ns-pinged || fail "peer"
 check "delete ns1" ip netns del ns1
 check "deleting the namespace returns ib0c (netns_refund)" wait_for 10 test -e /sys/class/net/ib0c

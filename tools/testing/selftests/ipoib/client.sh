@@ -4,6 +4,7 @@
 # later, with each port's link layer, state and MTU; remove() when a device
 # is deleted and at unload; nothing leaked.
 # timeout: 180
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 
 modprobe rdma_rxe || skip "no rdma_rxe"
@@ -11,6 +12,7 @@ ip link set eth0 mtu 1500
 check "rxe0 on eth0 created" rdma link add rxe0 type rxe netdev eth0
 
 check "ib_ipoib loads" modprobe ib_ipoib
+check "the loaded ib_ipoib is ours" loaded_ours ib_ipoib
 check "add() for rxe0 (present at load)" \
 	dmesg_has 'ib_ipoib: rxe0 port 1: link layer Ethernet, state ACTIVE, active MTU 1024, max MTU 4096, GID\[0\] fe80:0000:0000:0000:5054:00ff:fe12:340'
 check "rxe0 P_Key[0] is the default partition" dmesg_has "ib_ipoib: rxe0 port 1: .*P_Key\[0\] 0xffff"

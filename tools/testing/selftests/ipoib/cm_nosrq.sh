@@ -7,6 +7,7 @@
 # passive connections (max_nonsrq_conn_qp=1 on vm a): a second peer (a child
 # of vm b's ib0) is rejected until the first disconnects.
 # timeout: 420
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
 
@@ -28,8 +29,8 @@ echo "# memory taken by entering connected mode without SRQ (MemAvailable, debug
 check_eq "MTU 65520" 65520 "$(cat $S/mtu)"
 barrier cm_up
 m1=$(avail)
-check "ping -s 60000 over the connections" ping -c 3 -W 5 -s 60000 "$(ib_ip4 "$peer")"
-check "ping6 -s 30000" ping -6 -c 3 -W 5 -s 30000 "$(ib_ip6 "$peer")"
+check "ping -s 60000 over the connections" pings 3 -s 60000 "$(ib_ip4 "$peer")"
+check "ping6 -s 30000" pings 3 -6 -s 30000 "$(ib_ip6 "$peer")"
 barrier pinged
 echo "# memory taken by one connection each way (MemAvailable, debug kernel): $((m1 - $(avail))) KiB"
 
@@ -50,7 +51,9 @@ check_eq "rx_errors" 0 "$(cat $S/statistics/rx_errors)"
 
 # The limit: vm b's child ibc (same P_Key, its own QPN) is a second peer of
 # vm a's ib0, which already holds its one connection without SRQ (from b's ib0).
+T=/sys/kernel/tracing
 if [ "$VM_NAME" = b ]; then
+	get trace_on 60 >/dev/null
 	sysctl -qw net.ipv4.conf.all.arp_ignore=1
 	ip link add link ib0 name ibc type ipoib mode connected
 	ip addr add "$IB_NET4.3/24" dev ibc
@@ -58,16 +61,25 @@ if [ "$VM_NAME" = b ]; then
 	check "child ibc up" wait_for 20 sh -c '[ "$(cat /sys/class/net/ibc/carrier)" = 1 ]'
 	check "ibc's connection to vm a is rejected (limit 1 reached there)" \
 		sh -c "! ping -I ibc -c 3 -W 2 $(ib_ip4 a)"
-	check "ib0 still reaches vm a" ping -c 2 -W 5 "$(ib_ip4 a)"
+	check "ib0 still reaches vm a" pings 2 "$(ib_ip4 a)"
 	# Datagram mode tears ib0's connection down (DREQ): vm a's slot frees.
 	check "ib0 to datagram mode" sh -c "echo datagram > $S/mode"
 	check "then ibc connects" wait_for 30 ping -I ibc -c 1 -W 2 "$(ib_ip4 a)"
-	check "ping -s 60000 from ibc" ping -I ibc -c 2 -W 5 -s 60000 "$(ib_ip4 a)"
+	check "ping -s 60000 from ibc" pings 2 -I ibc -s 60000 "$(ib_ip4 a)"
 	ip link del ibc
 	sysctl -qw net.ipv4.conf.all.arp_ignore=0
 	put limit_done 1
 else
+	# The REJs vm a's CM sends, with their reason (ib_cm's icm_send_rej tracepoint).
+	mountpoint -q $T || mount -t tracefs tracefs $T
+	: >$T/trace
+	echo 1 >$T/events/ib_cm/icm_send_rej/enable
+	put trace_on 1
 	get limit_done 120 >/dev/null
+	echo 0 >$T/events/ib_cm/icm_send_rej/enable
+	grep icm_send_rej $T/trace | sed 's/^/#   /'
+	check "the connection over the limit was rejected with reason NO_QP" \
+		grep -q 'icm_send_rej:.*reason=REJ_NO_QP' $T/trace
 fi
 barrier done
 echo 0 > $KNOB

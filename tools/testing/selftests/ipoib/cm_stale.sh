@@ -7,6 +7,7 @@
 # (vm a frees its connected-mode resources, vm b sees the DREQ), and the next
 # packet connects again.
 # timeout: 300
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
 
@@ -46,7 +47,7 @@ if [ "$VM_NAME" = a ]; then
 else
 	barrier knob
 	check "mode connected" sh -c "echo connected > $S/mode"
-	check "ping connects to vm a" ping -c 2 -W 5 -s 2000 "$(ib_ip4 a)"
+	check "ping connects to vm a" pings 2 -s 2000 "$(ib_ip4 a)"
 	# Never quiet for as long as the timeout until vm a has seen the connection stay.
 	ping -i 0.5 -W 5 "$(ib_ip4 a)" >/tmp/busy.log 2>&1 &
 	pid=$!
@@ -58,7 +59,7 @@ else
 	check "no ping lost meanwhile" grep -q ' 0% packet loss' /tmp/busy.log
 	check "vm a's DREQ tears the connection down here too" wait_for 30 no_rc_qp
 	get reaped 30 >/dev/null
-	check "the next packet connects again" ping -c 3 -W 5 -s 2000 "$(ib_ip4 a)"
+	check "the next packet connects again" pings 3 -s 2000 "$(ib_ip4 a)"
 	new_qp() { [ -n "$(rc_qps)" ] && [ "$(rc_qps)" != "$qp" ]; }
 	check "over a new QP" new_qp
 	put reconnected 1

@@ -5,6 +5,7 @@
 # with 60000-byte datagrams and TCP over RC connections, the connected-mode
 # resources allocated on entry and freed on leaving, and datagram mode again.
 # timeout: 420
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
 
@@ -28,10 +29,10 @@ check "MTU 65520 accepted again" ip link set ib0 mtu 65520
 check "mode: 'connected' again does nothing" sh -c "echo connected > $S/mode"
 
 barrier cm_up || fail "peer not up"
-check "ping over a connection" ping -c 3 -W 5 "$(ib_ip4 "$peer")"
+check "ping over a connection" pings 3 "$(ib_ip4 "$peer")"
 check "ping -s 60000 (one 60 KB datagram per RC message)" \
-	ping -c 3 -W 5 -s 60000 "$(ib_ip4 "$peer")"
-check "ping6 -s 30000" ping -6 -c 3 -W 5 -s 30000 "$(ib_ip6 "$peer")"
+	pings 3 -s 60000 "$(ib_ip4 "$peer")"
+check "ping6 -s 30000" pings 3 -6 -s 30000 "$(ib_ip6 "$peer")"
 barrier pinged
 
 if [ "$VM_NAME" = b ]; then
@@ -49,15 +50,15 @@ barrier traffic
 check_eq "tx_errors" 0 "$(cat $S/statistics/tx_errors)"
 check_eq "rx_errors" 0 "$(cat $S/statistics/rx_errors)"
 check "multicast still works (datagrams): ping 224.0.0.1" \
-	sh -c "ping -c 3 -W 3 -I ib0 224.0.0.1 | grep -q 'from $(ib_ip4 "$peer")'"
+	mcast_pings 3 "$(ib_ip4 "$peer")" -I ib0 224.0.0.1
 barrier mcast
 
 check "mode: 'datagram' accepted" sh -c "echo datagram > $S/mode"
 check_eq "mode reads datagram" datagram "$(cat $S/mode)"
 check_eq "MTU back to the datagram MTU" 4092 "$(cat $S/mtu)"
 barrier dgram
-check "ping in datagram mode again" ping -c 3 -W 5 "$(ib_ip4 "$peer")"
-check "ping -s 8000 in datagram mode (fragmented)" ping -c 2 -W 5 -s 8000 "$(ib_ip4 "$peer")"
+check "ping in datagram mode again" pings 3 "$(ib_ip4 "$peer")"
+check "ping -s 8000 in datagram mode (fragmented)" pings 2 -s 8000 "$(ib_ip4 "$peer")"
 barrier dgram_pinged
 check "resources freed on leaving connected mode" \
 	wait_for 20 dmesg_has "ib0: connected-mode resources freed"
@@ -66,7 +67,7 @@ check "ip link set type ipoib mode connected" ip link set ib0 type ipoib mode co
 check_eq "mode reads connected (netlink)" connected "$(cat $S/mode)"
 check_eq "MTU 65520 (netlink)" 65520 "$(cat $S/mtu)"
 barrier nl_cm
-check "ping over a connection after netlink switch" ping -c 3 -W 5 -s 20000 "$(ib_ip4 "$peer")"
+check "ping over a connection after netlink switch" pings 3 -s 20000 "$(ib_ip4 "$peer")"
 barrier nl_pinged
 
 # Switching mode under load: vm a flips datagram/connected while TCP runs to b.
@@ -86,7 +87,7 @@ else
 	check "to datagram under load, again" sh -c "echo datagram > $S/mode"
 	check "iperf3 TCP survived the switches" wait $ipid
 	echo "# TCP across mode switches: $(python3 -c "import json;d=json.load(open('/tmp/sw.json'));print(round(d['end']['sum_received']['bits_per_second']/1e6,1),'Mbit/s')" 2>/dev/null)"
-	check "ping after the switches" ping -c 3 -W 5 "$(ib_ip4 b)"
+	check "ping after the switches" pings 3 "$(ib_ip4 b)"
 	put switch_done 1
 fi
 barrier switched

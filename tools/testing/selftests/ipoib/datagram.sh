@@ -5,6 +5,7 @@
 # 20-byte addresses, multicast echo to 224.0.0.1 and ff02::1, TCP and UDP
 # through iperf3, ethtool's driver and link settings, and clean counters.
 # timeout: 360
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
 
@@ -40,12 +41,12 @@ barrier up || fail "peer not up"
 peer_lladdr=$(get lladdr)
 peer_ll6=$(get ll6)
 
-check "ping IPv4 to the peer" ping -c 3 -W 3 "$(ib_ip4 "$peer")"
-check "ping IPv4 with 8000-byte payload (fragmented)" ping -c 2 -W 5 -s 8000 "$(ib_ip4 "$peer")"
+check "ping IPv4 to the peer" pings 3 "$(ib_ip4 "$peer")"
+check "ping IPv4 with 8000-byte payload (fragmented)" pings 2 -s 8000 "$(ib_ip4 "$peer")"
 check "neighbour entry holds the peer's 20-byte address" \
 	sh -c "ip neigh show dev ib0 | grep -q '$(ib_ip4 "$peer") lladdr $peer_lladdr'"
-check "ping IPv6 link-local to the peer" ping -6 -c 3 -W 3 "$peer_ll6%ib0"
-check "ping IPv6 global to the peer" ping -6 -c 3 -W 3 "$(ib_ip6 "$peer")"
+check "ping IPv6 link-local to the peer" pings 3 -6 "$peer_ll6%ib0"
+check "ping IPv6 global to the peer" pings 3 -6 "$(ib_ip6 "$peer")"
 
 # The debugfs tables (C's format) list the broadcast group and the peer.
 D=/sys/kernel/debug/ipoib
@@ -61,9 +62,9 @@ check "IPv6 neighbour entry holds the peer's 20-byte address" \
 	sh -c "ip -6 neigh show dev ib0 | grep -q 'lladdr $peer_lladdr'"
 barrier pinged
 check "ping 224.0.0.1 answered by the peer" \
-	sh -c "ping -c 3 -W 3 -I ib0 224.0.0.1 | grep -q 'from $(ib_ip4 "$peer")'"
+	mcast_pings 3 "$(ib_ip4 "$peer")" -I ib0 224.0.0.1
 check "ping ff02::1 answered by the peer" \
-	sh -c "ping -6 -c 3 -W 3 ff02::1%ib0 | grep -q 'from $peer_ll6'"
+	mcast_pings 3 "$peer_ll6" -6 ff02::1%ib0
 check "ib0 joined the IPv4 all-hosts group" \
 	sh -c "ip maddr show dev ib0 | grep -q 'link  00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:00:00:00:01'"
 barrier mcast
@@ -81,16 +82,16 @@ else
 	echo "# TCP: $(python3 -c "import json;d=json.load(open('/tmp/tcp.json'));print(round(d['end']['sum_received']['bits_per_second']/1e6,1),'Mbit/s, retransmits',d['end']['sum_sent'].get('retransmits'))" 2>/dev/null)"
 	put tcp_done 1
 	get iperf2 30 >/dev/null
-	# Soft-RoCE between two TCG guests stalls the sender for up to the 10 s TX
-	# watchdog now and then, and the debug guests sustain about 5 Mbit/s of UDP
-	# (see Documentation/testing.rst): 4 Mbit/s for 25 s, the loss printed, at
-	# least half delivered.
-	check "iperf3 UDP for 25 s (4 Mbit/s in 4000-byte datagrams, at least half delivered)" sh -c "iperf3 -c $(ib_ip4 b) -u -b 4M -l 4000 -t 25 -J > /tmp/udp.json && python3 -c \"import json,sys;d=json.load(open('/tmp/udp.json'));l=d['end']['sum']['lost_percent'];print('# loss',l);sys.exit(0 if l < 50 else 1)\""
+	# The debug guests sustain about 5 Mbit/s of UDP (see Documentation/testing.rst):
+	# 4 Mbit/s for 25 s, less than 10 % lost. (A TX stall until the watchdog now fails
+	# the test through the splat scan: NETDEV WATCHDOG.)
+	check "iperf3 UDP for 25 s (4 Mbit/s in 4000-byte datagrams, under 10 % lost)" sh -c "iperf3 -c $(ib_ip4 b) -u -b 4M -l 4000 -t 25 -J > /tmp/udp.json && python3 -c \"import json,sys;d=json.load(open('/tmp/udp.json'));l=d['end']['sum']['lost_percent'];print('# loss',l);sys.exit(0 if l < 10 else 1)\""
 	echo "# UDP loss: $(python3 -c "import json;print(round(json.load(open('/tmp/udp.json'))['end']['sum']['lost_percent'],1))" 2>/dev/null) %"
 	put udp_done 1
 fi
 barrier traffic
-dmesg | grep 'transmit timeout\|NETDEV WATCHDOG' | sed 's/^/# /'
+no_tx_timeout() { ! test_dmesg | grep -E 'transmit timeout|NETDEV WATCHDOG'; }
+check "no transmit timeout" no_tx_timeout
 
 stats=$(ip -s -s link show ib0)
 echo "$stats" | sed 's/^/#   /'

@@ -10,6 +10,7 @@
 # and GID 0 stays empty: the driver lets the old GID go, and the next link
 # up (as after any MAC change done with the link down) adds the new GID 0.
 # timeout: 240
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
 
@@ -19,7 +20,7 @@ peer=$(peer)
 old_mac=$(cat /sys/class/net/eth0/address)
 old_addr=$(cat $S/address)
 barrier up || fail "peer not up"
-check "ping before" ping -c 2 -W 5 "$(ib_ip4 "$peer")"
+check "ping before" pings 2 "$(ib_ip4 "$peer")"
 barrier pinged
 
 gid_of() { cut -d: -f5- "$S/address"; }
@@ -40,7 +41,7 @@ if [ "$VM_NAME" = a ]; then
 	new=$(get newaddr)
 	ip neigh flush dev ib0
 	wait_for 20 sh -c '[ "$(cat /sys/class/net/ib0/carrier)" = 1 ]'
-	check "ping the peer at its new address" ping -c 3 -W 5 "$(ib_ip4 "$peer")"
+	check "ping the peer at its new address" pings 3 "$(ib_ip4 "$peer")"
 	check "the neighbour entry holds the new address" \
 		sh -c "ip neigh show dev ib0 | grep -q 'lladdr $new'"
 fi
@@ -48,7 +49,7 @@ barrier reached
 if [ "$VM_NAME" = b ]; then
 	ip neigh flush dev ib0
 	wait_for 20 sh -c '[ "$(cat /sys/class/net/ib0/carrier)" = 1 ]'
-	check "ping back from the new address" ping -c 3 -W 5 "$(ib_ip4 "$peer")"
+	check "ping back from the new address" pings 3 "$(ib_ip4 "$peer")"
 fi
 barrier restored
 # The old MAC back with ib_ipoib unloaded (nothing of it holds a GID then).

@@ -3,6 +3,7 @@
 # ib_ipoib loads and unloads 20 times, with and without an RDMA device, and
 # leaks nothing.
 # timeout: 240
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 
 is_ours ib_ipoib || fail "modprobe resolves ib_ipoib to $(modinfo -F filename ib_ipoib)"
@@ -11,7 +12,7 @@ cycle() {
 	i=0
 	while [ $i -lt 20 ]; do
 		modprobe ib_ipoib || return 1
-		[ -d /sys/module/ib_ipoib ] || return 1
+		loaded_ours ib_ipoib || return 1
 		modprobe -r ib_ipoib || return 1
 		[ ! -d /sys/module/ib_ipoib ] || return 1
 		i=$((i + 1))

@@ -6,6 +6,7 @@
 # by the core as rx_dropped), IPv4 with a bogus length, truncated ARP
 # (dropped by those protocols). No splat, and traffic still flows.
 # timeout: 300
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
 python3 -c "import pyverbs" 2>/dev/null || skip "python3-pyverbs not installed"
@@ -43,7 +44,7 @@ if [ "$VM_NAME" = b ]; then
 	check_eq "the others reached the stack" $((3 * N)) "$d_pkts"
 fi
 barrier checked || fail "peer"
-check "traffic still flows" ping -c 3 -W 3 "$(ib_ip4 "$(peer)")"
+check "traffic still flows" pings 3 "$(ib_ip4 "$(peer)")"
 barrier done
 teardown_ipoib
 check "no leak (kmemleak)" kmemleak_check

@@ -5,6 +5,7 @@
 # bounds as in the C driver; the MTU follows the underlay's when it changes,
 # children's too.
 # timeout: 180
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 
 check "set up at underlay MTU 1500" setup_ipoib 1500

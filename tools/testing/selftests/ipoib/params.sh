@@ -3,9 +3,12 @@
 # Module parameters: names, types, permissions, defaults and the C driver's
 # rounding and clamping, as modinfo and /sys/module/ib_ipoib/parameters show.
 # timeout: 180
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 
 P=/sys/module/ib_ipoib/parameters
+
+check "modprobe resolves ib_ipoib to ours" is_ours ib_ipoib
 
 info=$(modinfo ib_ipoib)
 echo "$info" | sed 's/^/#   /'
@@ -36,7 +39,21 @@ params 128 512 4096 send_queue_size=1 recv_queue_size=300 max_nonsrq_conn_qp=999
 params 8192 2 0 send_queue_size=20000 recv_queue_size=0 max_nonsrq_conn_qp=-1
 params 256 8192 7 send_queue_size=129 recv_queue_size=5000 max_nonsrq_conn_qp=7
 
+# roce_qkey (ours only): a Q_Key with the controlled bit (an int parameter: negative) cannot be used and
+# reads back as the default.
+for kv in "-:2843" "roce_qkey=0x1234:4660" "roce_qkey=-2147483647:2843" "roce_qkey=-5:2843"; do
+	arg=${kv%%:*} want=${kv#*:}
+	[ "$arg" = - ] && arg=
+	if modprobe ib_ipoib $arg; then
+		check_eq "roce_qkey after '${arg:-no parameter}'" "$want" "$(cat $P/roce_qkey)"
+		modprobe -r ib_ipoib
+	else
+		fail "modprobe ib_ipoib $arg"
+	fi
+done
+
 modprobe ib_ipoib
+check "the loaded ib_ipoib is ours" loaded_ours ib_ipoib
 for p in send_queue_size recv_queue_size max_nonsrq_conn_qp; do
 	check_eq "$p is read-only" 444 "$(stat -c %a $P/$p)"
 done

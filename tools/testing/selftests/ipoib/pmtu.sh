@@ -7,6 +7,7 @@
 # and the sender gets ICMP "fragmentation needed" / ICMPv6 "packet too big"
 # with 4092: the route learns the MTU and later packets are fragmented to fit.
 # timeout: 240
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
 
@@ -21,7 +22,7 @@ else
 	check "mode connected" sh -c "echo connected > $S/mode"
 	check "a's address without the RC flag (permanent neighbour)" sh -c \
 		"ip neigh replace $(ib_ip4 a) lladdr $no_rc dev ib0 nud permanent && ip -6 neigh replace $(ib_ip6 a) lladdr $no_rc dev ib0 nud permanent"
-	check "ping -s 3000 goes as datagrams" ping -c 2 -W 5 -s 3000 "$(ib_ip4 a)"
+	check "ping -s 3000 goes as datagrams" pings 2 -s 3000 "$(ib_ip4 a)"
 	e0=$(cat $S/statistics/tx_errors)
 	d0=$(cat $S/statistics/tx_dropped)
 	ping -c 1 -W 3 -M do -s 8000 "$(ib_ip4 a)" >/tmp/df.out 2>&1
@@ -31,12 +32,12 @@ else
 	check_eq "and in tx_dropped" $((d0 + 1)) "$(cat $S/statistics/tx_dropped)"
 	check "the route learned MTU 4092" sh -c "ip route get $(ib_ip4 a) | grep -q 'mtu 4092'"
 	check "ping -s 8000 without DF now fragmented to fit" \
-		ping -c 2 -W 5 -M dont -s 8000 "$(ib_ip4 a)"
+		pings 2 -M dont -s 8000 "$(ib_ip4 a)"
 	ping -6 -c 1 -W 3 -s 8000 "$(ib_ip6 a)" >/tmp/v6.out 2>&1
 	check "ping6 -s 8000: the route learned MTU 4092 (packet too big)" \
 		sh -c "ip -6 route get $(ib_ip6 a) | grep -q 'mtu 4092'"
 	check "then ping6 -s 8000 is fragmented to fit" \
-		ping -6 -c 2 -W 5 -s 8000 "$(ib_ip6 a)"
+		pings 2 -6 -s 8000 "$(ib_ip6 a)"
 	ip neigh del "$(ib_ip4 a)" dev ib0
 	ip -6 neigh del "$(ib_ip6 a)" dev ib0
 	ip route flush cache

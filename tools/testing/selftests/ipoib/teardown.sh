@@ -3,6 +3,7 @@
 # Teardown under traffic: `rdma link delete` while the peer floods ib0 removes
 # ib0 cleanly; so does unloading ib_ipoib under traffic; no splat, no leak.
 # timeout: 240
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
 

@@ -4,6 +4,7 @@
 # (driver mlx4_core.ib, alias auxiliary:mlx4_core.ib), and loads and unloads
 # cleanly 20 times.
 # timeout: 180
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 
 D=/sys/bus/auxiliary/drivers/mlx4_core.ib
@@ -18,7 +19,8 @@ check_eq "modinfo description" "Mellanox ConnectX HCA InfiniBand driver" "$(modi
 check "modprobe resolves the alias to mlx4_ib" sh -c "modprobe -R auxiliary:mlx4_core.ib | grep -qx mlx4_ib"
 
 check "modprobe mlx4_ib (pulls in mlx4_core)" modprobe mlx4_ib
-check "mlx4_core loaded" test -d /sys/module/mlx4_core
+check "the loaded mlx4_ib is ours" loaded_ours mlx4_ib
+check "mlx4_core loaded (the kernel's)" loaded_c mlx4_core
 check "driver mlx4_core.ib registered" test -d $D
 check_eq "sm_guid_assign default" 0 "$(cat /sys/module/mlx4_ib/parameters/sm_guid_assign)"
 check "modprobe -r mlx4_ib" modprobe -r mlx4_ib
@@ -28,6 +30,7 @@ cycle() {
 	i=0
 	while [ $i -lt 20 ]; do
 		modprobe mlx4_ib sm_guid_assign=1 || return 1
+		loaded_ours mlx4_ib || return 1
 		[ -d $D ] || return 1
 		[ "$(cat /sys/module/mlx4_ib/parameters/sm_guid_assign)" = 1 ] || return 1
 		rmmod mlx4_ib || return 1

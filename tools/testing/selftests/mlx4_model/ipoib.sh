@@ -5,6 +5,7 @@
 # through opensm's SA and carry IPv4 and IPv6 in datagram and connected mode;
 # a P_Key from opensm's partitions.conf gives a child that carries traffic.
 # timeout: 600
+# exercises: reference
 . "$(dirname "$0")/../lib.sh"
 
 model_partitions
@@ -12,6 +13,7 @@ check "mlx4_ib and opensm up, both ports ACTIVE" model_start
 check "modprobe ib_ipoib (the kernel's C driver)" modprobe ib_ipoib
 check "ib_ipoib is the C driver" \
 	sh -c "modinfo -F filename ib_ipoib | grep -q /kernel/drivers/infiniband/ulp/ipoib/"
+check "the loaded ib_ipoib is the C one" loaded_c ib_ipoib
 wait_for 10 test -e /sys/class/net/ib1 || fail "no ib1"
 ip netns add b
 ip link set ib1 netns b
@@ -26,9 +28,9 @@ check "ib0 carrier (broadcast group joined)" wait_for 30 \
 	sh -c "[ \$(cat /sys/class/net/ib0/carrier) = 1 ]"
 check "ib1 carrier" wait_for 30 ip netns exec b sh -c "[ \$(cat /sys/class/net/ib1/carrier) = 1 ]"
 check_eq "datagram MTU (4K broadcast group)" 4092 "$(cat /sys/class/net/ib0/mtu)"
-check "ping (datagram)" ping -c 3 -W 5 10.9.0.2
-check "ping6 (datagram)" ping -6 -c 3 -W 5 fd00:9::2
-check "ping -s 4000 (datagram)" ping -c 2 -W 5 -s 4000 10.9.0.2
+check "ping (datagram)" pings 3 10.9.0.2
+check "ping6 (datagram)" pings 3 -6 fd00:9::2
+check "ping -s 4000 (datagram)" pings 2 -s 4000 10.9.0.2
 ip netns exec b iperf3 -s -1 -D
 sleep 1
 check "iperf3 (datagram)" sh -c "timeout 60 iperf3 -c 10.9.0.2 -t 3 >/tmp/iperf.dg"
@@ -38,13 +40,14 @@ check "connected mode on both ends" sh -c "echo connected >/sys/class/net/ib0/mo
 	ip netns exec b sh -c 'echo connected >/sys/class/net/ib1/mode'"
 ip link set ib0 mtu 65520
 ip -n b link set ib1 mtu 65520
-check "ping -s 60000 (connected)" ping -c 3 -W 5 -s 60000 10.9.0.2
-check "ping6 -s 30000 (connected)" ping -6 -c 2 -W 5 -s 30000 fd00:9::2
+check "ping -s 60000 (connected)" pings 3 -s 60000 10.9.0.2
+check "ping6 -s 30000 (connected)" pings 2 -6 -s 30000 fd00:9::2
 ip netns exec b iperf3 -s -1 -D
 sleep 1
 check "iperf3 (connected)" sh -c "timeout 60 iperf3 -c 10.9.0.2 -t 3 >/tmp/iperf.cm"
 grep receiver /tmp/iperf.cm | sed 's/^/#   /'
-check "an RC connection each way in rdma res" sh -c "rdma res show qp | grep -c 'type RC' | grep -q '^[2-9]'"
+# One connection each way, each with a QP at both ends: 4 RC QPs, no more.
+check_eq "RC QPs in rdma res (one connection each way)" 4 "$(rdma res show qp | grep -c 'type RC')"
 
 # The partition opensm programmed: a child with P_Key 0x8001 on each side.
 check_eq "P_Key 0x8001 in mlx4_0's table" 0x8001 "$(cat /sys/class/infiniband/mlx4_0/ports/1/pkeys/1)"
@@ -57,7 +60,7 @@ ip link set ib0.8001 up
 ip -n b addr add 10.9.1.2/24 dev ib1.8001
 ip -n b link set ib1.8001 up
 check "ib0.8001 carrier" wait_for 30 sh -c "[ \$(cat /sys/class/net/ib0.8001/carrier) = 1 ]"
-check "ping over P_Key 0x8001" ping -c 3 -W 5 10.9.1.2
+check "ping over P_Key 0x8001" pings 3 10.9.1.2
 check "the child sends with P_Key 0x8001" sh -c "grep -q 0x8001 /sys/class/net/ib0.8001/pkey"
 
 ip netns del b

@@ -5,6 +5,7 @@
 # (ibstat, ibnetdiscover, smpquery, saquery, sminfo) see what the model's SMA
 # and opensm's SA say.
 # timeout: 300
+# exercises: reference
 . "$(dirname "$0")/../lib.sh"
 
 check "mlx4_ib and opensm up, both ports ACTIVE" model_start

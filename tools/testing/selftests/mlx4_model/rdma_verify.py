@@ -136,16 +136,19 @@ def main():
     new = int.from_bytes(b.mr2.read(8, 0), "little")
     check("fetch-and-add returns 5, leaves 12", wa.status == 0 and old == 5 and new == 12,
           f"status {wa.status} old {old} new {new}")
-    for compare, expect in ((12, 99), (12, 99)):
+    # The word holds 12: a matching compare swaps 99 in, then a compare of 12 against 99
+    # must leave the word alone (swap value 77), and both return the word's old value.
+    for compare, swap, returned, left in ((12, 99, 12, 99), (12, 77, 99, 99)):
+        a.mr.write(bytes(8), 8)
         wr = send_wr(e.IBV_WR_ATOMIC_CMP_AND_SWP, a.mr, 8)
-        wr.set_wr_atomic(b.mr2.rkey, b.mr2.buf, compare, 99)
+        wr.set_wr_atomic(b.mr2.rkey, b.mr2.buf, compare, swap)
         a.qp.post_send(wr)
         wa = a.wait("cmp-swap")
+        old = int.from_bytes(a.mr.read(8, 0), "little")
         new = int.from_bytes(b.mr2.read(8, 0), "little")
-        check(f"compare-and-swap (compare {compare})", wa.status == 0 and new == expect,
-              f"status {wa.status} new {new}")
-    old = int.from_bytes(a.mr.read(8, 0), "little")
-    check("failed compare-and-swap returns the current value", old == 99, str(old))
+        check(f"compare-and-swap (compare {compare}, swap {swap}): returns {returned}, "
+              f"leaves {left}", wa.status == 0 and old == returned and new == left,
+              f"status {wa.status} returned {old} left {new}")
 
     # A wrong rkey: remote access error, and the QP goes to the error state.
     wr = send_wr(e.IBV_WR_RDMA_WRITE, a.mr, 64)

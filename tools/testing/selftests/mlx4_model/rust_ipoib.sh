@@ -8,6 +8,7 @@
 # opensm's partitions (a P_Key added later brings its child up), and a restarted
 # opensm (client reregistration) gets every group joined again.
 # timeout: 900
+# exercises: ours
 . "$(dirname "$0")/../lib.sh"
 
 model_partitions
@@ -29,7 +30,7 @@ both_members() { [ "$(bcast_members)" -ge 2 ]; }
 check "mlx4_ib and opensm up, both ports ACTIVE" model_start
 modprobe ib_cm
 check "insmod our ib_ipoib" insmod "$REPO/ib_ipoib.ko"
-check "ib_ipoib is ours (roce_qkey parameter)" test -e /sys/module/ib_ipoib/parameters/roce_qkey
+check "the loaded ib_ipoib is ours" loaded_ours ib_ipoib
 wait_for 10 test -e /sys/class/net/ib1 || fail "no ib1"
 ip netns add a
 ip netns add b
@@ -70,19 +71,19 @@ diag() {
 	rdma res show cq
 	dmesg | grep -E 'ib_ipoib|mlx4' | tail -n 20
 }
-check "ping (datagram, SA path record)" ip netns exec a ping -c 3 -W 5 10.9.0.2
+check "ping (datagram, SA path record)" pings -n a 3 10.9.0.2
 [ "$FAILED" = 0 ] || diag | sed 's/^/#   /' 
 check "ip neigh holds ib1's 20-byte address" sh -c \
 	"ip -n a neigh show 10.9.0.2 | grep -q '$(ip netns exec b cat /sys/class/net/ib1/address)'"
-check "ping6 (datagram)" ip netns exec a ping -6 -c 3 -W 5 fd00:9::2
-check "ping -s 8000 (fragments)" ip netns exec a ping -c 2 -W 5 -s 8000 10.9.0.2
-check "ping 224.0.0.1 answered by ib1 (IPv4 group joined)" sh -c \
-	"ip netns exec a ping -c 3 -W 3 -I ib0 224.0.0.1 | grep -q 'from 10.9.0.2'"
+check "ping6 (datagram)" pings -n a 3 -6 fd00:9::2
+check "ping -s 8000 (fragments)" pings -n a 2 -s 8000 10.9.0.2
+check "ping 224.0.0.1 answered by ib1 (IPv4 group joined)" \
+	mcast_pings -n a 3 10.9.0.2 -I ib0 224.0.0.1
 # ib1's link-local address (its port GUID with the universal/local bit set): ib0
 # answers too.
 IB1_LL=fe80::202:c903:a0:101
-check "ping ff02::1 answered by ib1 (IPv6 group joined)" sh -c \
-	"ip netns exec a ping -6 -c 3 -W 3 ff02::1%ib0 | grep -q 'from $IB1_LL'"
+check "ping ff02::1 answered by ib1 (IPv6 group joined)" \
+	mcast_pings -n a 3 "$IB1_LL" -6 ff02::1%ib0
 # debugfs is global (ip netns exec would hide it behind a new /sys).
 sed 's/^/#   /' /sys/kernel/debug/ipoib/ib0_mcg | head -n 12
 sed 's/^/#   /' /sys/kernel/debug/ipoib/ib0_path
@@ -106,13 +107,14 @@ check "connected mode on both ends" sh -c \
 	"ip -n a link set ib0 type ipoib mode connected && ip -n b link set ib1 type ipoib mode connected"
 ip -n a link set ib0 mtu 65520
 ip -n b link set ib1 mtu 65520
-check "ping -s 60000 (connected, REQ on the SA's path)" ip netns exec a ping -c 3 -W 5 -s 60000 10.9.0.2
-check "ping6 -s 30000 (connected)" ip netns exec a ping -6 -c 2 -W 5 -s 30000 fd00:9::2
+check "ping -s 60000 (connected, REQ on the SA's path)" pings -n a 3 -s 60000 10.9.0.2
+check "ping6 -s 30000 (connected)" pings -n a 2 -6 -s 30000 fd00:9::2
 ip netns exec b iperf3 -s -1 -D
 sleep 1
 check "iperf3 (connected)" sh -c "timeout 60 ip netns exec a iperf3 -c 10.9.0.2 -t 3 >/tmp/iperf.cm"
 grep receiver /tmp/iperf.cm | sed 's/^/#   /'
-check "an RC connection each way in rdma res" sh -c "rdma res show qp | grep -c 'type RC' | grep -q '^[2-9]'"
+# One connection each way, each with a QP at both ends: 4 RC QPs, no more.
+check_eq "RC QPs in rdma res (one connection each way)" 4 "$(rdma res show qp | grep -c 'type RC')"
 ip -n a link set ib0 type ipoib mode datagram
 ip -n b link set ib1 type ipoib mode datagram
 
@@ -126,8 +128,8 @@ check "after the opensm restart (client reregistration), both ports joined again
 	wait_for 60 both_members
 check "carrier back on ib0 and ib1" wait_for 60 carrier a ib0 b ib1
 check "ping after the restart" wait_for 30 ip netns exec a ping -c 1 -W 2 10.9.0.2
-check "ping ff02::1 after the restart" sh -c \
-	"ip netns exec a ping -6 -c 3 -W 3 ff02::1%ib0 | grep -q 'from $IB1_LL'"
+check "then 3 of 3 pings answered" pings -n a 3 10.9.0.2
+check "ping ff02::1 after the restart" mcast_pings -n a 3 "$IB1_LL" -6 ff02::1%ib0
 
 # The partition opensm programmed: a child with P_Key 0x8001 on each side.
 check "create_child 0x8001 on ib0 and ib1" sh -c \
@@ -142,6 +144,7 @@ ip -n b addr add 10.9.1.2/24 dev ib1.8001
 ip -n b link set ib1.8001 up
 check "ib0.8001 carrier (its own broadcast group)" wait_for 30 carrier a ib0.8001
 check "ping over P_Key 0x8001" wait_for 20 ip netns exec a ping -c 1 -W 2 10.9.1.2
+check "then 3 of 3 pings answered over 0x8001" pings -n a 3 10.9.1.2
 
 # A P_Key not in any partition yet: the child stays without carrier until opensm
 # programs it (P_Key change event), then carries traffic.
@@ -162,6 +165,7 @@ check "0x8002 enters mlx4_0's P_Key table" wait_for 60 \
 check "ib0.8002 and ib1.8002 carrier after the P_Key change" \
 	wait_for 60 carrier a ib0.8002 b ib1.8002
 check "ping over P_Key 0x8002" wait_for 20 ip netns exec a ping -c 1 -W 2 10.9.2.2
+check "then 3 of 3 pings answered over 0x8002" pings -n a 3 10.9.2.2
 
 # Unload under traffic.
 ip netns exec b iperf3 -s -1 -D

@@ -7,10 +7,12 @@
 # C ib_ipoib then races its flush work, queued by the cabled peer's PORT_ERR,
 # with unregistering the netdev, and warns in ipoib_ndo_uninit.)
 # timeout: 420
+# exercises: reference
 . "$(dirname "$0")/../lib.sh"
 
 check "mlx4_ib and opensm up, both ports ACTIVE" model_start
 check "modprobe ib_ipoib" modprobe ib_ipoib
+check "the loaded ib_ipoib is the C one" loaded_c ib_ipoib
 wait_for 10 test -e /sys/class/net/ib1
 ip link set lo up
 ip netns add b
@@ -26,13 +28,27 @@ ip netns exec b iperf3 -s -1 -D
 sleep 1
 iperf3 -c 10.9.0.2 -t 120 >/tmp/iperf.out 2>&1 &
 iperf_pid=$!
-ib_write_bw -d mlx4_0 -D 120 >/tmp/wsrv.out 2>&1 &
+# --run_infinitely: a bandwidth line every 2 s, so the stream can be seen running.
+ib_write_bw -d mlx4_0 --run_infinitely -D 2 >/tmp/wsrv.out 2>&1 &
 srv_pid=$!
 sleep 2
-ib_write_bw -d mlx4_1 -D 120 127.0.0.1 >/tmp/wcli.out 2>&1 &
+ib_write_bw -d mlx4_1 --run_infinitely -D 2 127.0.0.1 >/tmp/wcli.out 2>&1 &
 cli_pid=$!
-sleep 8
-check "traffic is flowing" sh -c "kill -0 $iperf_pid && kill -0 $cli_pid"
+# tcp_flowing: ib0 sent more than 1 MB in 2 s.
+tcp_flowing() {
+	b0=$(cat /sys/class/net/ib0/statistics/tx_bytes)
+	sleep 2
+	b1=$(cat /sys/class/net/ib0/statistics/tx_bytes)
+	echo "ib0 sent $((b1 - b0)) bytes in 2 s"
+	[ $((b1 - b0)) -gt 1000000 ]
+}
+# write_flowing: ib_write_bw reported a period with a non-zero average bandwidth.
+write_flowing() {
+	awk '$1 ~ /^[0-9]+$/ && NF >= 5 && $4 + 0 > 0 { ok = 1 } END { exit !ok }' /tmp/wcli.out
+}
+check "TCP is flowing over ib0" wait_for 20 tcp_flowing
+check "RDMA WRITEs are flowing (ib_write_bw reports bandwidth)" wait_for 30 write_flowing
+tail -n 3 /tmp/wcli.out | sed 's/^/#   /'
 
 check "rmmod ib_ipoib under TCP traffic" modprobe -r ib_ipoib
 check "ib0 gone" test ! -e /sys/class/net/ib0

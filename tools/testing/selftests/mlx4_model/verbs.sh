@@ -4,6 +4,7 @@
 # ConnectX-3: the rdma-core pingpongs with their buffers validated, perftest's
 # bandwidth and latency tools, and RC data checked byte for byte (pyverbs).
 # timeout: 600
+# exercises: reference
 . "$(dirname "$0")/../lib.sh"
 
 check "mlx4_ib and opensm up, both ports ACTIVE" model_start
