@@ -353,7 +353,7 @@ impl Cm {
         };
         let skb = if len < wire::COPYBREAK {
             // Small: copy into a small skb, keep the big buffer (`SKB_TSHOLD`).
-            let Ok(small) = SkBuff::alloc_rx(dev, len + header::PSEUDO_LEN as u32) else {
+            let Ok(mut small) = SkBuff::alloc_rx(dev, len + header::PSEUDO_LEN as u32) else {
                 inc(&s.rx_dropped);
                 self.repost(slot, buf);
                 return;
@@ -442,7 +442,7 @@ impl Cm {
     }
 
     fn alloc_head(&self, p: &Priv, dev: &NetDevice) -> Result<MappedSkBuff> {
-        let skb = SkBuff::alloc_rx(dev, self.geom.head + header::PSEUDO_LEN as u32)?;
+        let mut skb = SkBuff::alloc_rx(dev, self.geom.head + header::PSEUDO_LEN as u32)?;
         skb.reserve(header::PSEUDO_LEN as u32)?;
         skb.dma_map_rx(&p.device, self.geom.head)
     }
@@ -814,7 +814,7 @@ impl TxConn {
     }
 
     /// Keeps `skb` until the connection is up; returns it if it came up meanwhile.
-    fn queue(&self, p: &Priv, skb: SkBuff, dst: &HwAddr) -> Option<SkBuff> {
+    fn queue(&self, p: &Priv, mut skb: SkBuff, dst: &HwAddr) -> Option<SkBuff> {
         let mut inner = self.inner.lock();
         // The state moves to Up (and the queue is emptied) under this lock.
         match self.state() {

@@ -8,7 +8,8 @@ use crate::proto::child::{self, ChildKind};
 use crate::proto::{header, link, mtu};
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::net::{
-    self, fill_cstr, Coalesce, DrvInfo, LinkSettings, LinkStats, NetDevice, SkBuff, SkBuffRef,
+    self, fill_cstr, Coalesce, DrvInfo, LinkSettings, LinkStats, McList, NetDevice, SkBuff,
+    SkBuffRef,
 };
 use crate::rust_bindings::rdma::{
     Device, EventHandler, EventRegistration, McMember, PortEvent, PortState,
@@ -390,11 +391,9 @@ impl Priv {
         };
         *self.gid.lock() = gid0.0;
         self.gid_released.store(false, Ordering::Relaxed);
-        let mut addr = [0u8; 20];
-        if nd.dev_addr().len() == addr.len() {
-            addr.copy_from_slice(nd.dev_addr());
+        if let Some(mut addr) = nd.dev_addr::<20>() {
             addr[4..].copy_from_slice(&gid0.0);
-            nd.set_dev_addr(&addr);
+            nd.set_dev_addr(&rtnl, &addr);
             nd.notify_addr_changed(&rtnl);
         }
         drop(rtnl);
@@ -791,7 +790,12 @@ impl net::Ops for IpoibOps {
         }
     }
 
-    fn change_mtu(dev: &NetDevice, p: ArcBorrow<'_, Priv>, new_mtu: i32) -> Result {
+    fn change_mtu(
+        rtnl: &net::Rtnl,
+        dev: &NetDevice,
+        p: ArcBorrow<'_, Priv>,
+        new_mtu: i32,
+    ) -> Result {
         let ud_max = mtu::ud_mtu(p.active_ib_mtu.load(Ordering::Relaxed));
         if p.cm_connected() {
             // Connected mode: up to what the receive buffers hold.
@@ -813,18 +817,18 @@ impl net::Ops for IpoibOps {
         if !p.internal_mtu_change.load(Ordering::Relaxed) {
             p.admin_mtu.store(new_mtu, Ordering::Relaxed);
         }
-        dev.set_mtu_field(new_mtu);
+        dev.set_mtu_field(rtnl, new_mtu);
         Ok(())
     }
 
-    fn set_rx_mode(dev: &NetDevice, p: ArcBorrow<'_, Priv>) {
+    fn set_rx_mode(_dev: &NetDevice, mc: &McList<'_>, p: ArcBorrow<'_, Priv>) {
         let mut wanted = KVec::new();
         let bcast = p.broadcast;
         if wanted.push(bcast.gid(), GFP_ATOMIC).is_err() {
             return;
         }
         let mut oom = false;
-        let res = dev.for_each_mc_locked(|a| {
+        let res = mc.for_each(|a| {
             let a = HwAddr(*a);
             if a.mcast_matches(&bcast) && !wanted.contains(&a.gid()) {
                 oom |= wanted.push(a.gid(), GFP_ATOMIC).is_err();
@@ -929,7 +933,7 @@ impl net::Ops for IpoibOps {
     }
 
     fn create_header(
-        skb: &SkBuffRef,
+        skb: &mut SkBuffRef,
         _dev: &NetDevice,
         proto: u16,
         daddr: Option<&[u8]>,

@@ -217,7 +217,7 @@ impl Ud {
     }
 
     fn alloc_rx(&self, dev: &NetDevice, p: &Priv) -> Result<MappedSkBuff> {
-        let skb = SkBuff::alloc_rx(dev, self.buf_size + header::HARD_LEN as u32)?;
+        let mut skb = SkBuff::alloc_rx(dev, self.buf_size + header::HARD_LEN as u32)?;
         // Room for the pseudo header pushed on receive, as C reserves.
         skb.reserve(header::PSEUDO_LEN as u32)?;
         skb.dma_map_rx(&p.device, self.buf_size)
@@ -796,7 +796,7 @@ impl Ud {
         let dev = napi.dev();
         // Replace the buffer before handing this one up; without one, drop the packet and
         // reuse its buffer.
-        let skb = match self.alloc_rx(dev, p) {
+        let mut skb = match self.alloc_rx(dev, p) {
             Ok(new) => {
                 let _ = self.post_rx(idx, new);
                 buf.unmap()
@@ -844,7 +844,7 @@ impl Ud {
 
 /// Hands a received packet that starts with its IPoIB header to the stack, behind the zeroed
 /// pseudo header C gives it (`skb_add_pseudo_hdr`); datagram and connected mode.
-pub(crate) fn deliver(p: &Priv, napi: &Napi<Priv>, skb: SkBuff, pkt_type: PacketType) {
+pub(crate) fn deliver(p: &Priv, napi: &Napi<Priv>, mut skb: SkBuff, pkt_type: PacketType) {
     let s = &p.stats;
     let Some(proto) = header::ethertype(skb.data()) else {
         inc(&s.rx_dropped);

@@ -289,21 +289,16 @@ void rust_helper_set_netdev_dev(struct net_device *net, struct device *pdev)
  * than were copied. The caller holds the address lock (ndo_set_rx_mode does)
  * unless take_lock is set.
  */
-int rust_helper_netdev_mc_copy(struct net_device *dev, u8 *buf, int max, bool take_lock)
+/* The multicast list, walked under the address lock (the caller's). */
+struct netdev_hw_addr *rust_helper_netdev_mc_first(struct net_device *dev)
 {
-	struct netdev_hw_addr *ha;
-	int n = 0;
+	return list_first_entry_or_null(&dev->mc.list, struct netdev_hw_addr, list);
+}
 
-	if (take_lock)
-		netif_addr_lock_bh(dev);
-	netdev_for_each_mc_addr(ha, dev) {
-		if (n < max)
-			memcpy(buf + n * dev->addr_len, ha->addr, dev->addr_len);
-		n++;
-	}
-	if (take_lock)
-		netif_addr_unlock_bh(dev);
-	return n;
+struct netdev_hw_addr *rust_helper_netdev_mc_next(struct net_device *dev,
+						   struct netdev_hw_addr *ha)
+{
+	return list_is_last(&ha->list, &dev->mc.list) ? NULL : list_next_entry(ha, list);
 }
 
 bool rust_helper_napi_schedule(struct napi_struct *n)

@@ -75,17 +75,30 @@ impl NetDevice {
         core::ptr::eq(self.as_raw(), other.as_raw())
     }
 
-    /// Stores a new MTU; callers validate it and hold RTNL (`ndo_change_mtu` runs under it).
-    pub(crate) fn set_mtu_field(&self, mtu: u32) {
-        // SAFETY: The device is valid; `WRITE_ONCE(dev->mtu, ...)`, as `dev_set_mtu` does.
+    /// Stores a new MTU that the caller validated, from `ndo_change_mtu` (whose RTNL the
+    /// witness proves: every other writer of `dev->mtu` holds it too).
+    pub(crate) fn set_mtu_field(&self, _rtnl: &super::Rtnl, mtu: u32) {
+        // SAFETY: The device is valid; RTNL is held (the witness), so this is the only writer;
+        // `WRITE_ONCE(dev->mtu, ...)`, as `dev_set_mtu` does, for the lockless readers.
         unsafe { core::ptr::write_volatile(&raw mut (*self.as_raw()).mtu, mtu) }
     }
 
-    /// Returns the hardware address (`dev_addr`, `addr_len` bytes).
-    pub(crate) fn dev_addr(&self) -> &[u8] {
+    /// Returns a copy of the hardware address (`dev_addr`) if it is `N` bytes long.
+    ///
+    /// A copy, not a borrow: `set_dev_addr` rewrites these bytes under RTNL.
+    pub(crate) fn dev_addr<const N: usize>(&self) -> Option<[u8; N]> {
         let dev = self.as_raw();
-        // SAFETY: `dev_addr` points to `addr_len` bytes owned by the device for its lifetime.
-        unsafe { core::slice::from_raw_parts((*dev).dev_addr, usize::from((*dev).addr_len)) }
+        // SAFETY: `dev_addr` points to `addr_len` bytes owned by the device for its lifetime;
+        // they are copied out at once, byte by byte as `memcpy` would (a concurrent
+        // `dev_addr_mod` can only make the copy a mix of two addresses, as in C).
+        unsafe {
+            if usize::from((*dev).addr_len) != N {
+                return None;
+            }
+            let mut out = [0u8; N];
+            core::ptr::copy_nonoverlapping((*dev).dev_addr, out.as_mut_ptr(), N);
+            Some(out)
+        }
     }
 
     /// Returns the broadcast address (`addr_len` bytes).
@@ -99,11 +112,11 @@ impl NetDevice {
         }
     }
 
-    /// Sets the hardware address (`dev_addr_mod`); the caller holds RTNL or the device is not
-    /// registered yet.
-    pub(crate) fn set_dev_addr(&self, addr: &[u8]) {
+    /// Sets the hardware address (`dev_addr_mod`) under RTNL (the witness).
+    pub(crate) fn set_dev_addr(&self, _rtnl: &super::Rtnl, addr: &[u8]) {
         let dev = self.as_raw();
-        // SAFETY: The device is valid; `addr` is readable for its length, clamped to `addr_len`.
+        // SAFETY: The device is valid; `addr` is readable for its length, clamped to `addr_len`;
+        // RTNL serialises this with every other writer of the address.
         unsafe {
             let len = addr.len().min(usize::from((*dev).addr_len));
             raw::dev_addr_mod(dev, 0, addr.as_ptr().cast(), len)
@@ -172,27 +185,42 @@ impl NetDevice {
         // SAFETY: As in `start_queue`; process or BH context.
         unsafe { raw::netif_tx_disable(self.as_raw()) }
     }
+}
 
-    /// Calls `f` with each address of the multicast list, from `ndo_set_rx_mode` (which runs
-    /// with the address lock held); returns how many addresses the list holds.
+/// The multicast address list of a device, as `ndo_set_rx_mode` sees it.
+///
+/// # Invariants
+///
+/// `dev` is valid and its address lock (`netif_addr_lock_bh`) is held for `'a`: the core calls
+/// `ndo_set_rx_mode` under it, and only `Adapter::set_rx_mode_callback` creates this type.
+pub(crate) struct McList<'a> {
+    dev: &'a NetDevice,
+}
+
+impl McList<'_> {
+    /// Calls `f` with every address of the list, in the list's order.
     ///
-    /// At most 64 addresses are visited; devices with longer lists are rare and the caller
-    /// compares the count.
-    pub(crate) fn for_each_mc_locked(&self, f: impl FnMut(&[u8; 20])) -> Result<usize> {
-        const MAX: usize = 64;
-        let mut buf = [[0u8; 20]; MAX];
-        // SAFETY: The device is valid and its `addr_len` is checked to be 20; the helper copies
-        // at most `MAX` entries of 20 bytes; the caller (an `ndo_set_rx_mode` implementation)
-        // holds the address lock, so the helper must not take it.
-        let n = unsafe {
-            if (*self.as_raw()).addr_len != 20 {
-                return Err(EINVAL);
-            }
-            raw::netdev_mc_copy(self.as_raw(), buf.as_mut_ptr().cast(), MAX as i32, false)
-        };
-        let n = usize::try_from(n).unwrap_or(0);
-        buf.iter().take(n.min(MAX)).for_each(f);
-        Ok(n)
+    /// # Errors
+    ///
+    /// `EINVAL` if the device's addresses are not 20 bytes long (not an IPoIB device).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&[u8; 20])) -> Result {
+        let dev = self.dev.as_raw();
+        // SAFETY: `dev` is valid (type invariant).
+        if unsafe { (*dev).addr_len } != 20 {
+            return Err(EINVAL);
+        }
+        // SAFETY: The address lock is held (type invariant), so the list and its entries stay
+        // as they are during the walk.
+        let mut ha = unsafe { raw::netdev_mc_first(dev) };
+        while !ha.is_null() {
+            // SAFETY: `ha` is an entry of the list (as above); its `addr` holds `addr_len`
+            // (checked: 20) valid bytes.
+            let addr = unsafe { &*(*ha).addr.as_ptr().cast::<[u8; 20]>() };
+            f(addr);
+            // SAFETY: As above.
+            ha = unsafe { raw::netdev_mc_next(dev, ha) };
+        }
+        Ok(())
     }
 }
 
@@ -289,6 +317,7 @@ pub(crate) trait Ops: Sized + 'static {
 
     /// `ndo_change_mtu`: validate and apply `new_mtu` (RTNL held).
     fn change_mtu(
+        _rtnl: &super::Rtnl,
         _dev: &NetDevice,
         _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
         _new_mtu: i32,
@@ -296,8 +325,13 @@ pub(crate) trait Ops: Sized + 'static {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
 
-    /// `ndo_set_rx_mode`: the multicast list or flags changed (atomic context).
-    fn set_rx_mode(_dev: &NetDevice, _data: <Self::Data as ForeignOwnable>::Borrowed<'_>) {
+    /// `ndo_set_rx_mode`: the multicast list or flags changed (atomic context, the address
+    /// lock held: `mc` may be read only here).
+    fn set_rx_mode(
+        _dev: &NetDevice,
+        _mc: &McList<'_>,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+    ) {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
 
@@ -381,7 +415,7 @@ pub(crate) trait Ops: Sized + 'static {
     /// `header_ops.create`: push the link-level header for a packet of `proto` (host order) to
     /// `daddr` (`None`: the broadcast address); returns the header length.
     fn create_header(
-        _skb: &SkBuffRef,
+        _skb: &mut SkBuffRef,
         _dev: &NetDevice,
         _proto: u16,
         _daddr: Option<&[u8]>,
@@ -928,20 +962,30 @@ impl<T: Ops> Adapter<T> {
     /// Called by the networking core only, under RTNL.
     unsafe extern "C" fn change_mtu_callback(dev: *mut raw::net_device, new_mtu: c_int) -> c_int {
         from_result(|| {
-            // SAFETY: As in `open_callback`.
-            let (ndev, data) = unsafe { (NetDevice::from_raw(dev), Self::data(dev)) };
-            T::change_mtu(ndev, data, new_mtu)?;
+            // SAFETY: As in `open_callback`; the core holds RTNL for the call.
+            let (ndev, data, rtnl) = unsafe {
+                (
+                    NetDevice::from_raw(dev),
+                    Self::data(dev),
+                    super::Rtnl::assume_held(),
+                )
+            };
+            T::change_mtu(&rtnl, ndev, data, new_mtu)?;
             Ok(0)
         })
     }
 
     /// # Safety
     ///
-    /// Called by the networking core only.
+    /// Called by the networking core only, with the device's address lock held
+    /// (`__dev_set_rx_mode` under `netif_addr_lock_bh`).
     unsafe extern "C" fn set_rx_mode_callback(dev: *mut raw::net_device) {
         // SAFETY: As in `open_callback`.
         let (ndev, data) = unsafe { (NetDevice::from_raw(dev), Self::data(dev)) };
-        T::set_rx_mode(ndev, data);
+        // INVARIANT: The core holds the address lock for this call, which `mc` does not
+        // outlive.
+        let mc = McList { dev: ndev };
+        T::set_rx_mode(ndev, &mc, data);
     }
 
     /// # Safety

@@ -13,7 +13,7 @@ mod skb;
 mod sysfs;
 
 pub(crate) use device::{
-    fill_cstr, Coalesce, Config, DrvInfo, LinkSettings, LinkStats, NetDevice, NewLink, Ops,
+    fill_cstr, Coalesce, Config, DrvInfo, LinkSettings, LinkStats, McList, NetDevice, NewLink, Ops,
     Registration,
 };
 pub(crate) use link::{
@@ -30,6 +30,7 @@ pub(crate) use sysfs::{attr_group, Attr, AttrGroup, Attributes, ShowBuf, SysfsGr
 pub(crate) use napi::impl_has_napi;
 
 use crate::rust_bindings::raw;
+use core::marker::PhantomData;
 
 /// `ARPHRD_INFINIBAND`: the link type of IPoIB interfaces.
 pub(crate) const ARPHRD_INFINIBAND: u16 = raw::ARPHRD_INFINIBAND as u16;
@@ -54,14 +55,24 @@ pub(crate) const IFF_UP: u32 = raw::net_device_flags_IFF_UP;
 pub(crate) const IFF_MULTICAST: u32 = raw::net_device_flags_IFF_MULTICAST;
 
 /// Holds the RTNL lock (`rtnl_lock`) until dropped.
-pub(crate) struct Rtnl(());
+///
+/// # Invariants
+///
+/// The current task holds RTNL while this value exists. It is neither `Send` nor `Sync`: a
+/// mutex must be released by the task that took it.
+pub(crate) struct Rtnl {
+    _not_send: PhantomData<*mut ()>,
+}
 
 impl Rtnl {
     /// Takes RTNL; may sleep. Callers must not hold locks RTNL holders wait for.
     pub(crate) fn lock() -> Self {
         // SAFETY: `rtnl_lock` may be called from any sleepable context.
         unsafe { raw::rtnl_lock() };
-        Self(())
+        // INVARIANT: RTNL was just taken by this task.
+        Self {
+            _not_send: PhantomData,
+        }
     }
 }
 
@@ -72,7 +83,10 @@ impl Rtnl {
         let locked = unsafe { raw::rtnl_trylock() } != 0;
         // Not `then_some`: its argument is built (and, unused, dropped: an unlock) either way.
         if locked {
-            Some(Self(()))
+            // INVARIANT: `rtnl_trylock` took RTNL for this task.
+            Some(Self {
+                _not_send: PhantomData,
+            })
         } else {
             None
         }
@@ -84,7 +98,10 @@ impl Rtnl {
     ///
     /// RTNL must be held by this thread for the guard's lifetime.
     pub(super) unsafe fn assume_held() -> core::mem::ManuallyDrop<Self> {
-        core::mem::ManuallyDrop::new(Self(()))
+        // INVARIANT: The caller promises that this task holds RTNL.
+        core::mem::ManuallyDrop::new(Self {
+            _not_send: PhantomData,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::rust_bindings::raw;
 use crate::rust_bindings::rdma;
-use core::ops::Deref;
+use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 use kernel::page::{Page, PAGE_SIZE};
@@ -33,10 +33,11 @@ pub(crate) struct SkBuffRef(Opaque<raw::sk_buff>);
 impl SkBuffRef {
     /// # Safety
     ///
-    /// `ptr` must point to a valid `sk_buff` that the caller may modify for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut raw::sk_buff) -> &'a Self {
-        // SAFETY: `repr(transparent)`; validity is the caller's promise.
-        unsafe { &*ptr.cast::<Self>() }
+    /// `ptr` must point to a valid `sk_buff` that the caller may modify for `'a`, and that
+    /// nothing else reads or writes for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut raw::sk_buff) -> &'a mut Self {
+        // SAFETY: `repr(transparent)`; validity and exclusivity are the caller's promise.
+        unsafe { &mut *ptr.cast::<Self>() }
     }
 
     fn as_raw(&self) -> *mut raw::sk_buff {
@@ -69,12 +70,10 @@ impl SkBuffRef {
     }
 
     /// Returns the linear data, writable.
-    #[expect(
-        clippy::mut_from_ref,
-        reason = "the skb is exclusively the caller's (type invariant)"
-    )]
-    pub(crate) fn data_mut(&self) -> &mut [u8] {
-        // SAFETY: As in `data`; the caller owns the skb exclusively for the borrow.
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `data` points to `skb_headlen` writable bytes while the skb is valid; the
+        // `&mut self` borrow is exclusive (`from_raw`'s contract), so no other slice of them
+        // exists for as long as the returned one.
         unsafe { core::slice::from_raw_parts_mut((*self.as_raw()).data, self.headlen() as usize) }
     }
 
@@ -83,12 +82,9 @@ impl SkBuffRef {
     /// # Errors
     ///
     /// `ENOMEM` if the headroom is smaller than `n` (where C would panic).
-    #[expect(
-        clippy::mut_from_ref,
-        reason = "the skb is exclusively the caller's (type invariant)"
-    )]
-    pub(crate) fn push(&self, n: u32) -> Result<&mut [u8]> {
-        // SAFETY: The skb is valid; the headroom check keeps `skb_push` from panicking.
+    pub(crate) fn push(&mut self, n: u32) -> Result<&mut [u8]> {
+        // SAFETY: The skb is valid; the headroom check keeps `skb_push` from panicking. The
+        // returned bytes are borrowed from `&mut self`, which is exclusive.
         unsafe {
             if raw::skb_headroom(self.as_raw()) < n {
                 return Err(ENOMEM);
@@ -103,7 +99,7 @@ impl SkBuffRef {
     /// # Errors
     ///
     /// `EINVAL` if the linear part is shorter than `n`.
-    pub(crate) fn pull(&self, n: u32) -> Result {
+    pub(crate) fn pull(&mut self, n: u32) -> Result {
         if self.headlen() < n {
             return Err(EINVAL);
         }
@@ -117,7 +113,7 @@ impl SkBuffRef {
     /// # Errors
     ///
     /// `EINVAL` if the buffer has less tailroom than `n` (where C would panic).
-    pub(crate) fn put(&self, n: u32) -> Result {
+    pub(crate) fn put(&mut self, n: u32) -> Result {
         // SAFETY: The skb is valid; the tailroom check keeps `skb_put` from panicking.
         unsafe {
             if self.is_nonlinear() || raw::skb_tailroom(self.as_raw()) < n as i32 {
@@ -129,7 +125,7 @@ impl SkBuffRef {
     }
 
     /// Reserves `n` bytes of headroom in an empty buffer (`skb_reserve`).
-    pub(crate) fn reserve(&self, n: u32) -> Result {
+    pub(crate) fn reserve(&mut self, n: u32) -> Result {
         // SAFETY: The skb is valid; only an empty skb with that much tailroom is adjusted.
         unsafe {
             if self.len() != 0 || raw::skb_tailroom(self.as_raw()) < n as i32 {
@@ -313,7 +309,16 @@ impl Deref for SkBuff {
     type Target = SkBuffRef;
 
     fn deref(&self) -> &SkBuffRef {
-        // SAFETY: By the type invariant the skb is valid and exclusively ours.
+        // SAFETY: By the type invariant the skb is valid and exclusively ours; the shared
+        // borrow of `self` keeps every `&mut` to it away for the returned lifetime.
+        unsafe { SkBuffRef::from_raw(self.ptr.as_ptr()) }
+    }
+}
+
+impl DerefMut for SkBuff {
+    fn deref_mut(&mut self) -> &mut SkBuffRef {
+        // SAFETY: By the type invariant the skb is valid and exclusively ours, and `&mut self`
+        // is the only borrow of it.
         unsafe { SkBuffRef::from_raw(self.ptr.as_ptr()) }
     }
 }
