@@ -14,6 +14,7 @@
 #[path = "../rust-bindings/lib.rs"]
 mod rust_bindings;
 
+mod ah_cache;
 mod cm;
 mod debugfs;
 mod dev;

@@ -5,6 +5,7 @@
 //!
 //! C: ipoib_ib.c (`ipoib_ib_handle_rx_wc`, `ipoib_send`, `ipoib_poll`), ipoib_verbs.c.
 
+use crate::ah_cache::AhCache;
 use crate::dev::{inc, Priv};
 use crate::params;
 use crate::proto::addr::{HwAddr, MULTICAST_QPN};
@@ -27,9 +28,6 @@ use kernel::sync::{Arc, ArcBorrow};
 const WC_BATCH: usize = 16;
 /// NAPI weight (the C driver's RX weight is 4, its TX weight 64).
 const NAPI_WEIGHT: i32 = 64;
-/// Address handles kept per interface; destinations beyond that are dropped (address handles
-/// are only destroyed when the interface goes down, in process context).
-const AH_CACHE_MAX: usize = 1024;
 /// Scatter entries of a send on `p`'s device: the linear part and every fragment of an skb,
 /// if the device takes that many (`NETIF_F_SG` is set when it takes more than one).
 pub(crate) fn tx_sge(p: &Priv) -> usize {
@@ -74,15 +72,6 @@ struct TxRing {
     tail: u64,
 }
 
-struct AhEntry {
-    gid: [u8; 16],
-    ah: Arc<Ah>,
-    /// The SA's path to a unicast destination (InfiniBand), for connection requests.
-    path: Option<PathRec>,
-    /// `jiffies` when the destination was first seen.
-    created: u64,
-}
-
 /// Packets waiting for the address handle of their destination.
 struct Pending {
     gid: [u8; 16],
@@ -117,12 +106,7 @@ pub(crate) struct Ud {
     #[pin]
     tx: SpinLockBh<TxRing>,
     #[pin]
-    ahs: SpinLockBh<KVec<AhEntry>>,
-    /// Address handles replaced in the cache (a group or path that changed); sends may still
-    /// use them, and the last reference must not go in softirq context, so they are kept
-    /// until the data path stops.
-    #[pin]
-    replaced_ahs: SpinLockBh<KVec<Arc<Ah>>>,
+    ahs: SpinLockBh<AhCache>,
     #[pin]
     pending: SpinLockBh<KVec<Pending>>,
     qp: UdQp,
@@ -176,8 +160,7 @@ impl Ud {
             pin_init!(Self {
                 rx <- new_spinlock_bh!(rx, "ipoib:rx_ring"),
                 tx <- new_spinlock_bh!(TxRing { slots, head: 0, tail: 0 }, "ipoib:tx_ring"),
-                ahs <- new_spinlock_bh!(KVec::new(), "ipoib:ah_cache"),
-                replaced_ahs <- new_spinlock_bh!(KVec::new(), "ipoib:replaced_ahs"),
+                ahs <- new_spinlock_bh!(AhCache::new(), "ipoib:ah_cache"),
                 pending <- new_spinlock_bh!(KVec::new(), "ipoib:pending"),
                 qp,
                 send_cq,
@@ -289,9 +272,7 @@ impl Ud {
         }
         let pending = core::mem::replace(&mut *self.pending.lock(), KVec::new());
         drop(pending);
-        let ahs = core::mem::replace(&mut *self.ahs.lock(), KVec::new());
-        let replaced = core::mem::take(&mut *self.replaced_ahs.lock());
-        drop(replaced);
+        let ahs = core::mem::replace(&mut *self.ahs.lock(), AhCache::new());
         drop(ahs);
         p.napi.del();
         let _ = self.qp.reset();
@@ -340,20 +321,16 @@ impl Ud {
 
     /// Returns the SA's path to `gid`, if it was resolved (InfiniBand).
     pub(crate) fn path_of(&self, gid: &[u8; 16]) -> Option<PathRec> {
-        self.ahs
-            .lock()
-            .iter()
-            .find(|e| &e.gid == gid)
-            .and_then(|e| e.path)
+        self.ahs.lock().path(gid)
     }
 
     /// Returns the destinations with an address handle or packets waiting for one (for the
     /// debugfs tables; a snapshot, possibly partial if memory is short).
     pub(crate) fn destinations(&self) -> KVec<Dest> {
         let mut out = KVec::new();
-        for e in self.ahs.lock().iter() {
+        for (gid, e) in self.ahs.lock().iter() {
             let d = Dest {
-                gid: e.gid,
+                gid: *gid,
                 complete: true,
                 queued: 0,
                 created: e.created,
@@ -384,12 +361,8 @@ impl Ud {
         out
     }
 
-    fn cached_ah(&self, gid: &[u8; 16]) -> Option<Arc<Ah>> {
-        self.ahs
-            .lock()
-            .iter()
-            .find(|e| &e.gid == gid)
-            .map(|e| e.ah.clone())
+    fn has_ah(&self, gid: &[u8; 16]) -> bool {
+        self.ahs.lock().contains(gid)
     }
 
     /// Queues `skb` (pseudo header restored) until the address handle of `gid` exists; returns
@@ -460,7 +433,7 @@ impl Ud {
     }
 
     fn create_ah(&self, p: &Priv, gid: &[u8; 16], multicast: bool) -> Result {
-        if self.cached_ah(gid).is_some() {
+        if self.has_ah(gid) {
             return Ok(());
         }
         let dmac = if multicast {
@@ -474,33 +447,13 @@ impl Ud {
         self.insert_ah(gid, ah, None)
     }
 
-    /// Caches the address handle of `gid` (replacing an older one).
+    /// Caches the address handle of `gid` (replacing an older one, or evicting the least
+    /// recently used destination when the cache is full).
     fn insert_ah(&self, gid: &[u8; 16], ah: Ah, path: Option<PathRec>) -> Result {
-        let ah = Arc::new(ah, GFP_KERNEL)?;
-        let mut replaced = self.replaced_ahs.lock();
-        replaced.reserve(1, GFP_ATOMIC)?;
-        let mut cache = self.ahs.lock();
-        if let Some(e) = cache.iter_mut().find(|e| &e.gid == gid) {
-            let old = core::mem::replace(&mut e.ah, ah);
-            e.path = path;
-            // Room was reserved: this does not allocate.
-            let _ = replaced.push(old, GFP_ATOMIC);
-            return Ok(());
-        }
-        if cache.len() >= AH_CACHE_MAX {
-            pr_warn!("address handle cache full, destination dropped\n");
-            return Err(ENOSPC);
-        }
-        let created = jiffies();
-        cache.push(
-            AhEntry {
-                gid: *gid,
-                ah,
-                path,
-                created,
-            },
-            GFP_ATOMIC,
-        )?;
+        let node = AhCache::node(gid, ah, path)?;
+        let old = self.ahs.lock().insert(gid, node)?;
+        // Outside the lock; sends through the old handle keep it until they complete.
+        drop(old);
         Ok(())
     }
 
@@ -566,7 +519,7 @@ impl Ud {
         }
         let traffic_class = p.bcast_rec.lock().map(|r| r.traffic_class());
         for (gid, multicast) in todo.iter() {
-            if self.cached_ah(gid).is_some() {
+            if self.has_ah(gid) {
                 self.flush_pending(gid);
                 continue;
             }
@@ -670,7 +623,7 @@ impl Ud {
         } else {
             dst.qpn()
         };
-        let Some(ah) = self.cached_ah(&dst.gid()) else {
+        let Some(ah) = self.ahs.lock().get_for_send(&dst.gid()) else {
             // Restore the pseudo header so the packet can go through the queue again.
             match skb.push(header::PSEUDO_LEN as u32) {
                 Ok(ph) => ph.copy_from_slice(&dst.0),

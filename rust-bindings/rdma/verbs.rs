@@ -815,12 +815,8 @@ impl Ah {
 impl Drop for Ah {
     fn drop(&mut self) {
         // SAFETY: The AH is ours and no posted WR uses it any more (owners keep it alive until
-        // the sends through it completed); owners drop AHs in process context.
-        unsafe {
-            raw::rdma_destroy_ah(
-                self.as_raw(),
-                raw::rdma_destroy_ah_flags_RDMA_DESTROY_AH_SLEEPABLE,
-            )
-        }
+        // the sends through it completed). Without `RDMA_DESTROY_AH_SLEEPABLE` the provider
+        // must not sleep, so this may run in any context (C ipoib destroys its AHs this way).
+        unsafe { raw::rdma_destroy_ah(self.as_raw(), 0) }
     }
 }
