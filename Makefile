@@ -5,6 +5,7 @@
 #   make check     host unit tests + clippy build + VM selftests (sets everything up)
 #   make demo      two VMs joined by a virtual wire, soft-RoCE on each, our modules loaded
 #   make bench     benchmarks on a kernel without debug options (not part of check)
+#   make stress    long repetitions (50 start-ups under opensm; not part of check)
 #   make kernel    build (once) the cached test kernel
 #   make modules   build ib_ipoib.ko and mlx4_ib.ko, then the test-only mlx4_model.ko
 #                  (KDIR=... for another kernel)
@@ -30,8 +31,8 @@ KBUILD_ARGS = -C "$(KDIR_CMD)" M="$(CURDIR)" -j$(JOBS) $(if $(CLIPPY),CLIPPY=1)
 
 RUST_SOURCES = $(shell git ls-files '*.rs' 2>/dev/null)
 
-.PHONY: all modules kernel kernel-bench deps check demo bench unit clippy selftests install \
-	clean fmt fmtcheck
+.PHONY: all modules kernel kernel-bench deps check demo bench stress unit clippy selftests \
+	install clean fmt fmtcheck
 
 all: modules
 
@@ -88,6 +89,11 @@ selftests: $(KDIR_DEP)
 # Everything a contributor and CI run. The summary line comes last.
 check: deps kernel
 	$(SELFTESTS)/check.sh
+
+# Repetitions too long for `make check`: 50 start-ups of our ib_ipoib under a fresh opensm.
+stress: deps kernel modules
+	SELFTEST_ROUNDS=$${SELFTEST_ROUNDS:-50} SELFTEST_TIMEOUT=$${SELFTEST_TIMEOUT:-7200} \
+		$(SELFTESTS)/run.sh mlx4_model/startup.sh
 
 demo: deps kernel modules
 	$(VM)/run.sh -n 2 -t 600 -k ib_ipoib.ko -k mlx4_ib.ko -- tools/testing/demo.sh

@@ -21,7 +21,7 @@ for t in "$@"; do
 	n=$((n + 1))
 	id=$(echo "$t" | sed 's/\.sh$//; s,/,:,g')
 	barrier "start-$n" 1800 || { echo "$id 1" >>"$results"; break; }
-	timeout=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$here/$t")
+	timeout=${SELFTEST_TIMEOUT:-$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$here/$t")}
 	echo "ipoib-rs-selftest: start $id" >/dev/kmsg
 	log="$XCH/$VM_NAME.$id.log"
 	start=$(date +%s)

@@ -253,6 +253,29 @@ model_start() {
 		grep -q ACTIVE /sys/class/infiniband/mlx4_1/ports/1/state"
 }
 
+# model_ipoib_diag: what ib0 (namespace a) and ib1 (namespace b) hold, and the
+# ports' Q_Key and P_Key violation counters, when traffic between them fails.
+model_ipoib_diag() {
+	for i in a:ib0 b:ib1; do
+		ns=${i%%:*} dev=${i#*:}
+		echo "--- $dev"
+		ip netns exec $ns ethtool -S $dev | tr -s ' \n' ' '
+		echo
+		ip -n $ns -s link show dev $dev
+		ip -n $ns neigh show dev $dev
+		grep -A3 GID /sys/kernel/debug/ipoib/${dev}_mcg | grep -E 'GID|complete'
+		cat /sys/kernel/debug/ipoib/${dev}_path
+		ip netns exec $ns cat /sys/class/net/$dev/carrier
+	done
+	for lid in 1 2; do
+		echo "--- LID $lid: $(smpquery portinfo $lid 1 2>&1 | grep -E 'Violations|LID|LinkState' | tr -s '.\n' ' ')"
+	done
+	saquery --smkey 1 -m 2>&1 | grep -E 'MGID|Mlid|PortGid|Qkey|JoinState' | head -n 24
+	rdma res show qp | grep -v ' RC '
+	rdma res show cq
+	dmesg | grep -E 'ib_ipoib|mlx4|ipoib' | tail -n 30
+}
+
 model_stop() {
 	# opensm sometimes ignores SIGTERM while its sweep waits on MADs: then SIGKILL.
 	pkill -x opensm

@@ -59,7 +59,7 @@ run_group() {
 	# Each test's own deadline, plus boot and kmemleak set-up time.
 	local budget=300 t tt
 	for t in "$@"; do
-		tt=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t")
+		tt=${SELFTEST_TIMEOUT:-$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t")}
 		budget=$((budget + ${tt:-300}))
 	done
 	"$repo/tools/testing/vm/run.sh" -n "$n" -q -t "$budget" -o "$dir" "${args[@]}" \

@@ -89,6 +89,10 @@ mkdir -p "$xch"
 {
 	echo "cd '$repo' || exit 1"
 	echo "export REPO='$repo' NVMS=$nvms"
+	# The host's SELFTEST_* variables (test knobs such as SELFTEST_ROUNDS) reach the guests.
+	while IFS= read -r var; do
+		printf 'export %s=%q\n' "$var" "${!var}"
+	done < <(compgen -v SELFTEST_ || true)
 	printf 'exec'
 	printf " %q" "$@"
 	echo

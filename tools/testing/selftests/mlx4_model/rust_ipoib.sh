@@ -55,24 +55,8 @@ check "ib1 carrier" wait_for 30 carrier b ib1
 check_eq "datagram MTU from the broadcast group (mtu=5: 4K)" 4092 \
 	"$(ip netns exec a cat /sys/class/net/ib0/mtu)"
 check "both ports are members of the broadcast group in the SA" wait_for 20 both_members
-# What both interfaces hold, when something fails.
-diag() {
-	for i in a:ib0 b:ib1; do
-		ns=${i%%:*} dev=${i#*:}
-		echo "--- $dev"
-		ip netns exec $ns ethtool -S $dev | tr -s ' \n' ' '
-		echo
-		ip -n $ns neigh show dev $dev
-		grep -A3 GID /sys/kernel/debug/ipoib/${dev}_mcg | grep -E 'GID|complete'
-		cat /sys/kernel/debug/ipoib/${dev}_path
-		ip netns exec $ns cat /sys/class/net/$dev/carrier
-	done
-	rdma res show qp | grep -v ' RC '
-	rdma res show cq
-	dmesg | grep -E 'ib_ipoib|mlx4' | tail -n 20
-}
 check "ping (datagram, SA path record)" pings -n a 3 10.9.0.2
-[ "$FAILED" = 0 ] || diag | sed 's/^/#   /' 
+[ "$FAILED" = 0 ] || model_ipoib_diag | sed 's/^/#   /' 
 check "ip neigh holds ib1's 20-byte address" sh -c \
 	"ip -n a neigh show 10.9.0.2 | grep -q '$(ip netns exec b cat /sys/class/net/ib1/address)'"
 check "ping6 (datagram)" pings -n a 3 -6 fd00:9::2
