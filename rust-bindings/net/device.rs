@@ -944,17 +944,21 @@ impl<T: Ops> Adapter<T> {
         // SAFETY: As in `open_callback`.
         let (ndev, data) = unsafe { (NetDevice::from_raw(dev), Self::data(dev)) };
         let s = T::get_stats64(ndev, data);
-        // SAFETY: The core passes a valid, writable `rtnl_link_stats64`.
-        let out = unsafe { &mut *stats };
-        out.rx_packets = s.rx_packets;
-        out.rx_bytes = s.rx_bytes;
-        out.rx_dropped = s.rx_dropped;
-        out.rx_errors = s.rx_errors;
-        out.multicast = s.multicast;
-        out.tx_packets = s.tx_packets;
-        out.tx_bytes = s.tx_bytes;
-        out.tx_dropped = s.tx_dropped;
-        out.tx_errors = s.tx_errors;
+        // SAFETY: The core passes a valid, writable `rtnl_link_stats64`. It may be only 4-byte
+        // aligned (`rtnl_fill_stats` hands out a netlink attribute's payload, padded for 8-byte
+        // alignment only on architectures without efficient unaligned access), so no reference
+        // to it is formed: the fields are written one by one, unaligned.
+        unsafe {
+            (&raw mut (*stats).rx_packets).write_unaligned(s.rx_packets);
+            (&raw mut (*stats).rx_bytes).write_unaligned(s.rx_bytes);
+            (&raw mut (*stats).rx_dropped).write_unaligned(s.rx_dropped);
+            (&raw mut (*stats).rx_errors).write_unaligned(s.rx_errors);
+            (&raw mut (*stats).multicast).write_unaligned(s.multicast);
+            (&raw mut (*stats).tx_packets).write_unaligned(s.tx_packets);
+            (&raw mut (*stats).tx_bytes).write_unaligned(s.tx_bytes);
+            (&raw mut (*stats).tx_dropped).write_unaligned(s.tx_dropped);
+            (&raw mut (*stats).tx_errors).write_unaligned(s.tx_errors);
+        }
     }
 
     /// # Safety
