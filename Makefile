@@ -5,7 +5,7 @@
 #   make check     host unit tests + clippy build + VM selftests (sets everything up)
 #   make demo      two VMs joined by a virtual wire, soft-RoCE on each, our modules loaded
 #   make bench     benchmarks on a kernel without debug options (not part of check)
-#   make stress    long repetitions (50 start-ups under opensm; not part of check)
+#   make stress    long repetitions (children, mode switches, rdma link, start-ups; not in check)
 #   make kernel    build (once) the cached test kernel
 #   make modules   build ib_ipoib.ko and mlx4_ib.ko, then the test-only mlx4_model.ko
 #                  (KDIR=... for another kernel)
@@ -90,8 +90,11 @@ selftests: $(KDIR_DEP)
 check: deps kernel
 	$(SELFTESTS)/check.sh
 
-# Repetitions too long for `make check`: 50 start-ups of our ib_ipoib under a fresh opensm.
+# Repetitions too long for `make check` (each test's own default count): 1000 P_Key
+# child cycles each way, 100 mode switches under TCP, 100 `rdma link` cycles under a
+# ping flood; then 50 start-ups of our ib_ipoib under a fresh opensm.
 stress: deps kernel modules
+	$(SELFTESTS)/run.sh stress/children.sh stress/mode_switch.sh stress/rdma_link.sh
 	SELFTEST_ROUNDS=$${SELFTEST_ROUNDS:-50} SELFTEST_TIMEOUT=$${SELFTEST_TIMEOUT:-7200} \
 		$(SELFTESTS)/run.sh mlx4_model/startup.sh
 

@@ -76,21 +76,24 @@ pings() {
 	grep -q "^$_n packets transmitted, $_n received, .*0% packet loss" /tmp/pings.out
 }
 
-# mcast_pings [-n NS] N FROM PING_ARGS...: N echo requests to a group, and all N
-# answered from FROM (the group's other member; our own answers do not count).
+# mcast_pings [-n NS] N FROM PING_ARGS...: N echo requests to a group, each
+# answered by FROM (the group's other member; our own answers do not count).
+# ping stops at its last request's first answer (ours), so one more request is
+# sent, and FROM must answer requests 1 to N.
 mcast_pings() {
 	_ns=
 	if [ "$1" = -n ]; then _ns=$2; shift 2; fi
 	_n=$1 _from=$2
 	shift 2
 	if [ -n "$_ns" ]; then
-		ip netns exec "$_ns" ping -c "$_n" -W 5 "$@" >/tmp/pings.out 2>&1
+		ip netns exec "$_ns" ping -c $((_n + 1)) -W 5 "$@" >/tmp/pings.out 2>&1
 	else
-		ping -c "$_n" -W 5 "$@" >/tmp/pings.out 2>&1
+		ping -c $((_n + 1)) -W 5 "$@" >/tmp/pings.out 2>&1
 	fi
 	cat /tmp/pings.out
-	_got=$(grep -c "bytes from $_from[:%]" /tmp/pings.out)
-	echo "$_got of $_n answered from $_from"
+	_got=$(grep "bytes from $_from[:%]" /tmp/pings.out | sed -n 's/.*icmp_seq=\([0-9]*\).*/\1/p' |
+		sort -un | awk -v n="$_n" '$1 <= n' | wc -l)
+	echo "$_got of requests 1-$_n answered from $_from"
 	[ "$_got" = "$_n" ]
 }
 

@@ -40,8 +40,14 @@ saquery PIR 2 >/tmp/pir 2>&1
 sed 's/^/#   /' /tmp/pir | head -n 12
 check "saquery PortInfoRecord of LID 2" grep -q 'EndPortLid\.*2$' /tmp/pir
 check "sminfo: master SM at LID 1" sh -c "sminfo | grep -q 'sminfo: sm lid 1 .*SMINFO_MASTER'"
-# A bad query: a P_Key block past the table gets an error, and nothing breaks.
-check "smpquery pkeys of a block past the table fails" sh -c "! smpquery -c pkeys 2 1 4 >/dev/null 2>&1 || true"
+# A bad query: SubnGet(P_KeyTable) of block 4 (past the 128 P_Keys, 32 a block)
+# gets status 0x1c (invalid attribute modifier); block 0 gets none.
+smpdump 2 0x16 0 >/tmp/pk0 2>&1
+smpdump 2 0x16 4 >/tmp/pk4 2>&1
+sed 's/^/#   /' /tmp/pk4
+check "SubnGet(P_KeyTable) block 0: no error status" sh -c "! grep -q 'SMP status' /tmp/pk0"
+check "SubnGet(P_KeyTable) block 4: SMP status 0x1c (invalid field)" grep -qx 'SMP status: 0x1c' /tmp/pk4
+check "the port still answers afterwards" sh -c "smpquery nodeinfo 2 | grep -q 'Guid:.*0x0002c90300a00100'"
 check "opensm stops, modules unload" model_stop
 check "no leak (kmemleak)" kmemleak_check
 finish

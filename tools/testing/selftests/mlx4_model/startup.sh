@@ -52,16 +52,17 @@ round() {
 	[ $ok = 1 ]
 }
 
-i=1 failed=0
-while [ $i -le "$rounds" ]; do
-	if round $i >/tmp/round.out 2>&1; then
-		echo "# round $i: ok"
+# (Not i: model_ipoib_diag's loop would overwrite it.)
+round_no=1 failed=0
+while [ $round_no -le "$rounds" ]; do
+	if round $round_no >/tmp/round.out 2>&1; then
+		echo "# round $round_no: ok"
 	else
 		failed=$((failed + 1))
 		sed 's/^/#   /' /tmp/round.out
-		echo "# round $i: FAILED"
+		echo "# round $round_no: FAILED"
 	fi
-	i=$((i + 1))
+	round_no=$((round_no + 1))
 done
 check_eq "start-up rounds that failed (of $rounds)" 0 "$failed"
 check "no leak (kmemleak)" kmemleak_check
