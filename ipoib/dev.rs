@@ -722,7 +722,7 @@ impl Priv {
 pub(crate) struct IpoibOps;
 
 #[vtable]
-impl net::Ops for IpoibOps {
+impl net::DeviceOps for IpoibOps {
     type Data = Arc<Priv>;
 
     fn open(rtnl: &net::Rtnl, dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Result {
@@ -860,7 +860,10 @@ impl net::Ops for IpoibOps {
             reaped
         );
     }
+}
 
+#[vtable]
+impl net::EthtoolOps for IpoibOps {
     fn get_drvinfo(_dev: &NetDevice, p: ArcBorrow<'_, Priv>, info: &mut DrvInfo) {
         fill_cstr(&mut info.driver, b"ib_ipoib");
         p.device.fw_version(&mut info.fw_version);
@@ -931,7 +934,10 @@ impl net::Ops for IpoibOps {
         *p.coalesce.lock() = c;
         Ok(())
     }
+}
 
+#[vtable]
+impl net::HeaderOps for IpoibOps {
     fn create_header(
         skb: &mut SkBuffRef,
         _dev: &NetDevice,

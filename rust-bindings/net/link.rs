@@ -9,7 +9,7 @@
 //! C headers: [`include/net/rtnetlink.h`](srctree/include/net/rtnetlink.h),
 //! [`include/net/netlink.h`](srctree/include/net/netlink.h).
 
-use super::device::{driver_data, setup_nothing, NewLink, PRIV_SIZE};
+use super::registration::{driver_data, setup_nothing, NewLink, PRIV_SIZE};
 use super::{NetDevice, Ops};
 use crate::rust_bindings::raw;
 use core::cell::UnsafeCell;

@@ -6,22 +6,25 @@
 //! [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h).
 
 mod device;
+mod ethtool;
 mod link;
 mod napi;
 mod notifier;
+mod ops;
+mod registration;
 mod skb;
 mod sysfs;
 
-pub(crate) use device::{
-    fill_cstr, Coalesce, Config, DrvInfo, LinkSettings, LinkStats, McList, NetDevice, NewLink, Ops,
-    Registration,
-};
+pub(crate) use device::NetDevice;
+pub(crate) use ethtool::{fill_cstr, Coalesce, DrvInfo, EthtoolOps, LinkSettings};
 pub(crate) use link::{
     link_ops, nla_total_size, AttrType, InfoWriter, LinkData, LinkOps, LinkOpsHandle, LinkOpsReg,
     LinkRegistration, LinkTarget,
 };
 pub(crate) use napi::{HasNapi, Napi, NapiPoll};
 pub(crate) use notifier::{NetdevEvent, NetdevEvents, NetdevNotifier};
+pub(crate) use ops::{DeviceOps, HeaderOps, LinkStats, McList, Ops};
+pub(crate) use registration::{Config, NewLink, Registration};
 pub(crate) use skb::{
     MappedPage, MappedSkBuff, MappedTxSkBuff, PacketType, SkBuff, SkBuffRef, TX_SGE,
 };

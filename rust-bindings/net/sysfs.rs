@@ -11,7 +11,7 @@
 //! C headers: [`include/linux/sysfs.h`](srctree/include/linux/sysfs.h),
 //! [`include/linux/device.h`](srctree/include/linux/device.h).
 
-use super::device::driver_data;
+use super::registration::driver_data;
 use super::{NetDevice, Ops};
 use crate::rust_bindings::raw;
 use core::cell::UnsafeCell;
