@@ -70,13 +70,13 @@ if [ "$VM_NAME" = b ]; then
 	sysctl -qw net.ipv4.conf.all.arp_ignore=0
 	put limit_done 1
 else
-	# The REJs vm a's CM sends, with their reason (ib_cm's icm_send_rej tracepoint).
+	# The REJs vm a's CM sends and their reasons (ib_cm's icm_send_rej tracepoint).
 	mountpoint -q $T || mount -t tracefs tracefs $T
 	: >$T/trace
-	echo 1 >$T/events/ib_cm/icm_send_rej/enable
+	echo 1 >$T/events/ib_cma/icm_send_rej/enable
 	put trace_on 1
 	get limit_done 120 >/dev/null
-	echo 0 >$T/events/ib_cm/icm_send_rej/enable
+	echo 0 >$T/events/ib_cma/icm_send_rej/enable
 	grep icm_send_rej $T/trace | sed 's/^/#   /'
 	check "the connection over the limit was rejected with reason NO_QP" \
 		grep -q 'icm_send_rej:.*reason=REJ_NO_QP' $T/trace
