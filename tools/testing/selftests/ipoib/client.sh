@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The ib_core client: add() for RDMA devices present at load and created
-# later, with each port's link layer, state and MTU; remove() when a device
-# is deleted and at unload; nothing leaked.
+# later, with each port's link layer, state and MTU; iWARP (siw) skipped;
+# remove() when a device is deleted and at unload; nothing leaked.
 # timeout: 180
 # exercises: ours
 . "$(dirname "$0")/../lib.sh"
@@ -38,6 +38,21 @@ check "add() for rxe2: ACTIVE, active MTU 4096" \
 	wait_for 10 dmesg_has 'ib_ipoib: rxe2 port 1: link layer Ethernet, state ACTIVE, active MTU 4096'
 rdma link delete rxe2
 ip link del veth0
+
+# An iWARP device (soft-iWARP) has no UD transport: its port is skipped, and a device
+# without a usable port is refused (EOPNOTSUPP from add(), as C), so no interface appears.
+links_before=$(ls /sys/class/net | sort | tr '\n' ' ')
+if modprobe siw; then
+	check "siw0 on eth0 created" rdma link add siw0 type siw netdev eth0
+	check "siw0's port skipped (no UD transport)" \
+		wait_for 10 dmesg_has 'ib_ipoib: siw0 port 1: no UD transport, skipped'
+	check_eq "no interface for siw0" "$links_before" "$(ls /sys/class/net | sort | tr '\n' ' ')"
+	check "rxe0 unaffected" sh -c "! dmesg | sed -n '/ipoib-rs-selftest: start $TEST_ID\$/,\$p' | grep -q 'rxe0 port 1: detached'"
+	rdma link delete siw0
+	modprobe -r siw
+else
+	fail "siw (soft-iWARP) is not in the test kernel"
+fi
 
 check "ib_ipoib unloads" modprobe -r ib_ipoib
 check "remove() for rxe0 at unload" dmesg_has 'ib_ipoib: rxe0 port 1: detached \(Ethernet\)'
