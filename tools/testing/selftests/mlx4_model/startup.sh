@@ -3,8 +3,9 @@
 # Start-up, repeated: each round starts the software ConnectX-3 under the C
 # mlx4_ib and a fresh opensm, loads our ib_ipoib right after both ports turn
 # ACTIVE (while opensm may still be programming them), brings ib0 and ib1 up
-# in two namespaces and requires unicast (ARP and an SA path) and broadcast
-# traffic both ways at once, then unloads everything. SELFTEST_ROUNDS rounds
+# in two namespaces with IPv4 and IPv6 addresses (as rust_ipoib does) and
+# requires unicast (ARP and an SA path), IPv6 (ND) and broadcast traffic at
+# once, then unloads everything. SELFTEST_ROUNDS rounds
 # (default 3; `make stress` runs 50).
 # timeout: 900
 # exercises: ours
@@ -30,7 +31,9 @@ round() {
 		ip netns exec $ns sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
 	done
 	ip -n a addr add 10.9.0.1/24 dev ib0
+	ip -n a addr add fd00:9::1/64 dev ib0 nodad
 	ip -n b addr add 10.9.0.2/24 dev ib1
+	ip -n b addr add fd00:9::2/64 dev ib1 nodad
 	ip -n a link set ib0 up
 	ip -n b link set ib1 up
 	ok=1
@@ -39,6 +42,7 @@ round() {
 	if [ $ok = 1 ]; then
 		pings -n a 3 10.9.0.2 >/tmp/r.out || { echo "round $1: ib0 -> ib1 unicast"; ok=0; }
 		pings -n b 3 10.9.0.1 >/tmp/r.out || { echo "round $1: ib1 -> ib0 unicast"; ok=0; }
+		pings -n a 3 -6 fd00:9::2 >/tmp/r.out || { echo "round $1: ib0 -> ib1 IPv6"; ok=0; }
 		mcast_pings -n a 3 10.9.0.2 -I ib0 224.0.0.1 >/tmp/r.out ||
 			{ echo "round $1: ib0 -> 224.0.0.1"; ok=0; }
 		mcast_pings -n b 3 10.9.0.1 -I ib1 224.0.0.1 >/tmp/r.out ||
