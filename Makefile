@@ -45,8 +45,23 @@ kernel: deps
 kernel-bench: deps
 	@$(VM)/kernel.sh build bench >/dev/null
 
+# The objects remember the kernel they were built for (.kdir-stamp: its release, a hash
+# of its .config, its path): built against another one, they are cleaned first, so that
+# make check, demo, bench and KDIR=... can run in any order.
+define follow_kdir
+	@id="$$(cat "$(1)/include/config/kernel.release" 2>/dev/null) \
+$$(sha256sum "$(1)/.config" 2>/dev/null | cut -c1-16) $$(realpath "$(1)")"; \
+	if [ "$$(cat .kdir-stamp 2>/dev/null)" != "$$id" ]; then \
+		[ ! -f .kdir-stamp ] || echo "modules were built for another kernel: cleaning"; \
+		$(MAKE) -C "$(1)" M="$(CURDIR)" clean >/dev/null 2>&1; \
+		rm -f rust-bindings/*_generated.rs; \
+		echo "$$id" >.kdir-stamp; \
+	fi
+endef
+
 # Two passes: the drivers, then the software ConnectX-3 (see Kbuild).
 modules: $(KDIR_DEP)
+	$(call follow_kdir,$(KDIR_CMD))
 	$(MAKE) $(KBUILD_ARGS) modules
 	$(MAKE) $(KBUILD_ARGS) MLX4_MODEL=1 modules
 
@@ -58,6 +73,7 @@ install: modules
 
 clean:
 	-$(MAKE) -C "$(KDIR_CMD)" M="$(CURDIR)" clean 2>/dev/null
+	rm -f .kdir-stamp
 	rm -f rust-bindings/*_generated.rs rust-bindings/.*.cmd
 	rm -rf target tools/testing/unit/target
 
@@ -104,6 +120,7 @@ demo: deps kernel modules
 # The bench kernel has another .config, so the modules are rebuilt against it (and rebuilt
 # against the debug kernel by the next `make check`).
 bench: deps kernel-bench
+	rm -f .kdir-stamp
 	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" clean >/dev/null
 	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" -j$(JOBS) modules
 	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" -j$(JOBS) MLX4_MODEL=1 modules
