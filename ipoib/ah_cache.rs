@@ -63,7 +63,7 @@ impl AhCache {
             created: now,
             used: now,
         };
-        Ok(RBTreeNode::new(*gid, entry, GFP_KERNEL)?)
+        RBTreeNode::new(*gid, entry, GFP_KERNEL)
     }
 
     /// Returns the address handle of `gid` for a send, and notes the use.
