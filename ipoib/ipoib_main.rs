@@ -10,8 +10,11 @@
 //! joined through the SA; on RoCE ports both follow from GIDs and MACs.
 
 #![recursion_limit = "512"]
+// The driver holds no `unsafe`: everything that needs it is an abstraction in rust-bindings/.
+#![deny(unsafe_code)]
 
 #[path = "../rust-bindings/lib.rs"]
+#[allow(unsafe_code)]
 mod rust_bindings;
 
 mod ah_cache;

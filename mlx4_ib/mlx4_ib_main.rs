@@ -10,7 +10,11 @@
 //! device (`ENODEV`) because the verbs provider (`ib_device_ops`) is not written yet, so a real
 //! HCA stays unbound rather than half-bound.
 
+// The driver holds no `unsafe`: everything that needs it is an abstraction in rust-bindings/.
+#![deny(unsafe_code)]
+
 #[path = "../rust-bindings/lib.rs"]
+#[allow(unsafe_code)]
 mod rust_bindings;
 
 use kernel::c_str;

@@ -16,6 +16,8 @@ macro_rules! c_int_param {
         $(#[$meta])*
         // A parameter may be only read, only written back, or not used yet by every path.
         #[allow(dead_code)]
+        // The unsafe code is this macro's, not the invoking driver's.
+        #[allow(unsafe_code)]
         $vis mod $name {
             extern "C" {
                 static mut $sym: ::kernel::ffi::c_int;

@@ -75,6 +75,8 @@ macro_rules! impl_delayed_work {
         // The field must be this item's work: this fails to compile otherwise.
         const _: fn(&$ty) -> &$crate::rust_bindings::workqueue::DelayedWork<$ty, { $id }> =
             |t| &t.$field;
+        // The unsafe code is this macro's, not the invoking driver's.
+        #[allow(unsafe_code)]
         // SAFETY: The offset is that of the `DelayedWork<$ty, $id>` field `$field` (checked
         // above).
         unsafe impl $crate::rust_bindings::workqueue::DelayedWorkItem<{ $id }> for $ty {

@@ -32,6 +32,8 @@ pub(crate) unsafe trait HasNapi: NapiPoll {
 /// Implements [`HasNapi`] for `$type` whose field `$field` is its `Napi`.
 macro_rules! impl_has_napi {
     ($type:ty, $field:ident) => {
+        // The unsafe code is this macro's, not the invoking driver's.
+        #[allow(unsafe_code)]
         // SAFETY: `offset_of!` gives the offset of the named field, whose type the
         // `Napi<Self>` annotation checks.
         unsafe impl $crate::rust_bindings::net::HasNapi for $type {
