@@ -1403,6 +1403,9 @@ impl Priv {
         f();
         if was_enabled {
             self.napi.enable();
+            // A completion event that came while NAPI was disabled scheduled nothing, and its
+            // CQ is only armed again by a poll: poll once, or the data path stalls.
+            self.napi.schedule();
         }
     }
 
