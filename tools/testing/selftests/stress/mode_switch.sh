@@ -19,7 +19,7 @@ if [ "$VM_NAME" = b ]; then
 	pkill iperf3
 else
 	get iperf 30 >/dev/null
-	iperf3 -c "$(ib_ip4 b)" -t 100000 -i 0 >/tmp/tcp.out 2>&1 &
+	iperf3 -c "$(ib_ip4 b)" -t 3600 -i 0 >/tmp/tcp.out 2>&1 &
 	ipid=$!
 	switches() {
 		n=0
