@@ -256,6 +256,25 @@ model_start() {
 		grep -q ACTIVE /sys/class/infiniband/mlx4_1/ports/1/state"
 }
 
+# model_ipoib_netns: ib0 into namespace a (10.9.0.1, fd00:9::1), ib1 into b
+# (10.9.0.2, fd00:9::2), both up, answering broadcast pings.
+model_ipoib_netns() {
+	ip netns add a || return 1
+	ip netns add b || return 1
+	ip link set ib0 netns a || return 1
+	ip link set ib1 netns b || return 1
+	for _ns in a b; do
+		ip -n $_ns link set lo up
+		ip netns exec $_ns sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
+	done
+	ip -n a addr add 10.9.0.1/24 dev ib0 &&
+		ip -n a addr add fd00:9::1/64 dev ib0 nodad &&
+		ip -n b addr add 10.9.0.2/24 dev ib1 &&
+		ip -n b addr add fd00:9::2/64 dev ib1 nodad &&
+		ip -n a link set ib0 up &&
+		ip -n b link set ib1 up
+}
+
 # model_ipoib_diag: what ib0 (namespace a) and ib1 (namespace b) hold, and the
 # ports' Q_Key and P_Key violation counters, when traffic between them fails.
 model_ipoib_diag() {

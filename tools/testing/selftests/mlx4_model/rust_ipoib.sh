@@ -32,20 +32,7 @@ modprobe ib_cm
 check "insmod our ib_ipoib" insmod "$REPO/ib_ipoib.ko"
 check "the loaded ib_ipoib is ours" loaded_ours ib_ipoib
 wait_for 10 test -e /sys/class/net/ib1 || fail "no ib1"
-ip netns add a
-ip netns add b
-ip link set ib0 netns a
-ip link set ib1 netns b
-for ns in a b; do
-	ip -n $ns link set lo up
-	ip netns exec $ns sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
-done
-ip -n a addr add 10.9.0.1/24 dev ib0
-ip -n a addr add fd00:9::1/64 dev ib0 nodad
-ip -n b addr add 10.9.0.2/24 dev ib1
-ip -n b addr add fd00:9::2/64 dev ib1 nodad
-ip -n a link set ib0 up
-ip -n b link set ib1 up
+check "ib0 and ib1 up in namespaces a and b" model_ipoib_netns
 
 ip -n a -d link show ib0 | sed 's/^/#   /'
 check "link/infiniband with the 4K broadcast address" sh -c \

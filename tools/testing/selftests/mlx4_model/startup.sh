@@ -22,23 +22,10 @@ round() {
 	insmod "$REPO/ib_ipoib.ko" || { echo "round $1: insmod failed"; return 1; }
 	loaded_ours ib_ipoib || { echo "round $1: ib_ipoib is not ours"; return 1; }
 	wait_for 10 test -e /sys/class/net/ib1 || { echo "round $1: no ib1"; return 1; }
-	ip netns add a
-	ip netns add b
-	ip link set ib0 netns a
-	ip link set ib1 netns b
-	for ns in a b; do
-		ip -n $ns link set lo up
-		ip netns exec $ns sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
-	done
-	ip -n a addr add 10.9.0.1/24 dev ib0
-	ip -n a addr add fd00:9::1/64 dev ib0 nodad
-	ip -n b addr add 10.9.0.2/24 dev ib1
-	ip -n b addr add fd00:9::2/64 dev ib1 nodad
-	ip -n a link set ib0 up
-	ip -n b link set ib1 up
 	ok=1
-	wait_for 30 carrier a ib0 || { echo "round $1: no carrier on ib0"; ok=0; }
-	wait_for 30 carrier b ib1 || { echo "round $1: no carrier on ib1"; ok=0; }
+	model_ipoib_netns || { echo "round $1: namespaces"; ok=0; }
+	[ $ok = 0 ] || wait_for 30 carrier a ib0 || { echo "round $1: no carrier on ib0"; ok=0; }
+	[ $ok = 0 ] || wait_for 30 carrier b ib1 || { echo "round $1: no carrier on ib1"; ok=0; }
 	if [ $ok = 1 ]; then
 		pings -n a 3 10.9.0.2 >/tmp/r.out || { echo "round $1: ib0 -> ib1 unicast"; ok=0; }
 		pings -n b 3 10.9.0.1 >/tmp/r.out || { echo "round $1: ib1 -> ib0 unicast"; ok=0; }
