@@ -5,7 +5,8 @@
 #   1. host unit tests of the pure modules (cargo test)
 #   2. rustfmt --check
 #   3. both modules built with CLIPPY=1 against the cached kernel, no warning
-#   4. VM selftests on the debug kernel (two VMs, soft-RoCE)
+#   4. objects built for another kernel are rebuilt (.kdir-stamp)
+#   5. VM selftests on the debug kernel (two VMs, soft-RoCE)
 # Assumes `make deps kernel` ran (the Makefile's check target does that).
 set -uo pipefail
 
@@ -49,6 +50,27 @@ step "clippy build"
 make -s clippy
 clippy_rc=$?
 count clippy $clippy_rc
+
+step "build follows its kernel"
+# Objects built for another kernel (forged stamp) are cleaned and rebuilt; a second build
+# rebuilds nothing.
+build_follows_kernel() {
+	echo "6.0.0 0000000000000000 /nonexistent" >.kdir-stamp
+	make -s modules >/tmp/ipoib-rs-kdir.log 2>&1 || { cat /tmp/ipoib-rs-kdir.log; return 1; }
+	grep -q "modules were built for another kernel: cleaning" /tmp/ipoib-rs-kdir.log || {
+		echo "no clean for another kernel"
+		return 1
+	}
+	want=$(cat "$(tools/testing/vm/kernel.sh path debug)/include/config/kernel.release")
+	got=$(modinfo -F vermagic ib_ipoib.ko | cut -d' ' -f1)
+	[ "$got" = "$want" ] || { echo "ib_ipoib.ko is for $got, not $want"; return 1; }
+	before=$(stat -c %Y ib_ipoib.ko)
+	make -s modules >/tmp/ipoib-rs-kdir.log 2>&1 || return 1
+	! grep -q "another kernel" /tmp/ipoib-rs-kdir.log || { echo "cleaned again"; return 1; }
+	[ "$(stat -c %Y ib_ipoib.ko)" = "$before" ] || { echo "rebuilt for the same kernel"; return 1; }
+}
+build_follows_kernel
+count "build follows its kernel" $?
 
 step "VM selftests"
 if [ "$clippy_rc" = 0 ]; then
