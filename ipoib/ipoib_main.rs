@@ -10,7 +10,7 @@
 //! joined through the SA; on RoCE ports both follow from GIDs and MACs.
 
 #![recursion_limit = "512"]
-// The driver holds no `unsafe`: everything that needs it is an abstraction in rust-bindings/.
+// Only the abstractions in rust-bindings/ may hold unsafe_code; the driver holds none.
 #![deny(unsafe_code)]
 
 #[path = "../rust-bindings/lib.rs"]

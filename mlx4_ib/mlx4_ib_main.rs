@@ -10,7 +10,7 @@
 //! device (`ENODEV`) because the verbs provider (`ib_device_ops`) is not written yet, so a real
 //! HCA stays unbound rather than half-bound.
 
-// The driver holds no `unsafe`: everything that needs it is an abstraction in rust-bindings/.
+// Only the abstractions in rust-bindings/ may hold unsafe_code; the driver holds none.
 #![deny(unsafe_code)]
 
 #[path = "../rust-bindings/lib.rs"]
