@@ -9,6 +9,7 @@
 #include <linux/completion.h>
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
+#include <linux/irq_work.h>
 #include <linux/notifier.h>
 #include <linux/pci.h>
 #include <linux/radix-tree.h>

@@ -12,6 +12,7 @@
 #include <linux/dma-direct.h>
 #include <linux/etherdevice.h>
 #include <linux/icmpv6.h>
+#include <linux/irq_work.h>
 #include <linux/jiffies.h>
 #include <linux/mlx4/device.h>
 #include <linux/netdevice.h>
@@ -551,6 +552,12 @@ void *rust_helper_dma_addr_to_virt(struct device *dev, dma_addr_t addr)
 	return phys_to_virt(dma_to_phys(dev, addr));
 }
 
+/* Whether DMA address `addr` of `dev` is in a page of RAM the kernel manages. */
+bool rust_helper_dma_addr_is_ram(struct device *dev, dma_addr_t addr)
+{
+	return pfn_valid(PHYS_PFN(dma_to_phys(dev, addr)));
+}
+
 void *rust_helper_kzalloc_zeroed(size_t size)
 {
 	return kzalloc(size, GFP_KERNEL);
@@ -600,4 +607,9 @@ void rust_helper_bh_disable(void)
 void rust_helper_bh_enable(void)
 {
 	local_bh_enable();
+}
+
+void rust_helper_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *))
+{
+	init_irq_work(work, func);
 }

@@ -18,6 +18,7 @@
 
 #![allow(clippy::missing_safety_doc)]
 
+use crate::engine::{be32, jiffies_ms, scan_doorbells, violation};
 use crate::hca::{tree_node, CqRec, Hca, MptRec, QpRec, SrqRec};
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::raw;
@@ -219,8 +220,12 @@ unsafe extern "C" fn mlx4_pd_alloc(dev: *mut raw::mlx4_dev, pdn: *mut u32) -> c_
 #[no_mangle]
 unsafe extern "C" fn mlx4_pd_free(dev: *mut raw::mlx4_dev, pdn: u32) {
     // SAFETY: `dev` is ours.
-    if !unsafe { hca(dev) }.state.lock().pd_free(pdn) {
-        pr_warn!("freeing PD {:#x}, which is not allocated\n", pdn);
+    let h = unsafe { hca(dev) };
+    if !h.state.lock().pd_free(pdn) {
+        violation(
+            h,
+            format_args!("freeing PD {:#x}, which is not allocated", pdn),
+        );
     }
 }
 
@@ -248,8 +253,15 @@ unsafe extern "C" fn mlx4_uar_free(dev: *mut raw::mlx4_dev, uar: *mut raw::mlx4_
     // SAFETY: `dev` is ours; `uar` was filled by `mlx4_uar_alloc`.
     let index = unsafe { (*uar).index } as u32;
     // SAFETY: `dev` is ours.
-    if !unsafe { hca(dev) }.state.lock().uar_free(index) {
-        pr_warn!("freeing UAR {}, which is not allocated\n", index);
+    let h = unsafe { hca(dev) };
+    // Doorbells rung on the page before it was freed belong to it: take them now, so that
+    // they neither count against its next owner nor name QPs that are gone.
+    scan_doorbells(h);
+    if !h.state.lock().uar_free(index) {
+        violation(
+            h,
+            format_args!("freeing UAR {}, which is not allocated", index),
+        );
     }
 }
 
@@ -426,12 +438,12 @@ unsafe extern "C" fn mlx4_mtt_cleanup(dev: *mut raw::mlx4_dev, mtt: *mut raw::ml
         return;
     }
     // SAFETY: `dev` is ours.
-    if !unsafe { hca(dev) }
-        .state
-        .lock()
-        .mtt_free(offset, order as u32)
-    {
-        pr_warn!("freeing MTT {:#x}, which is not allocated\n", offset);
+    let h = unsafe { hca(dev) };
+    if !h.state.lock().mtt_free(offset, order as u32) {
+        violation(
+            h,
+            format_args!("freeing MTT {:#x}, which is not allocated", offset),
+        );
     }
 }
 
@@ -452,8 +464,30 @@ unsafe fn write_mtt(
         return EINVAL.to_errno();
     }
     // SAFETY: Per the function's contract.
-    let mut s = unsafe { hca(dev) }.state.lock();
+    let h = unsafe { hca(dev) };
+    // The smallest MTT page (larger pages: mlx4_ib aligns its blocks, mr.c).
+    let align = 0xfffu64;
+    let mut s = h.state.lock();
+    let inject = crate::hca::take_inject(crate::hca::INJECT_MTT_MISALIGNED);
     for (i, a) in pages.enumerate() {
+        let a = if inject && i == 0 { a | 0x800 } else { a };
+        // An entry is the DMA address of a page, in RAM (a wild or misaligned one would make
+        // the hardware read and write the wrong memory).
+        // SAFETY: The PCI device is valid while the HCA exists.
+        if a & align != 0 || !unsafe { raw::dma_addr_is_ram(h.dma_dev(), a) } {
+            drop(s);
+            violation(
+                h,
+                format_args!(
+                    "MTT entry {:#x} + {}: {:#x} is not a {}-byte page of RAM",
+                    offset,
+                    start + i,
+                    a,
+                    align + 1
+                ),
+            );
+            return EINVAL.to_errno();
+        }
         // MLX4_MTT_FLAG_PRESENT.
         s.mtt[offset + start + i] = a | 1;
     }
@@ -524,7 +558,7 @@ unsafe extern "C" fn mlx4_cq_alloc(
     _buf_addr: *mut c_void,
     user_cq: bool,
 ) -> c_int {
-    if nent <= 0 || !(nent as u32).is_power_of_two() || vector != 0 {
+    if nent <= 0 || !(nent as u32).is_power_of_two() || vector != 0 || uar.is_null() {
         return EINVAL.to_errno();
     }
     // SAFETY: `dev` is ours.
@@ -537,18 +571,24 @@ unsafe extern "C" fn mlx4_cq_alloc(
         mtt,
         db_rec,
         prod: 0,
+        // SAFETY: `uar` is the driver's UAR, filled by `mlx4_uar_alloc`.
+        uar: unsafe { (*uar).index } as u32,
+        arm_db: 0,
+        idle_writes: 0,
     };
     let Some(cqn) = hca.state.lock().cqn_alloc() else {
         return ENOMEM.to_errno();
     };
-    // The firmware hands every entry to hardware (ownership bit 1 on the first pass), a page
-    // of entries per lock hold.
+    // The firmware hands every entry to hardware (ownership bit 1 on the first pass: the last
+    // byte of each slot), a page of entries per lock hold.
+    let slot = u64::from(hca.cqe_size);
     for chunk in (0..nent as u64).step_by(128) {
         let s = hca.state.lock();
         for i in chunk..(chunk + 128).min(nent as u64) {
-            match s.buf_dma(mtt, i * 32) {
-                // SAFETY: The CQ buffer is mapped by the MTT the driver wrote for it.
-                Some(dma) => unsafe { *hca.dma_to_virt(dma + 31) = 0x80 },
+            match s.buf_dma(mtt, i * slot) {
+                // SAFETY: The CQ buffer is mapped by the MTT the driver wrote for it; a slot
+                // does not cross a page (`slot` divides the MTT page size).
+                Some(dma) => unsafe { *hca.dma_to_virt(dma + slot - 1) = 0x80 },
                 None => {
                     drop(s);
                     hca.state.lock().cqn_free(cqn);
@@ -585,7 +625,7 @@ unsafe extern "C" fn mlx4_cq_alloc(
 }
 
 /// `mlx4_cq.comp` of user CQs: mlx4_ib's handler is in `tasklet_ctx.comp`.
-unsafe extern "C" fn user_cq_comp(cq: *mut raw::mlx4_cq) {
+pub(crate) unsafe extern "C" fn user_cq_comp(cq: *mut raw::mlx4_cq) {
     // SAFETY: Called by the model with a live CQ.
     unsafe {
         if let Some(f) = (*cq).tasklet_ctx.comp {
@@ -601,8 +641,13 @@ unsafe extern "C" fn mlx4_cq_free(dev: *mut raw::mlx4_dev, cq: *mut raw::mlx4_cq
     unsafe {
         let hca = hca(dev);
         let cqn = (*cq).cqn as u32;
+        // An arm doorbell rung just before is for this CQ, not a violation.
+        scan_doorbells(hca);
         {
             let mut s = hca.state.lock();
+            if let Some(uar) = s.cqs.get(&cqn).map(|c| c.uar) {
+                s.remember_gone(cqn | crate::hca::GONE_CQ, uar, jiffies_ms());
+            }
             let _ = s.cqs.remove(&cqn);
             s.cqn_free(cqn);
         }
@@ -673,12 +718,12 @@ unsafe extern "C" fn mlx4_qp_release_range(dev: *mut raw::mlx4_dev, base: c_int,
         return;
     }
     // SAFETY: `dev` is ours.
-    if !unsafe { hca(dev) }
-        .state
-        .lock()
-        .qpn_release(base as u32, cnt as u32)
-    {
-        pr_warn!("releasing QPNs {:#x}+{}, not reserved\n", base, cnt);
+    let h = unsafe { hca(dev) };
+    if !h.state.lock().qpn_release(base as u32, cnt as u32) {
+        violation(
+            h,
+            format_args!("releasing QPNs {:#x}+{}, not reserved", base, cnt),
+        );
     }
 }
 
@@ -735,7 +780,12 @@ unsafe extern "C" fn mlx4_qp_remove(dev: *mut raw::mlx4_dev, qp: *mut raw::mlx4_
     // The firmware forgets the QP too: the engine takes no new reference once this returns.
     let rec = unsafe {
         let hca = hca(dev);
+        // A doorbell rung just before (a process killed while posting) is for this QP.
+        scan_doorbells(hca);
         let mut s = hca.state.lock();
+        if let Some(uar) = s.qps.get(&((*qp).qpn as u32)).map(|r| be32(r.ctx.usr_page)) {
+            s.remember_gone((*qp).qpn as u32, uar & 0xff_ffff, jiffies_ms());
+        }
         let d = hca.mdev.get();
         raw::radix_tree_delete(
             &raw mut (*d).qp_table_tree,
@@ -857,6 +907,7 @@ unsafe extern "C" fn mlx4_qp_modify(
             // The driver resets its queue indexes and doorbell record too.
             rec.sq_cons = 0;
             rec.rq_cons = 0;
+            rec.rung = false;
             rec.stall_since = 0;
             rec.rnr_attempts = 0;
             rec.last_wqe_sent = false;

@@ -20,7 +20,7 @@ use crate::hw::av::{Datagram, DATAGRAM_SIZE};
 use crate::hw::cqe::{Cqe, ErrCqe, RecvOpcode, Syndrome, CQE_SIZE};
 use crate::hw::wqe::{Ctrl, Data, Opcode, Raddr, DS, INVALID_LKEY};
 use crate::rust_bindings::raw;
-use crate::sma::LinkState;
+use crate::sma::{pkey_match, LinkState};
 use core::ptr;
 use core::sync::atomic::{fence, Ordering};
 
@@ -113,9 +113,11 @@ struct QpView {
     rnr_retry: u8,
     /// `QpRec::gen` when the view was taken.
     gen: u32,
+    /// The UAR page its send doorbells must be rung on (`usr_page`).
+    uar: u32,
 }
 
-fn be32(v: u32) -> u32 {
+pub(crate) fn be32(v: u32) -> u32 {
     u32::from_be(v)
 }
 
@@ -174,6 +176,7 @@ impl QpView {
             min_rnr: ((be32(c.rnr_nextrecvpsn) >> 24) & 0x1f) as u8,
             rnr_retry: ((be32(c.params1) >> 13) & 7) as u8,
             gen: rec.gen,
+            uar: be32(c.usr_page) & 0xff_ffff,
         }
     }
 
@@ -183,16 +186,21 @@ impl QpView {
     }
 
     fn receives(&self) -> bool {
-        self.state == raw::mlx4_qp_state_MLX4_QP_STATE_RTR || self.sends()
+        self.state == raw::mlx4_qp_state_MLX4_QP_STATE_RTR || self.sends() || self.is_sqe()
     }
 
     fn is_err(&self) -> bool {
         self.state == raw::mlx4_qp_state_MLX4_QP_STATE_ERR
     }
+
+    /// Send queue error: the send queue is flushed, the receive queue works.
+    fn is_sqe(&self) -> bool {
+        self.state == raw::mlx4_qp_state_MLX4_QP_STATE_SQER
+    }
 }
 
 /// Completion and asynchronous events to deliver once no lock is held.
-struct Events {
+pub(crate) struct Events {
     cqs: [*mut raw::mlx4_cq; 32],
     ncq: usize,
     cq_errors: [*mut raw::mlx4_cq; 4],
@@ -201,10 +209,14 @@ struct Events {
     nqp: usize,
     srqs: [*mut raw::mlx4_srq; 4],
     nsrq: usize,
+    /// Port events of `hca` (`State::port_events`).
+    hca: *const Hca,
+    ports: [(u32, raw::mlx4_eqe); crate::hca::MAX_PORT_EVENTS],
+    nport: usize,
 }
 
 impl Events {
-    const fn new() -> Self {
+    fn new() -> Self {
         Self {
             cqs: [ptr::null_mut(); 32],
             ncq: 0,
@@ -214,20 +226,59 @@ impl Events {
             nqp: 0,
             srqs: [ptr::null_mut(); 4],
             nsrq: 0,
+            hca: ptr::null(),
+            ports: [(0, raw::mlx4_eqe::default()); crate::hca::MAX_PORT_EVENTS],
+            nport: 0,
         }
     }
 
-    /// Calls the handlers and drops the references taken when the events were recorded.
-    fn deliver(&mut self) {
-        // SAFETY: Each pointer was recorded with a reference taken under the HCA lock while
-        // the object was in the firmware's tables, so it is alive until put here.
+    /// Calls the handlers and drops the references taken when the events were recorded: from
+    /// hard-IRQ context, as mlx4_core's EQ interrupt does (`mlx4_eq_int`), except the
+    /// completions of user CQs, which mlx4_core hands to its tasklet (softirq).
+    fn deliver(&mut self, fabric: &Fabric) {
+        if self.ncq + self.ncqerr + self.nqp + self.nsrq + self.nport == 0 {
+            return;
+        }
+        fabric.in_hardirq(self);
+        // SAFETY: The entries left are user CQs with a reference taken as above.
         unsafe {
             raw::bh_disable();
             for &cq in &self.cqs[..self.ncq] {
-                if let Some(f) = (*cq).comp {
-                    f(cq);
+                if !cq.is_null() {
+                    if let Some(f) = (*cq).comp {
+                        f(cq);
+                    }
+                    put_cq(cq);
                 }
-                put_cq(cq);
+            }
+            raw::bh_enable();
+        }
+        self.ncq = 0;
+        self.ncqerr = 0;
+        self.nqp = 0;
+        self.nsrq = 0;
+    }
+
+    /// The hard-IRQ part of [`Events::deliver`]: everything but user CQ completions, whose
+    /// entries it leaves; the others it nulls.
+    ///
+    /// # Safety
+    ///
+    /// Runs in the engine's `irq_work`, while `deliver` waits for it.
+    pub(crate) unsafe fn deliver_hardirq(&mut self) {
+        // SAFETY: Each pointer was recorded with a reference taken under the HCA lock while
+        // the object was in the firmware's tables, so it is alive until put here.
+        unsafe {
+            for cq in &mut self.cqs[..self.ncq] {
+                // A user CQ: mlx4_ib gave it a tasklet handler (`tasklet_ctx.comp`).
+                if (**cq).tasklet_ctx.comp.is_some() {
+                    continue;
+                }
+                if let Some(f) = (**cq).comp {
+                    f(*cq);
+                }
+                put_cq(*cq);
+                *cq = ptr::null_mut();
             }
             for &cq in &self.cq_errors[..self.ncqerr] {
                 if let Some(f) = (*cq).event {
@@ -250,12 +301,32 @@ impl Events {
                     raw::complete(&raw mut (*srq).free);
                 }
             }
-            raw::bh_enable();
         }
-        self.ncq = 0;
+        for &(event, mut eqe) in &self.ports[..self.nport] {
+            // PORT_UP/DOWN carry the port number, PORT_MGMT_CHANGE its EQE.
+            let mut port: kernel::ffi::c_int = 1;
+            let param = if event == raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_MGMT_CHANGE {
+                (&raw mut eqe).cast()
+            } else {
+                (&raw mut port).cast()
+            };
+            // SAFETY: `hca` is attached for the engine pass that collected the events.
+            unsafe { (*self.hca).notify(event, param) };
+        }
         self.ncqerr = 0;
         self.nqp = 0;
         self.nsrq = 0;
+        self.nport = 0;
+    }
+
+    /// Takes the port events `h` queued, to raise with the next delivery.
+    fn take_port_events(&mut self, h: &Hca) {
+        let mut s = h.state.lock();
+        let n = s.nport_events;
+        self.ports[..n].copy_from_slice(&s.port_events[..n]);
+        s.nport_events = 0;
+        self.nport = n;
+        self.hca = h;
     }
 }
 
@@ -340,8 +411,8 @@ impl State {
     }
 }
 
-/// The lkey marking an inline entry of an [`Sgl`] (no real key has all bits set and the
-/// reserved lkey is 0).
+/// The lkey marking an inline entry of an [`Sgl`] (no real key has all bits set, nor has the
+/// reserved lkey).
 const INLINE_KEY: u32 = u32::MAX;
 
 /// A scatter/gather list read from a WQE; inline entries (sends) point into the WQE copy.
@@ -579,6 +650,9 @@ impl Fabric {
         let mut ev = Events::new();
         for i in 0..NUM_HCAS {
             let Some(h) = hcas[i] else { continue };
+            scan_doorbells(h);
+            ev.take_port_events(h);
+            ev.deliver(self);
             let mut next = 0u32;
             loop {
                 let mut view = {
@@ -590,13 +664,17 @@ impl Fabric {
                     QpView::new(qpn, rec)
                 };
                 next = view.qpn + 1;
-                if view.sends() {
+                if view.sends() && h.state.lock().sq_rung(&view) {
                     for _ in 0..QP_BUDGET {
                         match self.send_one(&hcas, i, &view, scratch, &mut ev) {
                             Some(true) => progress = true,
-                            _ => break,
+                            Some(false) => break,
+                            None => {
+                                h.state.lock().sq_idle(&view);
+                                break;
+                            }
                         }
-                        ev.deliver();
+                        ev.deliver(self);
                         // The QP may have gone to the error state (or away) meanwhile.
                         let v = {
                             let s = h.state.lock();
@@ -607,13 +685,13 @@ impl Fabric {
                             _ => break,
                         }
                     }
-                } else if view.is_err() {
+                } else if view.is_err() || view.is_sqe() {
                     progress |= self.flush(h, &view, &mut ev);
                 }
-                ev.deliver();
+                ev.deliver(self);
             }
             self.check_arms(h, &mut ev);
-            ev.deliver();
+            ev.deliver(self);
         }
         progress
     }
@@ -693,7 +771,14 @@ impl Fabric {
         rec.rnr_attempts = 0;
         rec.rnr_until = 0;
         if err.is_some() {
-            rec.state = raw::mlx4_qp_state_MLX4_QP_STATE_ERR;
+            // A send error takes an RC QP to the error state; UD, UC and the special QPs go
+            // to "send queue error" (SQE): their receive queue goes on working, the driver
+            // moves them back to RTS (C ipoib: `ipoib_qp_state_validate_work`).
+            rec.state = if qp.st == ST_RC {
+                raw::mlx4_qp_state_MLX4_QP_STATE_ERR
+            } else {
+                raw::mlx4_qp_state_MLX4_QP_STATE_SQER
+            };
             rec.gen = rec.gen.wrapping_add(1);
         }
         if err.is_some() || signaled {
@@ -728,7 +813,8 @@ impl Fabric {
         Some(true)
     }
 
-    /// Flushes the queues of a QP in the error state (WR_FLUSH_ERR for every posted WQE).
+    /// Flushes the queues of a QP in the error state, or the send queue of one in SQE
+    /// (WR_FLUSH_ERR for every posted WQE).
     fn flush(&self, h: &Hca, qp: &QpView, ev: &mut Events) -> bool {
         let mut s = h.state.lock();
         let mut progress = false;
@@ -756,7 +842,10 @@ impl Fabric {
             push_flush(h, &mut s, qp, cons as u16, true, ev);
             progress = true;
         }
-        // Receive queue, or the one "last WQE reached" event of an SRQ's QP.
+        // Receive queue, or the one "last WQE reached" event of an SRQ's QP (not in SQE).
+        if qp.is_sqe() {
+            return progress;
+        }
         if let Some(rq) = qp.rq {
             // SAFETY: The doorbell record is the driver's DMA memory while the QP exists.
             let prod = unsafe { read_be32(h.dma_to_virt(qp.db_rec)) } & 0xffff;
@@ -792,8 +881,10 @@ impl Fabric {
 
     /// Fires armed CQs that hold entries software has not seen.
     fn check_arms(&self, h: &Hca, ev: &mut Events) {
-        let s = h.state.lock();
-        for (_, cq) in s.cqs.iter() {
+        let mut s = h.state.lock();
+        let mut fired = [0u32; 32];
+        let mut nfired = 0;
+        for (&cqn, cq) in s.cqs.iter() {
             if ev.ncq == ev.cqs.len() {
                 break;
             }
@@ -805,9 +896,16 @@ impl Fabric {
             if arm & ARM_ALL != 0
                 && (arm >> 28) & 3 == sn & 3
                 && cq.prod & 0xff_ffff != arm & 0xff_ffff
+                && s.cq_rung(cq, arm)
+                && nfired < fired.len()
             {
                 fire(mcq, ev);
+                fired[nfired] = cqn;
+                nfired += 1;
             }
+        }
+        for cqn in &fired[..nfired] {
+            s.cq_fired(*cqn);
         }
     }
 
@@ -818,16 +916,17 @@ impl Fabric {
         hcas: &[Option<&Hca>; NUM_HCAS],
         i: usize,
         qp: &QpView,
-        _c: &Ctrl,
+        c: &Ctrl,
         wqe: &[u8],
         stage: &mut [u8; STAGE],
         ev: &mut Events,
     ) -> Step {
         let h = hcas[i].expect("sender attached");
-        // Inline headers, then data segments, then the ICRC inline segment.
+        // Inline headers, then data segments, then the ICRC inline segment (4 bytes).
         let mut hdr = [0u8; 128];
         let mut hlen = 0usize;
         let mut sgl = Sgl::new();
+        let mut icrc = false;
         let mut off = DS;
         while off + 4 <= wqe.len() {
             let dw = u32::from_be_bytes([wqe[off], wqe[off + 1], wqe[off + 2], wqe[off + 3]]);
@@ -836,6 +935,8 @@ impl Fabric {
                 if sgl.n == 0 && off + 4 + n <= wqe.len() && hlen + n <= hdr.len() {
                     hdr[hlen..hlen + n].copy_from_slice(&wqe[off + 4..off + 4 + n]);
                     hlen += n;
+                } else if sgl.n != 0 {
+                    icrc = n == 4 && off + DS >= wqe.len();
                 }
                 off += (4 + n).div_ceil(DS) * DS;
             } else {
@@ -873,6 +974,18 @@ impl Fabric {
         };
         let pkey = u16::from_be_bytes([hdr[p + 2], hdr[p + 3]]);
         let dqp = u32::from_be_bytes([0, hdr[p + 5], hdr[p + 6], hdr[p + 7]]);
+        // What a switch or the receiving port would refuse (C: `build_mlx_header`): the MLX
+        // segment must agree with the LRH, SMPs go on VL15, and the ICRC segment ends the WQE.
+        let smi_qp = qp.qpn == crate::hca::BASE_SQPN;
+        let mut c = *c;
+        if smi_qp && crate::hca::take_inject(crate::hca::INJECT_MLX_NO_VL15) {
+            c.flags &= !(1 << 17);
+        }
+        let icrc = icrc && !crate::hca::take_inject(crate::hca::INJECT_MLX_NO_ICRC);
+        if let Err(what) = mlx_checks(smi_qp, &c, &hdr[..hlen], icrc) {
+            violation(h, format_args!("QP {:#x} MLX WQE: {}", qp.qpn, what));
+            return Step::Done(None);
+        }
         let sqp = u32::from_be_bytes([0, hdr[p + 12 + 5], hdr[p + 12 + 6], hdr[p + 12 + 7]]);
         let qkey = u32::from_be_bytes([hdr[p + 12], hdr[p + 13], hdr[p + 14], hdr[p + 15]]);
         let len = sgl.len() as usize;
@@ -913,9 +1026,13 @@ impl Fabric {
         let Some(dh) = hcas[d] else {
             return Step::Done(None);
         };
-        // QP0 is base_sqpn + port - 1, QP1 base_sqpn + 2 + port - 1. QP1 checks the Q_Key
-        // (0x80010000); QP0 has none.
-        let dqpn = crate::hca::BASE_SQPN + if smi { 0 } else { 2 };
+        // QP0 is base_sqpn + port - 1, QP1 base_sqpn + 2 + port - 1; another QPN names a UD
+        // QP (a redirected GSI class). QP1 checks the Q_Key (0x80010000); QP0 has none.
+        let dqpn = match dqp {
+            0 => crate::hca::BASE_SQPN,
+            1 => crate::hca::BASE_SQPN + 2,
+            n => n,
+        };
         let d = Delivery {
             origin,
             pkt: &stage[..GRH_BYTES + len],
@@ -1095,6 +1212,28 @@ impl Fabric {
         if !qp.receives() || !(qp.st == ST_UD || qp.st == ST_MLX) {
             return;
         }
+        // The partition check: QP0 (SMPs) has none, QP1 takes any P_Key of the port's table,
+        // a UD QP only its own (`pkey_index`). A mismatch is dropped and counted.
+        let pkey_index = if dqpn == crate::hca::BASE_SQPN {
+            Some(0)
+        } else if dqpn == crate::hca::BASE_SQPN + 2 {
+            s.port
+                .pkeys
+                .iter()
+                .position(|&k| pkey_match(k, origin.pkey))
+        } else {
+            let i = usize::from(qp.pkey_index);
+            s.port
+                .pkeys
+                .get(i)
+                .is_some_and(|&k| pkey_match(k, origin.pkey))
+                .then_some(i)
+        };
+        let Some(pkey_index) = pkey_index else {
+            s.port.pkey_violations = s.port.pkey_violations.saturating_add(1);
+            return;
+        };
+        let pkey_index = pkey_index as u32;
         if let Some(qkey) = d.qkey {
             if qkey != qp.qkey {
                 s.port.qkey_violations = s.port.qkey_violations.saturating_add(1);
@@ -1132,12 +1271,6 @@ impl Fabric {
             push_recv_err(dh, &mut s, &qp, &r, e, ev);
             return;
         }
-        let pkey_index = s
-            .port
-            .pkeys
-            .iter()
-            .position(|&k| k & 0x7fff == origin.pkey & 0x7fff)
-            .unwrap_or(0) as u32;
         push_cqe(dh, &mut s, qp.cqn_recv, d.solicited, ev, |buf, owner| {
             Cqe {
                 qpn: qp.qpn,
@@ -1486,7 +1619,193 @@ enum Target<'a> {
 }
 
 /// Milliseconds since boot (jiffies, HZ=1000 on the test kernel, else scaled).
-fn jiffies_ms() -> u64 {
+/// The checks of an MLX WQE (QP0/QP1) against its inline headers `hdr` (LRH first): the
+/// MLX segment's VL15, SLR, SL and rlid (`c.flags`, the high half of `c.imm`) as the LRH
+/// says, VL15 exactly for SMPs (`smi`: sent on QP0), a UD SEND BTH, the ICRC segment.
+fn mlx_checks(
+    smi: bool,
+    c: &Ctrl,
+    hdr: &[u8],
+    icrc: bool,
+) -> core::result::Result<(), &'static str> {
+    const VL15: u32 = 1 << 17;
+    const SLR: u32 = 1 << 16;
+    let vl = hdr[0] >> 4;
+    let sl = hdr[1] >> 4;
+    let dlid = u16::from_be_bytes([hdr[2], hdr[3]]);
+    let bth = if hdr[1] & 3 == 3 { 48 } else { 8 };
+    if smi != (c.flags & VL15 != 0) {
+        return Err(if smi {
+            "SMP without VL15"
+        } else {
+            "VL15 on QP1"
+        });
+    }
+    if smi != (vl == 15) {
+        return Err("LRH VL does not match the QP (15 for SMPs only)");
+    }
+    if (c.flags >> 8) & 0xf != u32::from(sl) {
+        return Err("MLX SL differs from the LRH's");
+    }
+    if (c.flags & SLR != 0) != (dlid == 0xffff) {
+        return Err("SLR not set exactly for the permissive DLID");
+    }
+    if (c.imm >> 16) as u16 != dlid {
+        return Err("MLX rlid differs from the LRH DLID");
+    }
+    if !matches!(hdr.get(bth), Some(0x64 | 0x65)) {
+        return Err("BTH opcode is not UD SEND");
+    }
+    if !icrc {
+        return Err("no ICRC segment after the data");
+    }
+    Ok(())
+}
+
+/// Reports a driver mistake the model detected: counted in the `violations` parameter and
+/// logged as a failure (`tools/testing/vm/splats.txt`), or as expected while a negative test
+/// provokes it (`expect_violations`).
+pub(crate) fn violation(h: &Hca, what: core::fmt::Arguments<'_>) {
+    use crate::hca::{expect_violations_param, violations_param};
+    violations_param::set(violations_param::get().wrapping_add(1));
+    if expect_violations_param::get() != 0 {
+        kernel::pr_info!("HCA {}: expected driver violation: {}\n", h.index, what);
+    } else {
+        kernel::pr_warn!("HCA {}: driver violation: {}\n", h.index, what);
+    }
+}
+
+/// Reads (and clears) the send and CQ doorbells of every UAR page in use, as the hardware
+/// sees each write: a send doorbell (`qpn << 8` at 0x14) marks its QP rung, a CQ doorbell
+/// (`sn << 28 | cmd | cqn` at 0x20, the consumer index at 0x24) records its arm request. A
+/// doorbell naming no QP or CQ, or one of another UAR page, is a driver violation.
+///
+/// The BAR is memory, not registers: two doorbells on one page between two scans leave only
+/// the second, so a write that replaced another counts in `*_db_writes`, and a queue whose
+/// page was written since it was last idle may run (see `State::sq_rung`).
+pub(crate) fn scan_doorbells(h: &Hca) {
+    let in_use = h.state.lock().uars_in_use();
+    let mut seen = 0;
+    for (w, &bits) in in_use.iter().enumerate() {
+        let mut bits = bits;
+        while bits != 0 {
+            let uar = (w * 64) as u32 + bits.trailing_zeros();
+            bits &= bits - 1;
+            let sq = h.uar_map.take(uar, 0x14, false) as u32;
+            let cq = (h.uar_map.take(uar, 0x20, true) >> 32) as u32;
+            if sq == 0 && cq == 0 {
+                continue;
+            }
+            let mut s = h.state.lock();
+            let u = uar as usize;
+            if sq != 0 {
+                seen += 1;
+                s.sq_db_writes[u] = s.sq_db_writes[u].wrapping_add(1);
+                let qpn = sq >> 8;
+                match s.qps.get_mut(&qpn) {
+                    Some(rec) if sq & 0xff == 0 && be32(rec.ctx.usr_page) & 0xff_ffff == uar => {
+                        rec.rung = true;
+                    }
+                    Some(rec) => {
+                        let owner = be32(rec.ctx.usr_page) & 0xff_ffff;
+                        drop(s);
+                        violation(
+                            h,
+                            format_args!(
+                                "send doorbell {:#010x} on UAR {} for QP {:#x} of UAR {}",
+                                sq, uar, qpn, owner
+                            ),
+                        );
+                        continue;
+                    }
+                    None => {
+                        // Late: rung on a QP destroyed in the last two seconds on this page.
+                        let late = s.recently_gone(qpn, uar, jiffies_ms());
+                        drop(s);
+                        if !late {
+                            violation(
+                                h,
+                                format_args!(
+                                    "send doorbell {:#010x} on UAR {} names no QP",
+                                    sq, uar
+                                ),
+                            );
+                        }
+                        continue;
+                    }
+                }
+            }
+            if cq != 0 {
+                seen += 1;
+                s.cq_db_writes[u] = s.cq_db_writes[u].wrapping_add(1);
+                let cqn = cq & 0xff_ffff;
+                match s.cqs.get_mut(&cqn) {
+                    Some(rec) if rec.uar == uar && cq & (3 << 24) != 0 => {
+                        rec.arm_db = cq & 0xff00_0000;
+                    }
+                    _ => {
+                        let late = s.recently_gone(cqn | crate::hca::GONE_CQ, uar, jiffies_ms());
+                        drop(s);
+                        if !late {
+                            violation(
+                                h,
+                                format_args!(
+                                    "CQ doorbell {:#010x} on UAR {} names no CQ of that UAR",
+                                    cq, uar
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if seen != 0 {
+        use crate::hca::doorbells_param;
+        doorbells_param::set(doorbells_param::get().wrapping_add(seen));
+    }
+}
+
+impl State {
+    /// Whether the send queue of `qp` may run: a doorbell named it since it was last idle, or
+    /// its UAR page was written since (a doorbell for it may have been overwritten there).
+    fn sq_rung(&self, qp: &QpView) -> bool {
+        let writes = self.sq_db_writes.get(qp.uar as usize).copied().unwrap_or(0);
+        self.qps
+            .get(&qp.qpn)
+            .is_some_and(|r| r.rung || r.idle_writes != writes)
+    }
+
+    /// The send queue of `qp` was found empty: the next WQE needs a doorbell again.
+    fn sq_idle(&mut self, qp: &QpView) {
+        let writes = self.sq_db_writes.get(qp.uar as usize).copied().unwrap_or(0);
+        if let Some(r) = self.qps.get_mut(&qp.qpn) {
+            r.rung = false;
+            r.idle_writes = writes;
+        }
+    }
+
+    /// Whether the arm request `arm` of `cq`'s doorbell record was also rung on its UAR page
+    /// (the same `sn` and command), or may have been overwritten there by another CQ's.
+    fn cq_rung(&self, cq: &crate::hca::CqRec, arm: u32) -> bool {
+        let writes = self.cq_db_writes.get(cq.uar as usize).copied().unwrap_or(0);
+        cq.arm_db != 0 && cq.arm_db == arm & 0xff00_0000 || cq.idle_writes != writes
+    }
+
+    /// `cqn` fired: the next event needs a new arm doorbell.
+    fn cq_fired(&mut self, cqn: u32) {
+        let Some(uar) = self.cqs.get(&cqn).map(|c| c.uar as usize) else {
+            return;
+        };
+        let writes = self.cq_db_writes.get(uar).copied().unwrap_or(0);
+        if let Some(cq) = self.cqs.get_mut(&cqn) {
+            cq.arm_db = 0;
+            cq.idle_writes = writes;
+        }
+    }
+}
+
+pub(crate) fn jiffies_ms() -> u64 {
     // SAFETY: Reads the jiffies counter.
     let j = unsafe { raw::jiffies_now() } as u64;
     j * 1000 / u64::from(raw::HZ)
@@ -1675,7 +1994,11 @@ fn push_cqe(
         }
         return;
     }
-    let Some(dma) = s.buf_dma(mtt, u64::from(prod & (nent - 1)) * CQE_SIZE as u64) else {
+    // With 64-byte CQEs the entry is the second half of its slot, the ownership bit its last
+    // byte (C: `get_sw_cqe`).
+    let slot = u64::from(h.cqe_size);
+    let off = u64::from(prod & (nent - 1)) * slot + slot - CQE_SIZE as u64;
+    let Some(dma) = s.buf_dma(mtt, off) else {
         return;
     };
     let mut buf = [0u8; CQE_SIZE];
@@ -1695,8 +2018,11 @@ fn push_cqe(
     let arm = unsafe { read_be32(h.dma_to_virt(db + 4)) };
     // SAFETY: The CQ is alive (in the table).
     let sn = unsafe { (*mcq).arm_sn } as u32;
-    if (arm >> 28) & 3 == sn & 3 && (arm & ARM_ALL != 0 || arm & ARM_SOL != 0 && solicited) {
+    let rung = s.cqs.get(&cqn).is_some_and(|cq| s.cq_rung(cq, arm));
+    if (arm >> 28) & 3 == sn & 3 && (arm & ARM_ALL != 0 || arm & ARM_SOL != 0 && solicited) && rung
+    {
         fire(mcq, ev);
+        s.cq_fired(cqn);
     }
 }
 

@@ -4,13 +4,15 @@
 //! physical link is up when both ends ran INIT_PORT (mlx4_ib does when QP0 reaches RTR) and
 //! neither ran CLOSE_PORT since.
 
-use crate::engine::Scratch;
+use crate::engine::{Events, Scratch};
 use crate::hca::Hca;
+use crate::rust_bindings::raw;
 use crate::rust_bindings::workqueue::{impl_delayed_work, DelayedWork};
 use core::ptr;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::types::Opaque;
 use kernel::{new_mutex, new_spinlock};
 
 /// Number of HCAs on the cable.
@@ -40,9 +42,27 @@ pub(crate) struct Fabric {
     engine: DelayedWork<Fabric, ENGINE_WORK>,
     /// The engine may run (cleared for good when the module goes away).
     enabled: AtomicBool,
+    /// Runs the engine's event delivery in hard-IRQ context, as an EQ interrupt would.
+    #[pin]
+    irq: Opaque<raw::irq_work>,
+    /// The events `irq` delivers (set by `in_hardirq` while it waits).
+    irq_events: AtomicPtr<Events>,
 }
 
 impl_delayed_work!(Fabric, engine, ENGINE_WORK, engine_run);
+
+/// `Fabric::irq`'s callback (hard-IRQ context).
+unsafe extern "C" fn irq_deliver(work: *mut raw::irq_work) {
+    // SAFETY: `work` is the `irq` field of a live `Fabric` (the engine that queued it waits for
+    // this callback); `Opaque` is `repr(transparent)`.
+    let fabric =
+        unsafe { &*kernel::container_of!(work.cast::<Opaque<raw::irq_work>>(), Fabric, irq) };
+    let ev = fabric.irq_events.load(Ordering::Acquire);
+    if !ev.is_null() {
+        // SAFETY: `in_hardirq` set it to its caller's events and waits for us.
+        unsafe { (*ev).deliver_hardirq() };
+    }
+}
 
 // SAFETY: The HCA pointers are only dereferenced while the HCA is attached (`detach` stops the
 // engine before an HCA goes away, and the other users hold the slot lock).
@@ -70,9 +90,27 @@ impl Fabric {
                 scratch <- new_mutex!(scratch, "mlx4_model::scratch"),
                 engine <- DelayedWork::new(),
                 enabled: AtomicBool::new(true),
+                irq <- Opaque::ffi_init(|p| {
+                    // SAFETY: `p` is valid for writes of an `irq_work`.
+                    unsafe { raw::init_irq_work(p, Some(irq_deliver)) }
+                }),
+                irq_events: AtomicPtr::new(ptr::null_mut()),
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Delivers `ev`'s events from hard-IRQ context (an `irq_work` on this CPU, a self-IPI
+    /// on x86) and waits until that is done.
+    pub(crate) fn in_hardirq(&self, ev: &mut Events) {
+        self.irq_events.store(ev, Ordering::Release);
+        // SAFETY: `irq` was initialised in `new`; only the engine work item queues it, and it
+        // waits for it, so it is never pending here and `ev` outlives the callback.
+        unsafe {
+            raw::irq_work_queue(self.irq.get());
+            raw::irq_work_sync(self.irq.get());
+        }
+        self.irq_events.store(ptr::null_mut(), Ordering::Release);
     }
 
     /// The engine work item: passes while there is work, then polls again in a jiffy.

@@ -10,12 +10,13 @@
 
 use crate::fabric::Fabric;
 use crate::idalloc::Bitmap;
+use crate::rust_bindings::params::c_int_param;
 use crate::rust_bindings::pci;
 use crate::rust_bindings::raw;
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::sma;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use kernel::alloc::{KVec, VVec};
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
@@ -41,6 +42,47 @@ const LOG_NUM_MTTS: u32 = 18;
 const LOG_NUM_PDS: u32 = 15;
 /// MTT entries per allocation segment (`1 << log_mtts_per_seg`, default 3).
 const MTTS_PER_SEG: u32 = 8;
+c_int_param!(
+    /// `cqe_size`: 64 (a shipping ConnectX-3 under mlx4_core's default) or 32.
+    pub(crate) cqe_size_param => mlx4_model_cqe_size
+);
+c_int_param!(
+    /// `inject`: a driver mistake to simulate once (see [`take_inject`]).
+    pub(crate) inject_param => mlx4_model_inject
+);
+
+/// `inject` values: what the model corrupts, once, as a buggy driver would have written it.
+pub(crate) const INJECT_MLX_NO_VL15: i32 = 1;
+pub(crate) const INJECT_MLX_NO_ICRC: i32 = 2;
+pub(crate) const INJECT_MTT_MISALIGNED: i32 = 3;
+
+/// Whether the negative test asked for `what` now; it is consumed.
+pub(crate) fn take_inject(what: i32) -> bool {
+    if inject_param::get() == what {
+        inject_param::set(0);
+        true
+    } else {
+        false
+    }
+}
+
+c_int_param!(
+    /// `violations`: driver mistakes detected so far (read-only to userspace).
+    pub(crate) violations_param => mlx4_model_violations
+);
+c_int_param!(
+    /// `expect_violations`: set by a negative test; violations are then logged as expected.
+    pub(crate) expect_violations_param => mlx4_model_expect_violations
+);
+c_int_param!(
+    /// `doorbells`: send and CQ doorbells read from the UAR pages.
+    pub(crate) doorbells_param => mlx4_model_doorbells
+);
+c_int_param!(
+    /// `rsvd_lkey`: whether the reserved lkey is advertised (`BMME_FLAG_RESERVED_LKEY`).
+    pub(crate) rsvd_lkey_param => mlx4_model_rsvd_lkey
+);
+
 /// QPNs below this are reserved; the special QPs start at `BASE_SQPN`.
 pub(crate) const BASE_SQPN: u32 = 0x40;
 const FIRST_QPN: u32 = 0x48;
@@ -49,8 +91,11 @@ const RESERVED_SRQS: u32 = 64;
 const RESERVED_MRWS: u32 = 16;
 const RESERVED_PDS: u32 = 1;
 const RESERVED_UARS: u32 = 1;
-/// The lkey that addresses host memory by DMA address (`caps.reserved_lkey`).
-pub(crate) const RESERVED_LKEY: u32 = 0;
+/// The lkey that addresses host memory by DMA address (`caps.reserved_lkey`). Neither 0, so
+/// that an lkey a driver forgot to set is not taken for it, nor `MLX4_INVALID_LKEY` (0x100,
+/// which ends a receive scatter list); its MPT index (2) is among the reserved ones. (Which
+/// value ConnectX-3 firmware reports is not known here.)
+pub(crate) const RESERVED_LKEY: u32 = 0x200;
 /// Multicast groups and members per group (`num_mgms + num_amgms`, `num_qp_per_mgm`).
 const MAX_MCAST_GROUPS: usize = 1 << 14;
 const QPS_PER_MCAST_GROUP: usize = 248;
@@ -83,6 +128,12 @@ pub(crate) struct CqRec {
     pub(crate) db_rec: u64,
     /// Producer index of the model.
     pub(crate) prod: u32,
+    /// The UAR page whose CQ doorbell arms it (`mlx4_cq_alloc`'s `uar`).
+    pub(crate) uar: u32,
+    /// The arm doorbell (`sn << 28 | cmd`) rung since the CQ last fired, 0 if none.
+    pub(crate) arm_db: u32,
+    /// `State::cq_db_writes` of its UAR page when it last fired.
+    pub(crate) idle_writes: u32,
 }
 
 /// A queue pair as the firmware knows it.
@@ -106,6 +157,10 @@ pub(crate) struct QpRec {
     pub(crate) last_wqe_sent: bool,
     /// Changes with every transition, so the engine notices a QP that changed under it.
     pub(crate) gen: u32,
+    /// A send doorbell named this QP since its send queue was last found empty.
+    pub(crate) rung: bool,
+    /// `State::sq_db_writes` of the QP's UAR page when its send queue was last found empty.
+    pub(crate) idle_writes: u32,
 }
 
 impl QpRec {
@@ -122,6 +177,8 @@ impl QpRec {
             rnr_until: 0,
             last_wqe_sent: false,
             gen: 0,
+            rung: false,
+            idle_writes: 0,
         }
     }
 
@@ -223,6 +280,58 @@ pub(crate) struct MptRec {
     pub(crate) enabled: bool,
 }
 
+/// The UAR pages (the ivshmem BAR), mapped uncached as the drivers map them, for the
+/// model's doorbell reads.
+pub(crate) struct UarMap {
+    base: *mut u8,
+    pages: u32,
+}
+
+impl UarMap {
+    fn new(phys: u64, pages: u32) -> Result<Self> {
+        let len = u64::from(pages) * kernel::page::PAGE_SIZE as u64;
+        // SAFETY: `phys..phys + len` is a memory BAR of the bound PCI device.
+        let base = unsafe { raw::ioremap(phys, len as kernel::ffi::c_ulong) };
+        if base.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(Self {
+            base: base.cast(),
+            pages,
+        })
+    }
+
+    /// Reads and clears the doorbell word at byte `off` of UAR page `index` (4 or 8 bytes),
+    /// in one atomic exchange, so a write racing the read is never lost. Returns the bytes
+    /// as a big-endian number, as the doorbells are written; 0 if nothing was rung.
+    pub(crate) fn take(&self, index: u32, off: usize, wide: bool) -> u64 {
+        if index >= self.pages {
+            return 0;
+        }
+        let at = index as usize * kernel::page::PAGE_SIZE + off;
+        // SAFETY: `at` is inside the mapping and naturally aligned (0x14 and 0x20). The BAR is
+        // RAM behind QEMU's ivshmem, so a locked exchange on it is an ordinary atomic access;
+        // the drivers only ever store to it.
+        unsafe {
+            let p = self.base.add(at);
+            if wide {
+                u64::from_be(AtomicU64::from_ptr(p.cast()).swap(0, Ordering::AcqRel))
+            } else {
+                u64::from(u32::from_be(
+                    AtomicU32::from_ptr(p.cast()).swap(0, Ordering::AcqRel),
+                ))
+            }
+        }
+    }
+}
+
+impl Drop for UarMap {
+    fn drop(&mut self) {
+        // SAFETY: `base` came from `ioremap` and nothing uses it after the HCA is dropped.
+        unsafe { raw::iounmap(self.base.cast()) };
+    }
+}
+
 /// Everything the firmware keeps, under one lock.
 pub(crate) struct State {
     pds: KVec<u64>,
@@ -246,7 +355,31 @@ pub(crate) struct State {
     pub(crate) port_open: bool,
     /// The `DIAG_RPRT` report: transport error counters at mlx4_ib's byte offsets.
     pub(crate) diag: [u32; DIAG_WORDS],
+    /// Send (offset 0x14) and CQ (0x20) doorbell writes seen on each UAR page.
+    pub(crate) sq_db_writes: [u32; MAX_UARS],
+    pub(crate) cq_db_writes: [u32; MAX_UARS],
+    /// Port events waiting for the engine, which raises them from hard-IRQ context as the
+    /// EQ interrupt would (never inside the command that caused them).
+    pub(crate) port_events: [(u32, raw::mlx4_eqe); MAX_PORT_EVENTS],
+    pub(crate) nport_events: usize,
+    /// The last QPs and CQs destroyed: (QPN, or CQN | `GONE_CQ`; UAR page; when in ms). A
+    /// process may still ring one while the kernel destroys it under it (device removal);
+    /// the hardware ignores such doorbells.
+    pub(crate) gone: [(u32, u32, u64); 16],
+    pub(crate) gone_next: usize,
 }
+
+/// `MLX4_USER_DEV_CAP_LARGE_CQE` (an enum bindgen does not see).
+const USER_DEV_CAP_LARGE_CQE: u32 = 1 << 0;
+
+/// Port events the EQ holds before the engine raises them.
+pub(crate) const MAX_PORT_EVENTS: usize = 16;
+
+/// Marks a CQN in `State::gone`.
+pub(crate) const GONE_CQ: u32 = 1 << 31;
+
+/// UAR pages the model offers at most (the bitmap's size).
+pub(crate) const MAX_UARS: usize = 256;
 
 /// Allocates a zeroed bitmap of `1 << log` bits.
 fn bitmap(log: u32) -> Result<KVec<u64>> {
@@ -301,6 +434,12 @@ impl State {
             port: sma::Port::new(1, node_guid | 1),
             port_open: false,
             diag: [0; DIAG_WORDS],
+            sq_db_writes: [0; MAX_UARS],
+            cq_db_writes: [0; MAX_UARS],
+            port_events: [(0, raw::mlx4_eqe::default()); MAX_PORT_EVENTS],
+            nport_events: 0,
+            gone: [(0, 0, 0); 16],
+            gone_next: 0,
         };
         with_bitmap(&mut s.pds, LOG_NUM_PDS, |b| b.reserve(0, RESERVED_PDS));
         with_bitmap(&mut s.uars, 8, |b| b.reserve(0, RESERVED_UARS));
@@ -348,6 +487,30 @@ impl State {
     /// Frees a UAR index.
     pub(crate) fn uar_free(&mut self, index: u32) -> bool {
         with_bitmap(&mut self.uars, 8, |b| b.free(index, 1))
+    }
+
+    /// Remembers that QP (or CQ, `id | GONE_CQ`) `id` of UAR page `uar` was destroyed now.
+    pub(crate) fn remember_gone(&mut self, id: u32, uar: u32, now_ms: u64) {
+        let i = self.gone_next % self.gone.len();
+        self.gone[i] = (id, uar, now_ms);
+        self.gone_next = i + 1;
+    }
+
+    /// Whether QP (or CQ) `id` of page `uar` was destroyed less than two seconds ago.
+    pub(crate) fn recently_gone(&self, id: u32, uar: u32, now_ms: u64) -> bool {
+        self.gone
+            .iter()
+            .any(|&(g, u, t)| g == id && u == uar && t != 0 && now_ms.wrapping_sub(t) < 2000)
+    }
+
+    /// The UAR pages allocated to drivers (not the reserved ones), as a bit per index.
+    pub(crate) fn uars_in_use(&self) -> [u64; MAX_UARS / 64] {
+        let mut out = [0u64; MAX_UARS / 64];
+        for (o, w) in out.iter_mut().zip(self.uars.iter()) {
+            *o = *w;
+        }
+        out[0] &= !((1u64 << RESERVED_UARS) - 1);
+        out
     }
 
     /// Reserves `cnt` QPNs aligned on `align`.
@@ -458,8 +621,12 @@ pub(crate) struct Hca {
     /// First page frame and number of UAR pages.
     pub(crate) uar_pfn: u64,
     pub(crate) uar_pages: u32,
+    /// The same pages, mapped for reading doorbells.
+    pub(crate) uar_map: UarMap,
     /// Position on the cable (0 or 1).
     pub(crate) index: u32,
+    /// Bytes per CQE slot (32 or 64); with 64 the entry is the second half.
+    pub(crate) cqe_size: u32,
     pub(crate) fabric: Arc<Fabric>,
     #[pin]
     pub(crate) state: SpinLockIrq<State>,
@@ -487,7 +654,17 @@ impl Hca {
             pr_err!("ivshmem BAR {} too small for UARs\n", UAR_BAR);
             return Err(ENODEV);
         }
+        let cqe_size = match cqe_size_param::get() {
+            32 => 32,
+            64 => 64,
+            v => {
+                pr_err!("cqe_size={} (must be 32 or 64)\n", v);
+                return Err(EINVAL);
+            }
+        };
         pdev.set_dma_mask(64)?;
+        let uar_pages = (len / page).min(MAX_UARS as u64) as u32;
+        let uar_map = UarMap::new(bar, uar_pages)?;
         let state = State::new(index)?;
         let hca = KBox::pin_init(
             pin_init!(Self {
@@ -516,8 +693,10 @@ impl Hca {
                 adev: AtomicPtr::new(ptr::null_mut()),
                 pdev: pdev.as_raw(),
                 uar_pfn: bar >> kernel::page::PAGE_SHIFT,
-                uar_pages: (len / page).min(256) as u32,
+                uar_pages,
+                uar_map,
                 index,
+                cqe_size,
                 fabric,
                 state <- new_spinlock_irq!(state, "mlx4_model::state"),
                 cmd <- new_mutex!((), "mlx4_model::cmd"),
@@ -611,8 +790,17 @@ impl Hca {
             c.reserved_lkey = RESERVED_LKEY;
             c.stat_rate_support = 0x3ff;
             c.max_counters = 16;
-            c.eqe_size = 32;
-            c.cqe_size = 32;
+            if self.cqe_size == 64 {
+                // As mlx4_core's INIT_HCA with 64-byte CQEs: libmlx4 learns the size through
+                // the ucontext (uverbs ABI 4 once `userspace_caps` is non-zero).
+                c.flags |= (raw::MLX4_DEV_CAP_FLAG_64B_CQE | raw::MLX4_DEV_CAP_FLAG_64B_EQE) as u64;
+                c.userspace_caps |= USER_DEV_CAP_LARGE_CQE;
+            }
+            c.eqe_size = self.cqe_size;
+            c.cqe_size = self.cqe_size;
+            if rsvd_lkey_param::get() != 0 {
+                c.bmme_flags |= raw::MLX4_BMME_FLAG_RESERVED_LKEY;
+            }
             c.eqe_factor = 0;
             c.reserved_qps = FIRST_QPN as c_int;
 
@@ -752,6 +940,24 @@ impl Hca {
         unsafe { raw::atomic_notifier_call_chain(self.events.get(), event as _, param) };
     }
 
+    /// Queues a port event (PORT_UP/DOWN: `eqe` unused; PORT_MGMT_CHANGE: its EQE) for the
+    /// engine to raise, as the firmware posts it to its EQ.
+    fn queue_event(&self, event: u32, eqe: raw::mlx4_eqe) {
+        let overflow = {
+            let mut s = self.state.lock();
+            let n = s.nport_events;
+            if n < MAX_PORT_EVENTS {
+                s.port_events[n] = (event, eqe);
+                s.nport_events = n + 1;
+            }
+            n == MAX_PORT_EVENTS
+        };
+        if overflow {
+            // The hardware's EQ would overrun too; the driver did not read events for long.
+            pr_warn!("HCA {}: port event {} lost (EQ full)\n", self.index, event);
+        }
+    }
+
     /// Brings the port's physical link up or down, raising PORT_DOWN if it was Active.
     pub(crate) fn set_link(&self, up: bool) {
         let was_active = {
@@ -761,10 +967,9 @@ impl Hca {
             was && s.port.state != sma::LinkState::Active
         };
         if was_active {
-            let mut port: c_int = 1;
-            self.notify(
+            self.queue_event(
                 raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_DOWN,
-                (&raw mut port).cast(),
+                raw::mlx4_eqe::default(),
             );
         }
     }
@@ -877,10 +1082,7 @@ impl Hca {
             eqe.event.port_mgmt_change.params.port_info.changed_attr = changed_attr.to_be();
             eqe.event.port_mgmt_change.params.port_info.mstr_sm_sl = sm_sl;
             eqe.event.port_mgmt_change.params.port_info.gid_prefix = prefix.to_be();
-            self.notify(
-                raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_MGMT_CHANGE,
-                (&raw mut eqe).cast(),
-            );
+            self.queue_event(raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_MGMT_CHANGE, eqe);
         }
         if ch.pkey {
             let mut eqe = Self::mgmt_change_eqe(raw::MLX4_DEV_PMC_SUBTYPE_PKEY_TABLE);
@@ -891,22 +1093,18 @@ impl Hca {
                 .params
                 .tbl_change_info
                 .tbl_entries_mask = u32::MAX.to_be();
-            self.notify(
-                raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_MGMT_CHANGE,
-                (&raw mut eqe).cast(),
-            );
+            self.queue_event(raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_MGMT_CHANGE, eqe);
         }
         if !ch.state {
             return;
         }
         let active = self.state.lock().port.state == sma::LinkState::Active;
-        let mut port: c_int = 1;
         let ev = if active {
             raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_UP
         } else {
             raw::mlx4_dev_event_MLX4_DEV_EVENT_PORT_DOWN
         };
-        self.notify(ev, (&raw mut port).cast());
+        self.queue_event(ev, raw::mlx4_eqe::default());
     }
 
     /// A port management change EQE of `subtype` for port 1 (`MLX4_EVENT_TYPE_PORT_MNG_CHG_EVENT`).

@@ -1,3 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 /* This module's copy of the shared C helpers (see rust-bindings/helpers.c). */
 #include "../../../rust-bindings/helpers.c"
+
+#include <linux/moduleparam.h>
+
+/*
+ * The model's caps (read in Rust through c_int_param!). The defaults are a
+ * ConnectX-3 as it ships; the old subset (32-byte CQEs, no reserved lkey) is
+ * cqe_size=32 rsvd_lkey=0.
+ */
+int mlx4_model_cqe_size = 64;
+module_param_named(cqe_size, mlx4_model_cqe_size, int, 0444);
+MODULE_PARM_DESC(cqe_size, "CQE size: 64 (default, as mlx4_core's enable_64b_cqe_eqe) or 32");
+
+int mlx4_model_rsvd_lkey = 1;
+module_param_named(rsvd_lkey, mlx4_model_rsvd_lkey, int, 0444);
+MODULE_PARM_DESC(rsvd_lkey, "Advertise the reserved lkey (BMME_FLAG_RESERVED_LKEY): 1 (default) or 0");
+
+/* Driver mistakes the model detected (each is also logged), and doorbells seen. */
+int mlx4_model_violations;
+module_param_named(violations, mlx4_model_violations, int, 0444);
+MODULE_PARM_DESC(violations, "Driver violations detected (read-only)");
+
+int mlx4_model_expect_violations;
+module_param_named(expect_violations, mlx4_model_expect_violations, int, 0644);
+MODULE_PARM_DESC(expect_violations,
+		 "A negative test is provoking violations: log them as expected, not as failures");
+
+int mlx4_model_doorbells;
+module_param_named(doorbells, mlx4_model_doorbells, int, 0444);
+MODULE_PARM_DESC(doorbells, "Send and CQ doorbells read from the UAR pages (read-only)");
+
+int mlx4_model_inject;
+module_param_named(inject, mlx4_model_inject, int, 0644);
+MODULE_PARM_DESC(inject,
+		 "Negative tests: corrupt the next MLX WQE (1: no VL15 on an SMP, 2: no ICRC segment) or MTT write (3: misaligned entry) as a buggy driver would; reset once done");

@@ -12,6 +12,9 @@
 //! Load it in a module tree without the real mlx4_core (both export the same symbols).
 //! See `Documentation/mlx4_model.rst`.
 
+// `Hca`'s `pin_init!` has more fields than the default limit expands.
+#![recursion_limit = "256"]
+
 #[path = "../../../rust-bindings/lib.rs"]
 mod rust_bindings;
 

@@ -467,9 +467,26 @@ impl Node {
     }
 }
 
+/// Whether a packet's P_Key `pkt` may be received under the key `own` (IBA 10.9.3): the same
+/// partition, a valid one (not 0 in its low 15 bits), and not both limited members.
+pub(crate) fn pkey_match(own: u16, pkt: u16) -> bool {
+    own & 0x7fff == pkt & 0x7fff && own & 0x7fff != 0 && (own | pkt) & 0x8000 != 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pkey_membership() {
+        assert!(pkey_match(0xffff, 0xffff));
+        assert!(pkey_match(0xffff, 0x7fff), "full receives limited");
+        assert!(pkey_match(0x7fff, 0xffff), "limited receives full");
+        assert!(!pkey_match(0x7fff, 0x7fff), "two limited members");
+        assert!(!pkey_match(0xffff, 0x8001), "another partition");
+        assert!(!pkey_match(0x8000, 0x8000), "the invalid P_Key");
+        assert!(!pkey_match(0x0000, 0x0000));
+    }
 
     fn node() -> Node {
         let mut desc = [0u8; 64];
