@@ -316,3 +316,12 @@ model_stop() {
 		return 1
 	fi
 }
+
+# swiotlb_bounced: under swiotlb=force (the ":swiotlb" runs), the DMA really went
+# through bounce buffers; elsewhere nothing to check.
+swiotlb_bounced() {
+	grep -q 'swiotlb=[^ ]*force' /proc/cmdline || return 0
+	_hw=$(cat /sys/kernel/debug/swiotlb/io_tlb_used_hiwater 2>/dev/null)
+	echo "swiotlb slots used at most: ${_hw:-unknown}"
+	[ "${_hw:-0}" -gt 0 ]
+}

@@ -9,9 +9,11 @@
 # tests run in two VMs by default (in step; each test runs in both), on the
 # cached debug kernel, with ib_ipoib.ko and mlx4_ib.ko from the repository
 # root. Tests under mlx4_model/ run afterwards in one VM with mlx4_model.ko
-# (the software ConnectX-3) and the kernel's own C drivers. A test passes when
-# it passes in every VM and left no kernel splat. Logs are kept in DIR
-# (default ${TMPDIR:-/tmp}/ipoib-rs-selftests, and DIR-model).
+# (the software ConnectX-3) and the kernel's own C drivers, and those marked
+# "# swiotlb: yes" once more in a VM with swiotlb=force (reported as
+# ID:swiotlb). A test passes when it passes in every VM and left no kernel
+# splat. Logs are kept in DIR (default ${TMPDIR:-/tmp}/ipoib-rs-selftests, and
+# DIR-model, DIR-swiotlb).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,11 +43,17 @@ done
 
 # Tests under mlx4_model/ run in one VM holding the software ConnectX-3 (its
 # two HCAs are cabled to each other) with the kernel's C drivers; the others in
-# the two soft-RoCE VMs with our modules.
-fabric=() model=()
+# the two soft-RoCE VMs with our modules. Model tests marked "# swiotlb: yes"
+# (kernel DMA only: bounce buffers would hide user memory from the HCA) run a
+# second time in a VM booted with swiotlb=force, so that a driver that reads a
+# buffer before unmapping (or syncing) it sees stale data.
+fabric=() model=() swio=()
 for t in "${tests[@]}"; do
 	case "$t" in
-	mlx4_model/*) model+=("$t") ;;
+	mlx4_model/*)
+		model+=("$t")
+		grep -q '^# swiotlb: yes' "$t" && swio+=("$t")
+		;;
 	*) fabric+=("$t") ;;
 	esac
 done
@@ -68,24 +76,28 @@ run_group() {
 	echo $? >"$dir.rc"
 }
 
-rm -f "$out.rc" "$out-model.rc"
+rm -f "$out.rc" "$out-model.rc" "$out-swiotlb.rc"
 if [ ${#fabric[@]} -gt 0 ]; then
 	run_group "$out" "$nvms" -k "$repo/ib_ipoib.ko" -k "$repo/mlx4_ib.ko" -- "${fabric[@]}"
 fi
 if [ ${#model[@]} -gt 0 ]; then
 	run_group "$out-model" 1 -m -k "$repo/mlx4_model.ko" -- "${model[@]}"
 fi
+if [ ${#swio[@]} -gt 0 ]; then
+	run_group "$out-swiotlb" 1 -m -a swiotlb=65536,force -k "$repo/mlx4_model.ko" -- "${swio[@]}"
+fi
 
 pass=0 fail=0 skipped=0 n=0 ours=0 ref=0
 echo "TAP version 13"
-echo "1..${#tests[@]}"
-for t in "${fabric[@]}" "${model[@]}"; do
+echo "1..$((${#tests[@]} + ${#swio[@]}))"
+for t in "${fabric[@]}" "${model[@]}" "${swio[@]/%/@swiotlb}"; do
 	n=$((n + 1))
-	id=$(echo "$t" | sed 's/\.sh$//; s,/,:,g')
 	case "$t" in
-	mlx4_model/*) dir=$out-model vms=(a) ;;
-	*) dir=$out vms=(a); [ "$nvms" = 2 ] && vms+=(b) ;;
+	*@swiotlb) t=${t%@swiotlb} dir=$out-swiotlb vms=(a) suffix=:swiotlb ;;
+	mlx4_model/*) dir=$out-model vms=(a) suffix= ;;
+	*) dir=$out vms=(a) suffix=; [ "$nvms" = 2 ] && vms+=(b) ;;
 	esac
+	id=$(echo "$t" | sed 's/\.sh$//; s,/,:,g')
 	status=pass
 	nskip=0
 	# What a pass is evidence of: our modules, or the C reference drivers and the harness
@@ -106,12 +118,12 @@ for t in "${fabric[@]}" "${model[@]}"; do
 	[ "$status" = pass ] && [ "$nskip" = "${#vms[@]}" ] && status=skip
 	case "$status" in
 	pass)
-		echo "ok $n $id"
+		echo "ok $n $id$suffix"
 		pass=$((pass + 1))
 		if [ "$what" = ours ]; then ours=$((ours + 1)); else ref=$((ref + 1)); fi
 		;;
-	skip) echo "ok $n $id # SKIP"; skipped=$((skipped + 1)) ;;
-	fail) echo "not ok $n $id"; fail=$((fail + 1)) ;;
+	skip) echo "ok $n $id$suffix # SKIP"; skipped=$((skipped + 1)) ;;
+	fail) echo "not ok $n $id$suffix"; fail=$((fail + 1)) ;;
 	esac
 	if [ "$status" != pass ] || [ -n "${VERBOSE:-}" ]; then
 		for vm in "${vms[@]}"; do
@@ -125,7 +137,7 @@ for t in "${fabric[@]}" "${model[@]}"; do
 		done
 	fi
 done
-for dir in "$out" "$out-model"; do
+for dir in "$out" "$out-model" "$out-swiotlb"; do
 	[ -f "$dir.rc" ] || continue
 	if [ "$(cat "$dir.rc")" != 0 ]; then
 		echo "# the VM run itself failed (deadline, crash or splat outside a test):"

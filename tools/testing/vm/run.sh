@@ -3,7 +3,8 @@
 #
 # Boot one or two test VMs on the cached kernel and run a command in each.
 #
-#   run.sh [-n 1|2] [-f debug|bench] [-m] [-t SECONDS] [-k KO]... [-o DIR] [-q] -- CMD [ARG]...
+#   run.sh [-n 1|2] [-f debug|bench] [-m] [-t SECONDS] [-k KO]... [-o DIR] [-q] [-a PARAM]...
+#          -- CMD [ARG]...
 #
 #   -n  number of VMs (default 2). With two, their virtio NICs are cabled to
 #       each other through a QEMU stream netdev over a unix socket; with one,
@@ -16,6 +17,7 @@
 #   -k  an out-of-tree module to install under updates/ (repeatable)
 #   -o  keep the run directory here (default: a temporary one, removed)
 #   -q  do not print the guests' output
+#   -a  a kernel command-line parameter to add (repeatable)
 #
 # CMD runs in each guest from the repository root with VM_NAME=a|b,
 # NVMS=1|2 and XCH=/run/xch (a directory shared by the host and all guests).
@@ -33,8 +35,10 @@ kos=()
 outdir=
 quiet=0
 model=0
-while getopts "n:f:mt:k:o:q" opt; do
+append=
+while getopts "n:f:mt:k:o:qa:" opt; do
 	case "$opt" in
+	a) append="$append $OPTARG" ;;
 	n) nvms=$OPTARG ;;
 	f) flavour=$OPTARG ;;
 	m) model=1 ;;
@@ -121,7 +125,7 @@ qemu_vm() {
 		-fsdev local,id=xch,path="$xch",security_model=none \
 		-device virtio-9p-pci,fsdev=xch,mount_tag=xch \
 		-netdev "$net" -device "virtio-net-pci,netdev=n0,mac=$mac" \
-		-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$here/guest-init.sh panic=-1 quiet loglevel=4 log_buf_len=16M ipoibrs.vm=$vm ipoibrs.repo=$repo" \
+		-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$here/guest-init.sh panic=-1 quiet loglevel=4 log_buf_len=16M ipoibrs.vm=$vm ipoibrs.repo=$repo$append" \
 		>"$rundir/$vm.qemu.log" 2>&1 &
 	pids+=($!)
 }

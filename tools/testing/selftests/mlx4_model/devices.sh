@@ -52,6 +52,19 @@ for kv in "fw_ver:2.42.5000" "vendor_id:0x02c9" "phys_port_cnt:1" "max_qp:131000
 	k=${kv%%:*} v=${kv#*:}
 	check_eq "ibv_devinfo $k" "$v" "$(sed -n "s/^[[:space:]]*$k:[[:space:]]*//p" /tmp/devinfo | head -n 1)"
 done
+# The caps: a ConnectX-3 as it ships (64-byte CQEs, the reserved lkey), or the old subset
+# that legacy_caps.sh asks for (MODEL_CAPS=legacy).
+case "${MODEL_CAPS:-}" in
+legacy) want_cqe=32 want_lkey=0 ;;
+*) want_cqe=64 want_lkey=1 ;;
+esac
+P=/sys/module/mlx4_model/parameters
+check_eq "model cqe_size" $want_cqe "$(cat $P/cqe_size)"
+check_eq "model rsvd_lkey" $want_lkey "$(cat $P/rsvd_lkey)"
+# libmlx4 learns of 64-byte CQEs through the ucontext: mlx4_ib offers uverbs ABI 4 then
+# (non-zero userspace_caps), 3 otherwise.
+check_eq "uverbs ABI version" $((want_cqe == 64 ? 4 : 3)) \
+	"$(cat /sys/class/infiniband/mlx4_0/device/infiniband_verbs/uverbs*/abi_version)"
 check "rdma link: both ports INIT, LINK_UP" \
 	sh -c "rdma link | grep -c 'state INIT physical_state LINK_UP' | grep -qx 2"
 check "devlink ports are InfiniBand ports" \

@@ -5,6 +5,7 @@
 # through opensm's SA and carry IPv4 and IPv6 in datagram and connected mode;
 # a P_Key from opensm's partitions.conf gives a child that carries traffic.
 # timeout: 600
+# swiotlb: yes
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
 
@@ -63,6 +64,7 @@ check "ib0.8001 carrier" wait_for 30 sh -c "[ \$(cat /sys/class/net/ib0.8001/car
 check "ping over P_Key 0x8001" pings 3 10.9.1.2
 check "the child sends with P_Key 0x8001" sh -c "grep -q 0x8001 /sys/class/net/ib0.8001/pkey"
 
+check "DMA went through bounce buffers (when swiotlb=force)" swiotlb_bounced
 ip netns del b
 check "opensm stops, modules unload" model_stop
 check "no leak (kmemleak)" kmemleak_check

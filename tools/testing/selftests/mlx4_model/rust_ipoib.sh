@@ -8,6 +8,7 @@
 # opensm's partitions (a P_Key added later brings its child up), and a restarted
 # opensm (client reregistration) gets every group joined again.
 # timeout: 900
+# swiotlb: yes
 # exercises: ours
 . "$(dirname "$0")/../lib.sh"
 
@@ -146,6 +147,7 @@ sleep 3
 check "rmmod ib_ipoib under traffic" timeout 60 rmmod ib_ipoib
 pkill iperf3
 wait
+check "DMA went through bounce buffers (when swiotlb=force)" swiotlb_bounced
 ip netns del a
 ip netns del b
 check "opensm stops, modules unload" model_stop

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Userspace verbs between mlx4_0 and mlx4_1 through libmlx4 on the software
 # ConnectX-3: the rdma-core pingpongs with their buffers validated, perftest's
-# bandwidth and latency tools, and RC data checked byte for byte (pyverbs).
+# bandwidth and latency tools, RC data checked byte for byte (pyverbs), and a
+# UD send error taking the QP to SQE and back to RTS (pyverbs).
 # timeout: 600
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
@@ -38,6 +39,11 @@ check "ib_send_bw UD" pair send_bw_ud ib_send_bw -c UD -n 500
 vrc=$?
 cat /tmp/verify.out
 [ $vrc = 0 ] || fail "RC data checks (pyverbs)"
+# A UD send error takes the QP to SQE, not ERR; the receive queue works on, and SQE -> RTS.
+/usr/bin/python3 "$(dirname "$0")/ud_verify.py" sqe >/tmp/sqe.out 2>&1
+src=$?
+cat /tmp/sqe.out
+[ $src = 0 ] || fail "UD send error and SQE recovery (pyverbs)"
 check "opensm stops, modules unload" model_stop
 check "no leak (kmemleak)" kmemleak_check
 finish

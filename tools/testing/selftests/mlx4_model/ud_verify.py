@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""UD datagrams from mlx4_0 to mlx4_1 through libmlx4.
+
+    ud_verify.py pkey SENDER_PKEY_INDEX RECEIVER_PKEY_INDEX deliver|drop
+        One datagram, each QP under a chosen P_Key: received (deliver) or not (drop).
+    ud_verify.py sqe
+        A send with a bad lkey completes with a local protection error and takes the
+        sender to SQE (send queue error), where a further send is flushed while its
+        receive queue still takes a datagram; SQE -> RTS, and it sends again.
+
+Prints "# ok ..." or "# FAIL ..." lines and exits 1 on any failure.
+"""
+import sys
+import time
+
+import pyverbs.enums as e
+from pyverbs.addr import AH, AHAttr
+from pyverbs.cq import CQ
+from pyverbs.device import Context
+from pyverbs.mr import MR
+from pyverbs.pd import PD
+from pyverbs.qp import QP, QPAttr, QPCap, QPInitAttr
+from pyverbs.wr import SGE, RecvWR, SendWR
+
+QKEY = 0x11111111
+GRH = 40
+
+
+class End:
+    def __init__(self, name, pkey_index):
+        self.ctx = Context(name=name)
+        self.lid = self.ctx.query_port(1).lid
+        self.pd = PD(self.ctx)
+        self.cq = CQ(self.ctx, 16)
+        cap = QPCap(max_send_wr=4, max_recv_wr=4, max_send_sge=1, max_recv_sge=1)
+        self.qp = QP(self.pd, QPInitAttr(qp_type=e.IBV_QPT_UD, scq=self.cq,
+                                         rcq=self.cq, cap=cap))
+        self.mr = MR(self.pd, 4096, e.IBV_ACCESS_LOCAL_WRITE)
+        a = QPAttr()
+        a.qp_state = e.IBV_QPS_INIT
+        a.pkey_index = pkey_index
+        a.port_num = 1
+        a.qkey = QKEY
+        self.qp.modify(a, e.IBV_QP_STATE | e.IBV_QP_PKEY_INDEX | e.IBV_QP_PORT | e.IBV_QP_QKEY)
+        a = QPAttr()
+        a.qp_state = e.IBV_QPS_RTR
+        self.qp.modify(a, e.IBV_QP_STATE)
+        a = QPAttr()
+        a.qp_state = e.IBV_QPS_RTS
+        a.sq_psn = 0
+        self.qp.modify(a, e.IBV_QP_STATE | e.IBV_QP_SQ_PSN)
+
+    def poll(self, secs):
+        deadline = time.time() + secs
+        while time.time() < deadline:
+            n, wcs = self.cq.poll()
+            if n:
+                return wcs[0]
+            time.sleep(0.001)
+        return None
+
+
+failed = False
+
+
+def check(desc, ok, detail=""):
+    global failed
+    print(f"# {'ok' if ok else 'FAIL'} {desc}{'' if ok else ': ' + str(detail)}")
+    failed |= not ok
+
+
+def send(src, dst, lkey=None, length=64):
+    ah = AH(src.pd, attr=AHAttr(dlid=dst.lid, port_num=1))
+    wr = SendWR(opcode=e.IBV_WR_SEND, num_sge=1,
+                sg=[SGE(src.mr.buf, length, src.mr.lkey if lkey is None else lkey)])
+    wr.set_wr_ud(ah, dst.qp.qp_num, QKEY)
+    src.qp.post_send(wr)
+    return src.poll(5)
+
+
+def recv(end):
+    end.qp.post_recv(RecvWR(num_sge=1, sg=[SGE(end.mr.buf, GRH + 256, end.mr.lkey)]))
+
+
+def received(wc):
+    return wc is not None and wc.status == e.IBV_WC_SUCCESS and wc.byte_len == GRH + 64
+
+
+def pkey(si, ri, want):
+    a, b = End("mlx4_0", si), End("mlx4_1", ri)
+    recv(b)
+    a.mr.write(b"p" * 64, 64)
+    sent = send(a, b)
+    check(f"the send under P_Key index {si} completed locally",
+          sent is not None and sent.status == e.IBV_WC_SUCCESS, sent)
+    got = received(b.poll(1))
+    check(f"receiver under P_Key index {ri}: {'received' if got else 'nothing'}",
+          got == (want == "deliver"), f"expected: {want}")
+
+
+def state(end):
+    attr, _ = end.qp.query(e.IBV_QP_STATE)
+    return attr.qp_state
+
+
+def sqe():
+    a, b = End("mlx4_0", 0), End("mlx4_1", 0)
+    wc = send(a, b, lkey=0xdead00)
+    check("a send with a bad lkey: local protection error",
+          wc is not None and wc.status == e.IBV_WC_LOC_PROT_ERR, wc and wc.status)
+    check("the UD QP is in SQE", state(a) == e.IBV_QPS_SQE, state(a))
+    wc = send(a, b)
+    check("a send in SQE is flushed", wc is not None and wc.status == e.IBV_WC_WR_FLUSH_ERR,
+          wc and wc.status)
+    recv(a)
+    wc = send(b, a)
+    check("the peer's datagram to it is sent", wc is not None and wc.status == e.IBV_WC_SUCCESS)
+    check("its receive queue still works in SQE", received(a.poll(2)))
+    attr = QPAttr()
+    attr.qp_state = e.IBV_QPS_RTS
+    attr.cur_qp_state = e.IBV_QPS_SQE
+    a.qp.modify(attr, e.IBV_QP_STATE | e.IBV_QP_CUR_STATE)
+    check("SQE -> RTS", state(a) == e.IBV_QPS_RTS, state(a))
+    recv(b)
+    wc = send(a, b)
+    check("it sends again", wc is not None and wc.status == e.IBV_WC_SUCCESS, wc and wc.status)
+    check("and the peer receives it", received(b.poll(2)))
+
+
+def main():
+    if sys.argv[1] == "pkey":
+        pkey(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    else:
+        sqe()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
