@@ -52,6 +52,10 @@ pub(crate) struct Fabric {
 impl_delayed_work!(Fabric, engine, ENGINE_WORK, engine_run);
 
 /// `Fabric::irq`'s callback (hard-IRQ context).
+///
+/// # Safety
+///
+/// Called by the irq_work core with the `irq` field of a `Fabric` that `in_hardirq` queued.
 unsafe extern "C" fn irq_deliver(work: *mut raw::irq_work) {
     // SAFETY: `work` is the `irq` field of a live `Fabric` (the engine that queued it waits for
     // this callback); `Opaque` is `repr(transparent)`.

@@ -396,7 +396,59 @@ fn with_bitmap<R>(words: &mut KVec<u64>, log: u32, f: impl FnOnce(&mut Bitmap<'_
     f(&mut b)
 }
 
+/// What the firmware's tables hold, to compare before a driver binds and after it is gone.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Census {
+    qps: usize,
+    cqs: usize,
+    srqs: usize,
+    mpts: usize,
+    mcast_groups: usize,
+    pds: u32,
+    uars: u32,
+    qpns: u32,
+    mtt_segs: u32,
+}
+
+impl core::fmt::Display for Census {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} QPs, {} CQs, {} SRQs, {} MPTs, {} multicast groups, {} PDs, {} UARs, \
+             {} QPNs reserved, {} MTT segments",
+            self.qps,
+            self.cqs,
+            self.srqs,
+            self.mpts,
+            self.mcast_groups,
+            self.pds,
+            self.uars,
+            self.qpns,
+            self.mtt_segs
+        )
+    }
+}
+
+fn ones(words: &[u64]) -> u32 {
+    words.iter().map(|w| w.count_ones()).sum()
+}
+
 impl State {
+    /// The firmware's tables, counted.
+    pub(crate) fn census(&self) -> Census {
+        Census {
+            qps: self.qps.iter().count(),
+            cqs: self.cqs.iter().count(),
+            srqs: self.srqs.iter().count(),
+            mpts: self.mrs.iter().count(),
+            mcast_groups: self.mcast_groups,
+            pds: ones(&self.pds),
+            uars: ones(&self.uars),
+            qpns: ones(&self.qpns),
+            mtt_segs: ones(&self.mtt_segs),
+        }
+    }
+
     fn new(index: u32) -> Result<Self> {
         let node_guid = 0x0002_c903_00a0_0000u64 | (u64::from(index) << 8);
         let mut desc = [0u8; 64];
@@ -633,6 +685,9 @@ pub(crate) struct Hca {
     /// Serialises firmware commands, as mlx4_core's command interface does.
     #[pin]
     pub(crate) cmd: Mutex<()>,
+    /// The tables before a driver was bound (`publish`).
+    #[pin]
+    empty: Mutex<Census>,
 }
 
 // SAFETY: The raw pointers are to the PCI device (alive while bound, and the HCA is dropped in
@@ -700,6 +755,7 @@ impl Hca {
                 fabric,
                 state <- new_spinlock_irq!(state, "mlx4_model::state"),
                 cmd <- new_mutex!((), "mlx4_model::cmd"),
+                empty <- new_mutex!(Census::default(), "mlx4_model::empty"),
             }),
             GFP_KERNEL,
         )?;
@@ -848,6 +904,8 @@ impl Hca {
     /// Registers the devlink instance and port, then the `mlx4_core.ib.N` auxiliary device,
     /// which binds mlx4_ib when it is loaded.
     pub(crate) fn publish(&self) -> Result {
+        let empty = self.state.lock().census();
+        *self.empty.lock() = empty;
         // SAFETY: The PCI device is valid; the devlink instance has no private data.
         let devlink = unsafe { raw::devlink_alloc_plain(self.dma_dev()) };
         if devlink.is_null() {
@@ -928,6 +986,19 @@ impl Hca {
             unsafe {
                 raw::auxiliary_device_del(&raw mut (*madev).adev);
                 raw::auxiliary_device_put(&raw mut (*madev).adev);
+            }
+            // The driver is gone: whatever it allocated and did not free is a leak (kmemleak
+            // cannot see these; they are firmware tables).
+            let after = self.state.lock().census();
+            let before = *self.empty.lock();
+            if after != before {
+                crate::engine::violation(
+                    self,
+                    format_args!(
+                        "objects left after the driver unbound: {} (before: {})",
+                        after, before
+                    ),
+                );
             }
         }
         self.unpublish_devlink();
