@@ -18,7 +18,9 @@
 
 #![allow(clippy::missing_safety_doc)]
 
-use crate::engine::{be32, jiffies_ms, scan_doorbells, violation};
+use crate::doorbell::scan_doorbells;
+use crate::engine::{be32, jiffies_ms};
+use crate::hca::violation;
 use crate::hca::{tree_node, CqRec, Hca, MptRec, QpRec, SrqRec};
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::raw;

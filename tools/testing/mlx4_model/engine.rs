@@ -14,8 +14,9 @@
 //! the staging buffer, taking one HCA's lock at a time. A missing receive WQE (RNR) leaves
 //! the send WQE at the head of its queue until one is posted.
 
+use crate::doorbell::scan_doorbells;
 use crate::fabric::{Fabric, NUM_HCAS};
-use crate::hca::{Hca, QpRec, State, RESERVED_LKEY};
+use crate::hca::{violation, Hca, QpRec, State, RESERVED_LKEY};
 use crate::hw::av::{Datagram, DATAGRAM_SIZE};
 use crate::hw::cqe::{Cqe, ErrCqe, RecvOpcode, Syndrome, CQE_SIZE};
 use crate::hw::wqe::{Ctrl, Data, Opcode, Raddr, DS, INVALID_LKEY};
@@ -89,8 +90,8 @@ struct Ring {
 
 /// What the engine needs of a QP's context.
 #[derive(Clone, Copy)]
-struct QpView {
-    qpn: u32,
+pub(crate) struct QpView {
+    pub(crate) qpn: u32,
     st: u32,
     state: u32,
     pd: u32,
@@ -114,7 +115,7 @@ struct QpView {
     /// `QpRec::gen` when the view was taken.
     gen: u32,
     /// The UAR page its send doorbells must be rung on (`usr_page`).
-    uar: u32,
+    pub(crate) uar: u32,
 }
 
 pub(crate) fn be32(v: u32) -> u32 {
@@ -1309,17 +1310,7 @@ impl Fabric {
         let h = hcas[i].expect("sender attached");
         let Some(d) = self.route(hcas, i, qp.rlid, false) else {
             // The link is not Active: the requester retries until its timer gives up.
-            let now = jiffies_ms();
-            let mut s = h.state.lock();
-            let Some(rec) = s.qps.get_mut(&qp.qpn) else {
-                return Step::Wait;
-            };
-            if rec.stall_since == 0 {
-                rec.stall_since = now.max(1);
-            } else if now.saturating_sub(rec.stall_since) > RC_LINK_TIMEOUT_MS {
-                return Step::Done(Some(Syndrome::RetryExceeded));
-            }
-            return Step::Wait;
+            return stall(h, qp).0;
         };
         let Some(dh) = hcas[d] else {
             return Step::Wait;
@@ -1369,6 +1360,29 @@ impl Fabric {
         };
         if !dqp.receives() || dqp.st != qp.st || dqp.remote_qpn != qp.qpn {
             return Step::Done(Some(Syndrome::RemoteInvalidRequest));
+        }
+        // Partitions: the responder drops (and counts) packets under a P_Key it does not
+        // share with its QP; the requester gets no answer and exhausts its retries.
+        let sent_key = {
+            let s = h.state.lock();
+            s.port
+                .pkeys
+                .get(usize::from(qp.pkey_index))
+                .copied()
+                .unwrap_or(0)
+        };
+        let shared = {
+            let ds = dh.state.lock();
+            let own = ds.port.pkeys.get(usize::from(dqp.pkey_index)).copied();
+            own.is_some_and(|k| pkey_match(k, sent_key))
+        };
+        if !shared {
+            let (step, first) = stall(h, qp);
+            if first {
+                let mut ds = dh.state.lock();
+                ds.port.pkey_violations = ds.port.pkey_violations.saturating_add(1);
+            }
+            return step;
         }
         let len = sgl.len();
         let slid = h.state.lock().port.lid;
@@ -1662,147 +1676,23 @@ fn mlx_checks(
     Ok(())
 }
 
-/// Reports a driver mistake the model detected: counted in the `violations` parameter and
-/// logged as a failure (`tools/testing/vm/splats.txt`), or as expected while a negative test
-/// provokes it (`expect_violations`).
-pub(crate) fn violation(h: &Hca, what: core::fmt::Arguments<'_>) {
-    use crate::hca::{expect_violations_param, violations_param};
-    violations_param::set(violations_param::get().wrapping_add(1));
-    if expect_violations_param::get() != 0 {
-        kernel::pr_info!("HCA {}: expected driver violation: {}\n", h.index, what);
-    } else {
-        kernel::pr_warn!("HCA {}: driver violation: {}\n", h.index, what);
+/// The head send WQE of RC/UC `qp` gets no answer (link down, or dropped by the responder):
+/// it waits, and fails with "retry exceeded" after `RC_LINK_TIMEOUT_MS`. Also returns
+/// whether the stall begins now.
+fn stall(h: &Hca, qp: &QpView) -> (Step, bool) {
+    let now = jiffies_ms();
+    let mut s = h.state.lock();
+    let Some(rec) = s.qps.get_mut(&qp.qpn) else {
+        return (Step::Wait, false);
+    };
+    if rec.stall_since == 0 {
+        rec.stall_since = now.max(1);
+        return (Step::Wait, true);
     }
-}
-
-/// Reads (and clears) the send and CQ doorbells of every UAR page in use, as the hardware
-/// sees each write: a send doorbell (`qpn << 8` at 0x14) marks its QP rung, a CQ doorbell
-/// (`sn << 28 | cmd | cqn` at 0x20, the consumer index at 0x24) records its arm request. A
-/// doorbell naming no QP or CQ, or one of another UAR page, is a driver violation.
-///
-/// The BAR is memory, not registers: two doorbells on one page between two scans leave only
-/// the second, so a write that replaced another counts in `*_db_writes`, and a queue whose
-/// page was written since it was last idle may run (see `State::sq_rung`).
-pub(crate) fn scan_doorbells(h: &Hca) {
-    let in_use = h.state.lock().uars_in_use();
-    let mut seen = 0;
-    for (w, &bits) in in_use.iter().enumerate() {
-        let mut bits = bits;
-        while bits != 0 {
-            let uar = (w * 64) as u32 + bits.trailing_zeros();
-            bits &= bits - 1;
-            let sq = h.uar_map.take(uar, 0x14, false) as u32;
-            let cq = (h.uar_map.take(uar, 0x20, true) >> 32) as u32;
-            if sq == 0 && cq == 0 {
-                continue;
-            }
-            let mut s = h.state.lock();
-            let u = uar as usize;
-            if sq != 0 {
-                seen += 1;
-                s.sq_db_writes[u] = s.sq_db_writes[u].wrapping_add(1);
-                let qpn = sq >> 8;
-                match s.qps.get_mut(&qpn) {
-                    Some(rec) if sq & 0xff == 0 && be32(rec.ctx.usr_page) & 0xff_ffff == uar => {
-                        rec.rung = true;
-                    }
-                    Some(rec) => {
-                        let owner = be32(rec.ctx.usr_page) & 0xff_ffff;
-                        drop(s);
-                        violation(
-                            h,
-                            format_args!(
-                                "send doorbell {:#010x} on UAR {} for QP {:#x} of UAR {}",
-                                sq, uar, qpn, owner
-                            ),
-                        );
-                        continue;
-                    }
-                    None => {
-                        // Late: rung on a QP destroyed in the last two seconds on this page.
-                        let late = s.recently_gone(qpn, uar, jiffies_ms());
-                        drop(s);
-                        if !late {
-                            violation(
-                                h,
-                                format_args!(
-                                    "send doorbell {:#010x} on UAR {} names no QP",
-                                    sq, uar
-                                ),
-                            );
-                        }
-                        continue;
-                    }
-                }
-            }
-            if cq != 0 {
-                seen += 1;
-                s.cq_db_writes[u] = s.cq_db_writes[u].wrapping_add(1);
-                let cqn = cq & 0xff_ffff;
-                match s.cqs.get_mut(&cqn) {
-                    Some(rec) if rec.uar == uar && cq & (3 << 24) != 0 => {
-                        rec.arm_db = cq & 0xff00_0000;
-                    }
-                    _ => {
-                        let late = s.recently_gone(cqn | crate::hca::GONE_CQ, uar, jiffies_ms());
-                        drop(s);
-                        if !late {
-                            violation(
-                                h,
-                                format_args!(
-                                    "CQ doorbell {:#010x} on UAR {} names no CQ of that UAR",
-                                    cq, uar
-                                ),
-                            );
-                        }
-                    }
-                }
-            }
-        }
+    if now.saturating_sub(rec.stall_since) > RC_LINK_TIMEOUT_MS {
+        return (Step::Done(Some(Syndrome::RetryExceeded)), false);
     }
-    if seen != 0 {
-        use crate::hca::doorbells_param;
-        doorbells_param::set(doorbells_param::get().wrapping_add(seen));
-    }
-}
-
-impl State {
-    /// Whether the send queue of `qp` may run: a doorbell named it since it was last idle, or
-    /// its UAR page was written since (a doorbell for it may have been overwritten there).
-    fn sq_rung(&self, qp: &QpView) -> bool {
-        let writes = self.sq_db_writes.get(qp.uar as usize).copied().unwrap_or(0);
-        self.qps
-            .get(&qp.qpn)
-            .is_some_and(|r| r.rung || r.idle_writes != writes)
-    }
-
-    /// The send queue of `qp` was found empty: the next WQE needs a doorbell again.
-    fn sq_idle(&mut self, qp: &QpView) {
-        let writes = self.sq_db_writes.get(qp.uar as usize).copied().unwrap_or(0);
-        if let Some(r) = self.qps.get_mut(&qp.qpn) {
-            r.rung = false;
-            r.idle_writes = writes;
-        }
-    }
-
-    /// Whether the arm request `arm` of `cq`'s doorbell record was also rung on its UAR page
-    /// (the same `sn` and command), or may have been overwritten there by another CQ's.
-    fn cq_rung(&self, cq: &crate::hca::CqRec, arm: u32) -> bool {
-        let writes = self.cq_db_writes.get(cq.uar as usize).copied().unwrap_or(0);
-        cq.arm_db != 0 && cq.arm_db == arm & 0xff00_0000 || cq.idle_writes != writes
-    }
-
-    /// `cqn` fired: the next event needs a new arm doorbell.
-    fn cq_fired(&mut self, cqn: u32) {
-        let Some(uar) = self.cqs.get(&cqn).map(|c| c.uar as usize) else {
-            return;
-        };
-        let writes = self.cq_db_writes.get(uar).copied().unwrap_or(0);
-        if let Some(cq) = self.cqs.get_mut(&cqn) {
-            cq.arm_db = 0;
-            cq.idle_writes = writes;
-        }
-    }
+    (Step::Wait, false)
 }
 
 pub(crate) fn jiffies_ms() -> u64 {

@@ -224,7 +224,13 @@ impl QpRec {
         c.params2 |= new.params2 & !acc;
         let path_given = optpar & (1 << 7) != 0 || new.pri_path.rlid != 0;
         if path_given {
+            // A new path (RTR) keeps the P_Key index unless `MLX4_QP_OPTPAR_PKEY_INDEX` says
+            // it changes too: mlx4_ib sends it only with IB_QP_PKEY_INDEX.
+            let pkey_index = c.pri_path.pkey_index;
             c.pri_path = new.pri_path;
+            if optpar & (1 << 4) == 0 {
+                c.pri_path.pkey_index = pkey_index;
+            }
         } else {
             take!(pri_path.sched_queue);
             take!(pri_path.pkey_index);
@@ -992,7 +998,7 @@ impl Hca {
             let after = self.state.lock().census();
             let before = *self.empty.lock();
             if after != before {
-                crate::engine::violation(
+                violation(
                     self,
                     format_args!(
                         "objects left after the driver unbound: {} (before: {})",
@@ -1285,5 +1291,17 @@ unsafe extern "C" fn adev_release(dev: *mut raw::device) {
         let adev = kernel::container_of!(dev, raw::auxiliary_device, dev);
         let madev = kernel::container_of!(adev, raw::mlx4_adev, adev);
         raw::kfree(madev.cast_mut().cast());
+    }
+}
+
+/// Reports a driver mistake the model detected: counted in the `violations` parameter and
+/// logged as a failure (`tools/testing/vm/splats.txt`), or as expected while a negative test
+/// provokes it (`expect_violations`).
+pub(crate) fn violation(h: &Hca, what: core::fmt::Arguments<'_>) {
+    violations_param::set(violations_param::get().wrapping_add(1));
+    if expect_violations_param::get() != 0 {
+        kernel::pr_info!("HCA {}: expected driver violation: {}\n", h.index, what);
+    } else {
+        kernel::pr_warn!("HCA {}: driver violation: {}\n", h.index, what);
     }
 }

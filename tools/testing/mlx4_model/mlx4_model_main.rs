@@ -19,6 +19,7 @@
 mod rust_bindings;
 
 mod abi;
+mod doorbell;
 mod engine;
 mod fabric;
 // The firmware records are read by the execution engine as it grows.
