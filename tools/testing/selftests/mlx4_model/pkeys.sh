@@ -3,8 +3,9 @@
 # The software ConnectX-3 enforces partitions on receive, as the IBA asks: a
 # UD datagram reaches a QP only when the packet's P_Key and the QP's are the
 # same partition and not both limited members; otherwise it is dropped and
-# counted in the receiving port's P_KeyViolations (PortInfo). Datagrams sent
-# through libmlx4 under the partitions opensm programmed.
+# counted in the receiving port's P_KeyViolations (PortInfo). An RC responder
+# drops what it does not share, and the requester ends in "retry exceeded".
+# Datagrams and SENDs through libmlx4 under the partitions opensm programmed.
 # timeout: 300
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
@@ -55,6 +56,11 @@ if [ $((a2k & 0x8000)) = 0 ] && [ $((b2k & 0x8000)) = 0 ]; then
 else
 	check "$a2k -> $b2k (one of them full): delivered" verify "$a2" "$b2" deliver
 fi
+# RC: the responder drops what it does not share; the requester exhausts its retries.
+v=$(violations)
+check "RC 0x8001 -> 0x8001: delivered" python3 "$(dirname "$0")/ud_verify.py" rc "$a1" "$b1" deliver
+check "RC 0x8001 -> 0xffff: retry exceeded" python3 "$(dirname "$0")/ud_verify.py" rc "$a1" 0 drop
+check_eq "mlx4_1 PkeyViolations +1 for the RC SEND" $((v + 1)) "$(violations)"
 check "the IPoIB-less fabric still answers the SA (QP1 under P_Key 0xffff)" \
 	sh -c "saquery -s >/dev/null"
 

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""UD datagrams from mlx4_0 to mlx4_1 through libmlx4.
+"""UD datagrams (and one RC SEND) from mlx4_0 to mlx4_1 through libmlx4.
 
     ud_verify.py pkey SENDER_PKEY_INDEX RECEIVER_PKEY_INDEX deliver|drop
         One datagram, each QP under a chosen P_Key: received (deliver) or not (drop).
+    ud_verify.py rc SENDER_PKEY_INDEX RECEIVER_PKEY_INDEX deliver|drop
+        The same over a connected RC pair: a SEND completes (deliver), or the responder
+        drops it and the requester ends with "retry exceeded" (drop).
     ud_verify.py sqe
         A send with a bad lkey completes with a local protection error and takes the
         sender to SQE (send queue error), where a further send is flushed while its
@@ -99,6 +102,59 @@ def pkey(si, ri, want):
           got == (want == "deliver"), f"expected: {want}")
 
 
+class RcEnd(End):
+    def __init__(self, name, pkey_index):
+        self.ctx = Context(name=name)
+        self.lid = self.ctx.query_port(1).lid
+        self.pd = PD(self.ctx)
+        self.cq = CQ(self.ctx, 16)
+        cap = QPCap(max_send_wr=4, max_recv_wr=4, max_send_sge=1, max_recv_sge=1)
+        self.qp = QP(self.pd, QPInitAttr(qp_type=e.IBV_QPT_RC, scq=self.cq,
+                                         rcq=self.cq, cap=cap))
+        self.mr = MR(self.pd, 4096, e.IBV_ACCESS_LOCAL_WRITE)
+        self.pkey_index = pkey_index
+
+    def connect(self, peer):
+        a = QPAttr(port_num=1)
+        a.pkey_index = self.pkey_index
+        a.qp_access_flags = e.IBV_ACCESS_LOCAL_WRITE
+        self.qp.to_init(a)
+        a = QPAttr(port_num=1)
+        a.dest_qp_num = peer.qp.qp_num
+        a.path_mtu = e.IBV_MTU_4096
+        a.max_dest_rd_atomic = 1
+        a.min_rnr_timer = 12
+        a.rq_psn = 0
+        a.ah_attr = AHAttr(dlid=peer.lid, port_num=1)
+        self.qp.to_rtr(a)
+        a.timeout = 14
+        a.retry_cnt = 7
+        a.rnr_retry = 7
+        a.sq_psn = 0
+        a.max_rd_atomic = 1
+        self.qp.to_rts(a)
+
+
+def rc(si, ri, want):
+    a, b = RcEnd("mlx4_0", si), RcEnd("mlx4_1", ri)
+    a.connect(b)
+    b.connect(a)
+    b.qp.post_recv(RecvWR(num_sge=1, sg=[SGE(b.mr.buf, 64, b.mr.lkey)]))
+    a.qp.post_send(SendWR(opcode=e.IBV_WR_SEND, num_sge=1, sg=[SGE(a.mr.buf, 64, a.mr.lkey)]))
+    wc = a.poll(15)
+    status = wc.status if wc is not None else None
+    if want == "deliver":
+        check(f"RC SEND under P_Key indexes {si} -> {ri} completes",
+              status == e.IBV_WC_SUCCESS, status)
+        got = b.poll(2)
+        check("and the responder receives it",
+              got is not None and got.status == e.IBV_WC_SUCCESS and got.byte_len == 64)
+    else:
+        check(f"RC SEND under P_Key indexes {si} -> {ri} ends in retry exceeded",
+              status == e.IBV_WC_RETRY_EXC_ERR, status)
+        check("and the responder receives nothing", b.poll(1) is None)
+
+
 def state(end):
     attr, _ = end.qp.query(e.IBV_QP_STATE)
     return attr.qp_state
@@ -131,6 +187,8 @@ def sqe():
 def main():
     if sys.argv[1] == "pkey":
         pkey(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif sys.argv[1] == "rc":
+        rc(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     else:
         sqe()
     return 1 if failed else 0
