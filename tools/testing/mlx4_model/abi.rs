@@ -883,6 +883,19 @@ unsafe extern "C" fn mlx4_qp_modify(
     if !transition_ok(cur_state, new_state) {
         return EINVAL.to_errno();
     }
+    // SAFETY: `context` is the caller's, valid when not null.
+    let new_ctx = unsafe { context.as_ref() };
+    if let Some(c) = new_ctx.filter(|c| {
+        cur_state == raw::mlx4_qp_state_MLX4_QP_STATE_INIT
+            && new_state == raw::mlx4_qp_state_MLX4_QP_STATE_RTR
+            && matches!((u32::from_be(c.flags) >> 16) & 0xff, 0 | 1)
+    }) {
+        if let Err(what) = QpRec::rtr_required(c) {
+            // The firmware's "bad parameter" status, which mlx4_cmd turns into EINVAL.
+            pr_info!("INIT to RTR refused: {}\n", what);
+            return EINVAL.to_errno();
+        }
+    }
     // SAFETY: `dev` is ours, `qp` allocated, `context` and `mtt` the caller's.
     unsafe {
         let hca = hca(dev);

@@ -182,6 +182,24 @@ impl QpRec {
         }
     }
 
+    /// The fields firmware requires of an RC or UC QP's INIT to RTR transition (IBA 11.2.4.2:
+    /// path, destination QP, path MTU): a context without them is refused.
+    pub(crate) fn rtr_required(
+        new: &raw::mlx4_qp_context,
+    ) -> core::result::Result<(), &'static str> {
+        let grh = new.pri_path.grh_mylmc & 0x80 != 0;
+        if new.pri_path.rlid == 0 && !grh {
+            return Err("no path (DLID 0, no GRH)");
+        }
+        if u32::from_be(new.remote_qpn) & 0xff_ffff == 0 {
+            return Err("no destination QP");
+        }
+        if !(1..=5).contains(&(new.mtu_msgmax >> 5)) {
+            return Err("no path MTU");
+        }
+        Ok(())
+    }
+
     /// Applies a transition's context: the fields it sets (non-zero) replace the old ones,
     /// and the optional parameters named in `optpar` replace them even when zero. Firmware
     /// keeps a QP's context across transitions; mlx4_ib sends only what changes.
