@@ -28,8 +28,30 @@ failed = False
 
 def check(desc, ok, detail=""):
     global failed
-    print(f"# {'ok' if ok else 'FAIL'} {desc}{'' if ok else ': ' + detail}")
+    print(f"# {'ok' if ok else 'FAIL'} {desc}{'' if ok else ': ' + str(detail)}")
     failed |= not ok
+
+
+def connect_rc(qp, peer_qpn, peer_lid, access, pkey_index=0):
+    """Takes RC `qp` through INIT, RTR and RTS to `peer_qpn` at `peer_lid` on port 1."""
+    a = QPAttr(port_num=1)
+    a.pkey_index = pkey_index
+    a.qp_access_flags = access
+    qp.to_init(a)
+    a = QPAttr(port_num=1)
+    a.dest_qp_num = peer_qpn
+    a.path_mtu = e.IBV_MTU_4096
+    a.max_dest_rd_atomic = 4
+    a.min_rnr_timer = 12
+    a.rq_psn = 0
+    a.ah_attr = AHAttr(dlid=peer_lid, port_num=1)
+    qp.to_rtr(a)
+    a.timeout = 14
+    a.retry_cnt = 7
+    a.rnr_retry = 7
+    a.sq_psn = 0
+    a.max_rd_atomic = 4
+    qp.to_rts(a)
 
 
 class End:
@@ -45,23 +67,7 @@ class End:
         self.mr2 = MR(self.pd, SIZE, ACCESS)
 
     def connect(self, peer):
-        a = QPAttr(port_num=1)
-        a.qp_access_flags = ACCESS
-        self.qp.to_init(a)
-        a = QPAttr(port_num=1)
-        a.dest_qp_num = peer.qp.qp_num
-        a.path_mtu = e.IBV_MTU_4096
-        a.max_dest_rd_atomic = 4
-        a.min_rnr_timer = 12
-        a.rq_psn = 0
-        a.ah_attr = AHAttr(dlid=peer.lid, port_num=1)
-        self.qp.to_rtr(a)
-        a.timeout = 14
-        a.retry_cnt = 7
-        a.rnr_retry = 7
-        a.sq_psn = 0
-        a.max_rd_atomic = 4
-        self.qp.to_rts(a)
+        connect_rc(self.qp, peer.qp.qp_num, peer.lid, ACCESS)
 
     def wait(self, what):
         deadline = time.time() + 10

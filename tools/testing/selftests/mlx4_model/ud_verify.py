@@ -7,6 +7,9 @@
     ud_verify.py rc SENDER_PKEY_INDEX RECEIVER_PKEY_INDEX deliver|drop
         The same over a connected RC pair: a SEND completes (deliver), or the responder
         drops it and the requester ends with "retry exceeded" (drop).
+    ud_verify.py rtr
+        An RC QP taken to RTR without a destination QP, or without a path (DLID 0), is
+        refused with EINVAL (the firmware's bad-parameter status) and stays in INIT.
     ud_verify.py sqe
         A send with a bad lkey completes with a local protection error and takes the
         sender to SQE (send queue error), where a further send is flushed while its
@@ -14,6 +17,7 @@
 
 Prints "# ok ..." or "# FAIL ..." lines and exits 1 on any failure.
 """
+import errno
 import sys
 import time
 
@@ -23,23 +27,33 @@ from pyverbs.cq import CQ
 from pyverbs.device import Context
 from pyverbs.mr import MR
 from pyverbs.pd import PD
+from pyverbs.pyverbs_error import PyverbsRDMAError
 from pyverbs.qp import QP, QPAttr, QPCap, QPInitAttr
 from pyverbs.wr import SGE, RecvWR, SendWR
+
+import rdma_verify as rv
+from rdma_verify import connect_rc
 
 QKEY = 0x11111111
 GRH = 40
 
 
 class End:
-    def __init__(self, name, pkey_index):
+    """A QP of `qp_type` on port 1 of `name` under P_Key index `pkey_index`; a UD QP is
+    taken to RTS at once, an RC QP by `connect`."""
+
+    def __init__(self, name, pkey_index, qp_type=e.IBV_QPT_UD):
         self.ctx = Context(name=name)
         self.lid = self.ctx.query_port(1).lid
         self.pd = PD(self.ctx)
         self.cq = CQ(self.ctx, 16)
         cap = QPCap(max_send_wr=4, max_recv_wr=4, max_send_sge=1, max_recv_sge=1)
-        self.qp = QP(self.pd, QPInitAttr(qp_type=e.IBV_QPT_UD, scq=self.cq,
+        self.qp = QP(self.pd, QPInitAttr(qp_type=qp_type, scq=self.cq,
                                          rcq=self.cq, cap=cap))
         self.mr = MR(self.pd, 4096, e.IBV_ACCESS_LOCAL_WRITE)
+        self.pkey_index = pkey_index
+        if qp_type != e.IBV_QPT_UD:
+            return
         a = QPAttr()
         a.qp_state = e.IBV_QPS_INIT
         a.pkey_index = pkey_index
@@ -54,6 +68,9 @@ class End:
         a.sq_psn = 0
         self.qp.modify(a, e.IBV_QP_STATE | e.IBV_QP_SQ_PSN)
 
+    def connect(self, peer):
+        connect_rc(self.qp, peer.qp.qp_num, peer.lid, e.IBV_ACCESS_LOCAL_WRITE, self.pkey_index)
+
     def poll(self, secs):
         deadline = time.time() + secs
         while time.time() < deadline:
@@ -62,15 +79,6 @@ class End:
                 return wcs[0]
             time.sleep(0.001)
         return None
-
-
-failed = False
-
-
-def check(desc, ok, detail=""):
-    global failed
-    print(f"# {'ok' if ok else 'FAIL'} {desc}{'' if ok else ': ' + str(detail)}")
-    failed |= not ok
 
 
 def send(src, dst, lkey=None, length=64):
@@ -95,48 +103,15 @@ def pkey(si, ri, want):
     recv(b)
     a.mr.write(b"p" * 64, 64)
     sent = send(a, b)
-    check(f"the send under P_Key index {si} completed locally",
+    rv.check(f"the send under P_Key index {si} completed locally",
           sent is not None and sent.status == e.IBV_WC_SUCCESS, sent)
     got = received(b.poll(1))
-    check(f"receiver under P_Key index {ri}: {'received' if got else 'nothing'}",
+    rv.check(f"receiver under P_Key index {ri}: {'received' if got else 'nothing'}",
           got == (want == "deliver"), f"expected: {want}")
 
 
-class RcEnd(End):
-    def __init__(self, name, pkey_index):
-        self.ctx = Context(name=name)
-        self.lid = self.ctx.query_port(1).lid
-        self.pd = PD(self.ctx)
-        self.cq = CQ(self.ctx, 16)
-        cap = QPCap(max_send_wr=4, max_recv_wr=4, max_send_sge=1, max_recv_sge=1)
-        self.qp = QP(self.pd, QPInitAttr(qp_type=e.IBV_QPT_RC, scq=self.cq,
-                                         rcq=self.cq, cap=cap))
-        self.mr = MR(self.pd, 4096, e.IBV_ACCESS_LOCAL_WRITE)
-        self.pkey_index = pkey_index
-
-    def connect(self, peer):
-        a = QPAttr(port_num=1)
-        a.pkey_index = self.pkey_index
-        a.qp_access_flags = e.IBV_ACCESS_LOCAL_WRITE
-        self.qp.to_init(a)
-        a = QPAttr(port_num=1)
-        a.dest_qp_num = peer.qp.qp_num
-        a.path_mtu = e.IBV_MTU_4096
-        a.max_dest_rd_atomic = 1
-        a.min_rnr_timer = 12
-        a.rq_psn = 0
-        a.ah_attr = AHAttr(dlid=peer.lid, port_num=1)
-        self.qp.to_rtr(a)
-        a.timeout = 14
-        a.retry_cnt = 7
-        a.rnr_retry = 7
-        a.sq_psn = 0
-        a.max_rd_atomic = 1
-        self.qp.to_rts(a)
-
-
 def rc(si, ri, want):
-    a, b = RcEnd("mlx4_0", si), RcEnd("mlx4_1", ri)
+    a, b = End("mlx4_0", si, e.IBV_QPT_RC), End("mlx4_1", ri, e.IBV_QPT_RC)
     a.connect(b)
     b.connect(a)
     b.qp.post_recv(RecvWR(num_sge=1, sg=[SGE(b.mr.buf, 64, b.mr.lkey)]))
@@ -144,15 +119,28 @@ def rc(si, ri, want):
     wc = a.poll(15)
     status = wc.status if wc is not None else None
     if want == "deliver":
-        check(f"RC SEND under P_Key indexes {si} -> {ri} completes",
+        rv.check(f"RC SEND under P_Key indexes {si} -> {ri} completes",
               status == e.IBV_WC_SUCCESS, status)
         got = b.poll(2)
-        check("and the responder receives it",
+        rv.check("and the responder receives it",
               got is not None and got.status == e.IBV_WC_SUCCESS and got.byte_len == 64)
     else:
-        check(f"RC SEND under P_Key indexes {si} -> {ri} ends in retry exceeded",
+        rv.check(f"RC SEND under P_Key indexes {si} -> {ri} ends in retry exceeded",
               status == e.IBV_WC_RETRY_EXC_ERR, status)
-        check("and the responder receives nothing", b.poll(1) is None)
+        rv.check("and the responder receives nothing", b.poll(1) is None)
+
+
+def rtr_required():
+    for what, qpn, lid in (("destination QP 0", 0, None), ("DLID 0", None, 0)):
+        a, b = End("mlx4_0", 0, e.IBV_QPT_RC), End("mlx4_1", 0, e.IBV_QPT_RC)
+        err = None
+        try:
+            connect_rc(a.qp, b.qp.qp_num if qpn is None else qpn,
+                       b.lid if lid is None else lid, e.IBV_ACCESS_LOCAL_WRITE)
+        except PyverbsRDMAError as x:
+            err = x.error_code
+        rv.check(f"RC INIT to RTR with {what}: EINVAL", err == errno.EINVAL, err)
+        rv.check("the QP stays in INIT", state(a) == e.IBV_QPS_INIT, state(a))
 
 
 def state(end):
@@ -163,35 +151,37 @@ def state(end):
 def sqe():
     a, b = End("mlx4_0", 0), End("mlx4_1", 0)
     wc = send(a, b, lkey=0xdead00)
-    check("a send with a bad lkey: local protection error",
+    rv.check("a send with a bad lkey: local protection error",
           wc is not None and wc.status == e.IBV_WC_LOC_PROT_ERR, wc and wc.status)
-    check("the UD QP is in SQE", state(a) == e.IBV_QPS_SQE, state(a))
+    rv.check("the UD QP is in SQE", state(a) == e.IBV_QPS_SQE, state(a))
     wc = send(a, b)
-    check("a send in SQE is flushed", wc is not None and wc.status == e.IBV_WC_WR_FLUSH_ERR,
+    rv.check("a send in SQE is flushed", wc is not None and wc.status == e.IBV_WC_WR_FLUSH_ERR,
           wc and wc.status)
     recv(a)
     wc = send(b, a)
-    check("the peer's datagram to it is sent", wc is not None and wc.status == e.IBV_WC_SUCCESS)
-    check("its receive queue still works in SQE", received(a.poll(2)))
+    rv.check("the peer's datagram to it is sent", wc is not None and wc.status == e.IBV_WC_SUCCESS)
+    rv.check("its receive queue still works in SQE", received(a.poll(2)))
     attr = QPAttr()
     attr.qp_state = e.IBV_QPS_RTS
     attr.cur_qp_state = e.IBV_QPS_SQE
     a.qp.modify(attr, e.IBV_QP_STATE | e.IBV_QP_CUR_STATE)
-    check("SQE -> RTS", state(a) == e.IBV_QPS_RTS, state(a))
+    rv.check("SQE -> RTS", state(a) == e.IBV_QPS_RTS, state(a))
     recv(b)
     wc = send(a, b)
-    check("it sends again", wc is not None and wc.status == e.IBV_WC_SUCCESS, wc and wc.status)
-    check("and the peer receives it", received(b.poll(2)))
+    rv.check("it sends again", wc is not None and wc.status == e.IBV_WC_SUCCESS, wc and wc.status)
+    rv.check("and the peer receives it", received(b.poll(2)))
 
 
 def main():
     if sys.argv[1] == "pkey":
         pkey(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif sys.argv[1] == "rtr":
+        rtr_required()
     elif sys.argv[1] == "rc":
         rc(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     else:
         sqe()
-    return 1 if failed else 0
+    return 1 if rv.failed else 0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 # Userspace verbs between mlx4_0 and mlx4_1 through libmlx4 on the software
 # ConnectX-3: the rdma-core pingpongs with their buffers validated, perftest's
 # bandwidth and latency tools, RC data checked byte for byte (pyverbs), and a
-# UD send error taking the QP to SQE and back to RTS (pyverbs).
+# UD send error taking the QP to SQE and back to RTS, and an RC INIT to RTR
+# without a destination QP or path refused with EINVAL (pyverbs).
 # timeout: 600
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
@@ -44,6 +45,11 @@ cat /tmp/verify.out
 src=$?
 cat /tmp/sqe.out
 [ $src = 0 ] || fail "UD send error and SQE recovery (pyverbs)"
+# INIT to RTR without the fields it requires is refused.
+/usr/bin/python3 "$(dirname "$0")/ud_verify.py" rtr >/tmp/rtr.out 2>&1
+src=$?
+cat /tmp/rtr.out
+[ $src = 0 ] || fail "RTR without its required fields (pyverbs)"
 check "opensm stops, modules unload" model_stop
 check "no leak (kmemleak)" kmemleak_check
 finish
