@@ -55,6 +55,21 @@ impl Device {
         }
     }
 
+    /// Maps memory BAR `bar` uncached (`ioremap`), as drivers map doorbell pages.
+    pub(crate) fn map_bar(&self, bar: u32) -> Result<BarMap> {
+        let (start, len) = self.bar(bar);
+        if start == 0 || len == 0 {
+            return Err(ENODEV);
+        }
+        let len = usize::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: `start..start + len` is a memory resource of this device (the type
+        // invariant), which stays bound while the caller (its driver data) holds the map.
+        let base = unsafe { raw::ioremap(start, len as kernel::ffi::c_ulong) };
+        let base = core::ptr::NonNull::new(base.cast::<u8>()).ok_or(ENOMEM)?;
+        // INVARIANT: `base` maps `len` bytes until `drop`.
+        Ok(BarMap { base, len })
+    }
+
     /// Sets the streaming and coherent DMA masks to `bits` bits.
     pub(crate) fn set_dma_mask(&self, bits: u32) -> Result {
         let mask = if bits >= 64 {
@@ -204,5 +219,56 @@ impl<T: Driver> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: The driver was registered by `new`, which created `self`.
         unsafe { raw::pci_unregister_driver(self.storage.drv.get()) };
+    }
+}
+
+/// An uncached mapping of a memory BAR, unmapped on drop.
+///
+/// # Invariants
+///
+/// `base` is an `ioremap` mapping of `len` bytes.
+pub(crate) struct BarMap {
+    base: core::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: The mapping is plain device memory; every access is a single atomic exchange.
+unsafe impl Send for BarMap {}
+// SAFETY: As above.
+unsafe impl Sync for BarMap {}
+
+impl BarMap {
+    /// Atomically reads and clears the naturally aligned 4- or 8-byte word at byte `off`
+    /// (`wide`), so that a store racing with the read is never lost; returns its bytes as a
+    /// big-endian number. `None` if the word is not inside the mapping or misaligned.
+    pub(crate) fn take_be(&self, off: usize, wide: bool) -> Option<u64> {
+        let size = if wide { 8 } else { 4 };
+        if off % size != 0 || off.checked_add(size)? > self.len {
+            return None;
+        }
+        // SAFETY: `off + size <= len` and the word is naturally aligned inside the mapping
+        // (type invariant). The memory is only ever accessed with whole-word stores by the
+        // device's users, so an atomic exchange on it is sound (a locked exchange on x86).
+        unsafe {
+            let p = self.base.as_ptr().add(off);
+            Some(if wide {
+                u64::from_be(
+                    core::sync::atomic::AtomicU64::from_ptr(p.cast())
+                        .swap(0, core::sync::atomic::Ordering::AcqRel),
+                )
+            } else {
+                u64::from(u32::from_be(
+                    core::sync::atomic::AtomicU32::from_ptr(p.cast())
+                        .swap(0, core::sync::atomic::Ordering::AcqRel),
+                ))
+            })
+        }
+    }
+}
+
+impl Drop for BarMap {
+    fn drop(&mut self) {
+        // SAFETY: `base` came from `ioremap` (type invariant) and is not used after this.
+        unsafe { raw::iounmap(self.base.as_ptr().cast()) };
     }
 }

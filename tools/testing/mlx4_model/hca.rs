@@ -16,7 +16,7 @@ use crate::rust_bindings::raw;
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::sma;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::alloc::{KVec, VVec};
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
@@ -307,24 +307,11 @@ pub(crate) struct MptRec {
 /// The UAR pages (the ivshmem BAR), mapped uncached as the drivers map them, for the
 /// model's doorbell reads.
 pub(crate) struct UarMap {
-    base: *mut u8,
+    bar: pci::BarMap,
     pages: u32,
 }
 
 impl UarMap {
-    fn new(phys: u64, pages: u32) -> Result<Self> {
-        let len = u64::from(pages) * kernel::page::PAGE_SIZE as u64;
-        // SAFETY: `phys..phys + len` is a memory BAR of the bound PCI device.
-        let base = unsafe { raw::ioremap(phys, len as kernel::ffi::c_ulong) };
-        if base.is_null() {
-            return Err(ENOMEM);
-        }
-        Ok(Self {
-            base: base.cast(),
-            pages,
-        })
-    }
-
     /// Reads and clears the doorbell word at byte `off` of UAR page `index` (4 or 8 bytes),
     /// in one atomic exchange, so a write racing the read is never lost. Returns the bytes
     /// as a big-endian number, as the doorbells are written; 0 if nothing was rung.
@@ -333,26 +320,7 @@ impl UarMap {
             return 0;
         }
         let at = index as usize * kernel::page::PAGE_SIZE + off;
-        // SAFETY: `at` is inside the mapping and naturally aligned (0x14 and 0x20). The BAR is
-        // RAM behind QEMU's ivshmem, so a locked exchange on it is an ordinary atomic access;
-        // the drivers only ever store to it.
-        unsafe {
-            let p = self.base.add(at);
-            if wide {
-                u64::from_be(AtomicU64::from_ptr(p.cast()).swap(0, Ordering::AcqRel))
-            } else {
-                u64::from(u32::from_be(
-                    AtomicU32::from_ptr(p.cast()).swap(0, Ordering::AcqRel),
-                ))
-            }
-        }
-    }
-}
-
-impl Drop for UarMap {
-    fn drop(&mut self) {
-        // SAFETY: `base` came from `ioremap` and nothing uses it after the HCA is dropped.
-        unsafe { raw::iounmap(self.base.cast()) };
+        self.bar.take_be(at, wide).unwrap_or(0)
     }
 }
 
@@ -743,7 +711,10 @@ impl Hca {
         };
         pdev.set_dma_mask(64)?;
         let uar_pages = (len / page).min(MAX_UARS as u64) as u32;
-        let uar_map = UarMap::new(bar, uar_pages)?;
+        let uar_map = UarMap {
+            bar: pdev.map_bar(UAR_BAR)?,
+            pages: uar_pages,
+        };
         let state = State::new(index)?;
         let hca = KBox::pin_init(
             pin_init!(Self {
