@@ -9,6 +9,7 @@ mod client;
 mod cm;
 mod device;
 mod event;
+pub(crate) mod provider;
 mod sa;
 mod verbs;
 

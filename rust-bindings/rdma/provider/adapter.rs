@@ -1,0 +1,699 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `ib_device_ops` of a [`Driver`]: `extern "C"` trampolines into its traits.
+
+use super::wr::{AhAttr, CqInitAttr, QpAttr, QpCap, QpInitAttr, RecvWr, SendWr};
+use super::{
+    Ah, AhOps, Atomic, Cq, CqCore, CqOps, Dev, DeviceAttr, Driver, LinkLayer, MadIn, MadOut, MadWc,
+    Mr, MrCore, MrOps, NotifyFlags, Pd, PdOps, PortAttr, PortModify, Qp, QpCore, QpOps, Sleepable,
+};
+use crate::rust_bindings::error::code::EOPNOTSUPP;
+use crate::rust_bindings::raw;
+use core::marker::PhantomData;
+use core::mem::{offset_of, size_of, MaybeUninit};
+use core::ptr::addr_of_mut;
+use kernel::error::{from_result, Error, Result};
+use kernel::ffi::{c_char, c_int};
+use kernel::prelude::*;
+
+/// `IB_DEVICE_MODIFY_NODE_DESC`.
+const DEVICE_MODIFY_NODE_DESC: c_int = 2;
+/// `IB_CQ_SOLICITED`.
+const CQ_SOLICITED: u32 = 1;
+/// `IB_CQ_REPORT_MISSED_EVENTS`.
+const CQ_REPORT_MISSED_EVENTS: u32 = 4;
+
+pub(super) struct Adapter<D: Driver>(PhantomData<D>);
+
+/// Initialises the driver data of a core-allocated object in place.
+///
+/// # Safety
+///
+/// `slot` is the (uninitialised) data field of an object the core just allocated.
+unsafe fn init_data<T>(slot: *mut T, init: Result<impl PinInit<T, Error>>) -> Result {
+    // SAFETY: The caller's guarantee; the core never moves the object.
+    unsafe { init?.__pinned_init(slot) }
+}
+
+impl<D: Driver> Adapter<D> {
+    /// The operations, for `ib_set_device_ops` (which copies them).
+    pub(super) fn ops() -> raw::ib_device_ops {
+        // SAFETY: An all-zero `ib_device_ops` is valid: no operation, no sizes.
+        let mut o: raw::ib_device_ops = unsafe { core::mem::zeroed() };
+        o.driver_id = D::DRIVER_ID;
+        o.query_device = Some(Self::query_device);
+        o.query_port = Some(Self::query_port);
+        o.get_port_immutable = Some(Self::get_port_immutable);
+        o.get_link_layer = Some(Self::get_link_layer);
+        o.query_gid = Some(Self::query_gid);
+        o.query_pkey = Some(Self::query_pkey);
+        if D::HAS_MODIFY_NODE_DESC {
+            o.modify_device = Some(Self::modify_device);
+        }
+        if D::HAS_MODIFY_PORT {
+            o.modify_port = Some(Self::modify_port);
+        }
+        if D::HAS_FW_VERSION {
+            o.get_dev_fw_str = Some(Self::get_dev_fw_str);
+        }
+        if D::HAS_PROCESS_MAD {
+            o.process_mad = Some(Self::process_mad);
+        }
+        o.alloc_pd = Some(Self::alloc_pd);
+        o.dealloc_pd = Some(Self::dealloc_pd);
+        o.create_cq = Some(Self::create_cq);
+        o.destroy_cq = Some(Self::destroy_cq);
+        o.poll_cq = Some(Self::poll_cq);
+        o.req_notify_cq = Some(Self::req_notify_cq);
+        o.modify_cq = Some(Self::modify_cq);
+        o.create_qp = Some(Self::create_qp);
+        o.modify_qp = Some(Self::modify_qp);
+        o.query_qp = Some(Self::query_qp);
+        o.destroy_qp = Some(Self::destroy_qp);
+        o.post_send = Some(Self::post_send);
+        o.post_recv = Some(Self::post_recv);
+        o.attach_mcast = Some(Self::attach_mcast);
+        o.detach_mcast = Some(Self::detach_mcast);
+        o.create_ah = Some(Self::create_ah);
+        o.query_ah = Some(Self::query_ah);
+        o.destroy_ah = Some(Self::destroy_ah);
+        o.get_dma_mr = Some(Self::get_dma_mr);
+        o.reg_user_mr = Some(Self::reg_user_mr);
+        o.dereg_mr = Some(Self::dereg_mr);
+        o.size_ib_pd = size_of::<Pd<D>>();
+        o.size_ib_cq = size_of::<Cq<D>>();
+        o.size_ib_qp = size_of::<Qp<D>>();
+        o.size_ib_ah = size_of::<Ah<D>>();
+        o
+    }
+
+    /// `INIT_RDMA_OBJ_SIZE` checks the core structure is first; so do these.
+    const _CORE_FIRST: () = {
+        assert!(offset_of!(Pd<D>, core) == 0);
+        assert!(offset_of!(Cq<D>, core) == 0);
+        assert!(offset_of!(Qp<D>, core) == 0);
+        assert!(offset_of!(Ah<D>, core) == 0);
+        assert!(offset_of!(Mr<D>, core) == 0);
+        assert!(offset_of!(Dev<D>, core) == 0);
+    };
+
+    /// # Safety
+    ///
+    /// `ib` is a registered (or registering) device of `D`.
+    unsafe fn dev<'a>(ib: *mut raw::ib_device) -> &'a Dev<D> {
+        let () = Self::_CORE_FIRST;
+        // SAFETY: The caller's guarantee; the data is initialised before registration.
+        unsafe { Dev::from_raw(ib) }
+    }
+
+    unsafe extern "C" fn query_device(
+        ib: *mut raw::ib_device,
+        attr: *mut raw::ib_device_attr,
+        _udata: *mut raw::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core calls this op in process context for its own device.
+            let (dev, cx) = unsafe { (Self::dev(ib), Sleepable::new()) };
+            let mut a = DeviceAttr::default();
+            D::query_device(dev, &mut a, &cx)?;
+            // SAFETY: `attr` is valid for writes during the call.
+            a.write(unsafe { &mut *attr });
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn query_port(
+        ib: *mut raw::ib_device,
+        port: u32,
+        attr: *mut raw::ib_port_attr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: As in `query_device`.
+            let (dev, cx) = unsafe { (Self::dev(ib), Sleepable::new()) };
+            let mut a = PortAttr::default();
+            D::query_port(dev, port, &mut a, &cx)?;
+            // SAFETY: `attr` is valid for writes during the call.
+            a.write(unsafe { &mut *attr });
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn get_port_immutable(
+        ib: *mut raw::ib_device,
+        port: u32,
+        imm: *mut raw::ib_port_immutable,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: As in `query_device`.
+            let (dev, cx) = unsafe { (Self::dev(ib), Sleepable::new()) };
+            let i = D::port_immutable(dev, port, &cx)?;
+            // SAFETY: `imm` is valid for writes during the call.
+            let imm = unsafe { &mut *imm };
+            imm.pkey_tbl_len = i.pkey_tbl_len as c_int;
+            imm.gid_tbl_len = i.gid_tbl_len as c_int;
+            imm.core_cap_flags = i.core_cap_flags;
+            imm.max_mad_size = i.max_mad_size;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn get_link_layer(
+        ib: *mut raw::ib_device,
+        port: u32,
+    ) -> raw::rdma_link_layer {
+        // SAFETY: The core calls this op for its own device.
+        match D::link_layer(unsafe { Self::dev(ib) }, port) {
+            LinkLayer::Infiniband => raw::rdma_link_layer_IB_LINK_LAYER_INFINIBAND,
+            LinkLayer::Ethernet => raw::rdma_link_layer_IB_LINK_LAYER_ETHERNET,
+        }
+    }
+
+    unsafe extern "C" fn query_gid(
+        ib: *mut raw::ib_device,
+        port: u32,
+        index: c_int,
+        gid: *mut raw::ib_gid,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: As in `query_device`.
+            let (dev, cx) = unsafe { (Self::dev(ib), Sleepable::new()) };
+            let g = D::query_gid(dev, port, u32::try_from(index)?, &cx)?;
+            // SAFETY: `gid` is valid for writes during the call.
+            unsafe { (*gid).raw = g };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn query_pkey(
+        ib: *mut raw::ib_device,
+        port: u32,
+        index: u16,
+        pkey: *mut u16,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: As in `query_device`.
+            let (dev, cx) = unsafe { (Self::dev(ib), Sleepable::new()) };
+            let p = D::query_pkey(dev, port, index, &cx)?;
+            // SAFETY: `pkey` is valid for writes during the call.
+            unsafe { *pkey = p };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn modify_device(
+        ib: *mut raw::ib_device,
+        mask: c_int,
+        modify: *mut raw::ib_device_modify,
+    ) -> c_int {
+        from_result(|| {
+            if mask & !DEVICE_MODIFY_NODE_DESC != 0 {
+                return Err(EOPNOTSUPP());
+            }
+            if mask & DEVICE_MODIFY_NODE_DESC == 0 {
+                return Ok(0);
+            }
+            // SAFETY: As in `query_device`; `modify` is valid during the call and its
+            // `node_desc` is 64 bytes.
+            let (dev, cx, desc) = unsafe {
+                (
+                    Self::dev(ib),
+                    Sleepable::new(),
+                    &*(*modify).node_desc.as_ptr().cast::<[u8; 64]>(),
+                )
+            };
+            D::modify_node_desc(dev, desc, &cx)?;
+            dev.set_node_desc(desc);
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn modify_port(
+        ib: *mut raw::ib_device,
+        port: u32,
+        mask: c_int,
+        modify: *mut raw::ib_port_modify,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: As in `query_device`; `modify` is valid during the call.
+            let (dev, cx, m) = unsafe { (Self::dev(ib), Sleepable::new(), &*modify) };
+            let pm = PortModify {
+                mask: mask as u32,
+                set_port_cap_mask: m.set_port_cap_mask,
+                clr_port_cap_mask: m.clr_port_cap_mask,
+                init_type: m.init_type,
+            };
+            D::modify_port(dev, port, &pm, &cx)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn get_dev_fw_str(ib: *mut raw::ib_device, s: *mut c_char) {
+        // SAFETY: The core calls this op for its own device with a buffer of
+        // `IB_FW_VERSION_NAME_MAX` bytes.
+        let (dev, buf) = unsafe {
+            (
+                Self::dev(ib),
+                core::slice::from_raw_parts_mut(
+                    s.cast::<u8>(),
+                    raw::IB_FW_VERSION_NAME_MAX as usize,
+                ),
+            )
+        };
+        buf[0] = 0;
+        D::fw_version(dev, buf);
+        // Always NUL-terminated, whatever the driver wrote.
+        if let Some(last) = buf.last_mut() {
+            *last = 0;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    unsafe extern "C" fn process_mad(
+        ib: *mut raw::ib_device,
+        flags: c_int,
+        port: u32,
+        in_wc: *const raw::ib_wc,
+        _in_grh: *const raw::ib_grh,
+        in_mad: *const raw::ib_mad,
+        out_mad: *mut raw::ib_mad,
+        out_size: *mut usize,
+        _out_pkey_index: *mut u16,
+    ) -> c_int {
+        const _: () = assert!(size_of::<raw::ib_mad>() == 256);
+        // SAFETY: The core calls this op in process context with valid MADs of 256 bytes (an
+        // `ib_mad`; larger OPA MADs only on OPA devices), the output as large as `*out_size`.
+        let (dev, cx, mad, out) = unsafe {
+            (
+                Self::dev(ib),
+                Sleepable::new(),
+                &*in_mad.cast::<[u8; 256]>(),
+                &mut *out_mad.cast::<[u8; 256]>(),
+            )
+        };
+        let wc = if in_wc.is_null() {
+            None
+        } else {
+            // SAFETY: `in_wc` is the completion of the received MAD, valid during the call.
+            let w = unsafe { &*in_wc };
+            Some(MadWc {
+                slid: w.slid,
+                src_qp: w.src_qp,
+                pkey_index: w.pkey_index,
+                sl: w.sl,
+            })
+        };
+        let min = MadIn {
+            mad,
+            flags: flags as u32,
+            wc,
+        };
+        let r = D::process_mad(dev, port, &min, &mut MadOut { mad: out }, &cx);
+        if r.0 & 2 != 0 {
+            // SAFETY: `out_size` is valid during the call.
+            unsafe { *out_size = 256 };
+        }
+        r.0 as c_int
+    }
+
+    unsafe extern "C" fn alloc_pd(pd: *mut raw::ib_pd, udata: *mut raw::ib_udata) -> c_int {
+        from_result(|| {
+            if !udata.is_null() {
+                // Userspace verbs have no user context yet.
+                return Err(EOPNOTSUPP());
+            }
+            let obj = pd.cast::<Pd<D>>();
+            // SAFETY: The core allocated `size_ib_pd` bytes and set `device`; process context.
+            let (dev, cx) = unsafe { (Self::dev((*pd).device), Sleepable::new()) };
+            // SAFETY: `data` is the uninitialised data of the new object.
+            unsafe { init_data(addr_of_mut!((*obj).data), D::Pd::alloc(dev, &cx))? };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn dealloc_pd(pd: *mut raw::ib_pd, _udata: *mut raw::ib_udata) -> c_int {
+        // SAFETY: The core deallocates a PD that `alloc_pd` initialised, once, in process
+        // context; the data is dropped here and the core frees the memory afterwards.
+        unsafe {
+            let cx = Sleepable::new();
+            D::Pd::dealloc(Pd::from_raw(pd), &cx);
+            core::ptr::drop_in_place(addr_of_mut!((*pd.cast::<Pd<D>>()).data));
+        }
+        0
+    }
+
+    unsafe extern "C" fn create_cq(
+        cq: *mut raw::ib_cq,
+        attr: *const raw::ib_cq_init_attr,
+        attrs: *mut raw::uverbs_attr_bundle,
+    ) -> c_int {
+        from_result(|| {
+            if !attrs.is_null() {
+                // Userspace verbs have no user context yet.
+                return Err(EOPNOTSUPP());
+            }
+            let obj = cq.cast::<Cq<D>>();
+            // SAFETY: The core allocated `size_ib_cq` bytes and set `device`; `attr` is valid
+            // during the call; process context.
+            let (dev, cx, a) = unsafe { (Self::dev((*cq).device), Sleepable::new(), &*attr) };
+            let a = CqInitAttr {
+                cqe: a.cqe,
+                comp_vector: a.comp_vector,
+                flags: a.flags,
+            };
+            // SAFETY: `core` is the valid core part; the data is not read through it.
+            let core = CqCore(unsafe { &*obj.cast() });
+            // SAFETY: `data` is the uninitialised data of the new object.
+            unsafe { init_data(addr_of_mut!((*obj).data), D::Cq::create(dev, core, &a, &cx))? };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn destroy_cq(cq: *mut raw::ib_cq, _udata: *mut raw::ib_udata) -> c_int {
+        // SAFETY: As in `dealloc_pd`, for a CQ `create_cq` initialised.
+        unsafe {
+            let cx = Sleepable::new();
+            D::Cq::destroy(Cq::from_raw(cq), &cx);
+            core::ptr::drop_in_place(addr_of_mut!((*cq.cast::<Cq<D>>()).data));
+        }
+        0
+    }
+
+    unsafe extern "C" fn poll_cq(cq: *mut raw::ib_cq, n: c_int, wc: *mut raw::ib_wc) -> c_int {
+        let n = usize::try_from(n).unwrap_or(0);
+        if n == 0 || wc.is_null() {
+            return 0;
+        }
+        // SAFETY: The CQ exists while the consumer polls it; `wc` has room for `n` entries
+        // (`WcOut` is transparent over `ib_wc`).
+        let (cq, wcs) = unsafe {
+            (
+                Cq::<D>::from_raw(cq),
+                core::slice::from_raw_parts_mut(wc.cast::<super::WcOut>(), n),
+            )
+        };
+        match D::Cq::poll(cq, wcs, &Atomic::new()) {
+            Ok(k) => k as c_int,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    unsafe extern "C" fn req_notify_cq(
+        cq: *mut raw::ib_cq,
+        flags: raw::ib_cq_notify_flags,
+    ) -> c_int {
+        let f = NotifyFlags {
+            solicited: flags & 3 == CQ_SOLICITED,
+            report_missed: flags & CQ_REPORT_MISSED_EVENTS != 0,
+        };
+        // SAFETY: The CQ exists while the consumer arms it.
+        match D::Cq::req_notify(unsafe { Cq::from_raw(cq) }, f, &Atomic::new()) {
+            Ok(missed) => c_int::from(missed && f.report_missed),
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    unsafe extern "C" fn modify_cq(cq: *mut raw::ib_cq, count: u16, period: u16) -> c_int {
+        from_result(|| {
+            // SAFETY: The CQ exists during the call; process context.
+            let (cq, cx) = unsafe { (Cq::<D>::from_raw(cq), Sleepable::new()) };
+            D::Cq::modify(cq, count, period, &cx)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn create_qp(
+        qp: *mut raw::ib_qp,
+        init: *mut raw::ib_qp_init_attr,
+        udata: *mut raw::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            if !udata.is_null() {
+                // Userspace verbs have no user context yet.
+                return Err(EOPNOTSUPP());
+            }
+            let obj = qp.cast::<Qp<D>>();
+            // SAFETY: The core allocated `size_ib_qp` bytes and set `device` and `pd` (a PD of
+            // this device); `init` is valid during the call; process context.
+            let (pd, cx, mut attr) = unsafe {
+                (
+                    Pd::<D>::from_raw((*qp).pd),
+                    Sleepable::new(),
+                    QpInitAttr::<D>::new(&mut *init),
+                )
+            };
+            // SAFETY: `core` is the valid core part; the data is not read through it.
+            let core = QpCore(unsafe { &*obj.cast() });
+            let init = D::Qp::create(pd, core, &mut attr, &cx);
+            // SAFETY: `data` is the uninitialised data of the new object.
+            unsafe { init_data(addr_of_mut!((*obj).data), init)? };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn modify_qp(
+        qp: *mut raw::ib_qp,
+        attr: *mut raw::ib_qp_attr,
+        mask: c_int,
+        udata: *mut raw::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            if !udata.is_null() {
+                return Err(EOPNOTSUPP());
+            }
+            // SAFETY: The QP exists during the call; `attr` is valid; process context.
+            let (qp, cx, a) = unsafe { (Qp::<D>::from_raw(qp), Sleepable::new(), &*attr) };
+            D::Qp::modify(qp, &QpAttr::from_raw(a), mask as u32, &cx)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn query_qp(
+        qp: *mut raw::ib_qp,
+        attr: *mut raw::ib_qp_attr,
+        mask: c_int,
+        init: *mut raw::ib_qp_init_attr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The QP exists during the call; process context.
+            let (q, cx) = unsafe { (Qp::<D>::from_raw(qp), Sleepable::new()) };
+            let mut a = QpAttr::default();
+            let mut cap = QpCap::default();
+            D::Qp::query(q, mask as u32, &mut a, &mut cap, &cx)?;
+            // SAFETY: `attr` and `init` are valid for writes during the call; `qp` is valid.
+            unsafe {
+                a.write(&mut *attr);
+                let i = &mut *init;
+                cap.write(&mut i.cap);
+                i.qp_type = (*qp).qp_type;
+                i.send_cq = (*qp).send_cq;
+                i.recv_cq = (*qp).recv_cq;
+                i.srq = (*qp).srq;
+                i.event_handler = (*qp).event_handler;
+                i.qp_context = (*qp).qp_context;
+            }
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn destroy_qp(qp: *mut raw::ib_qp, _udata: *mut raw::ib_udata) -> c_int {
+        // SAFETY: As in `dealloc_pd`, for a QP `create_qp` initialised.
+        unsafe {
+            let cx = Sleepable::new();
+            D::Qp::destroy(Qp::from_raw(qp), &cx);
+            core::ptr::drop_in_place(addr_of_mut!((*qp.cast::<Qp<D>>()).data));
+        }
+        0
+    }
+
+    unsafe extern "C" fn post_send(
+        qp: *mut raw::ib_qp,
+        wr: *const raw::ib_send_wr,
+        bad: *mut *const raw::ib_send_wr,
+    ) -> c_int {
+        // SAFETY: The QP exists while the consumer posts to it.
+        let q = unsafe { Qp::<D>::from_raw(qp) };
+        let datagram = q.qp_type().is_datagram();
+        let mut cur = wr;
+        let mut it = core::iter::from_fn(|| {
+            if cur.is_null() {
+                return None;
+            }
+            // SAFETY: The chain consists of valid work requests of the QP's kind.
+            let w = unsafe { &*cur };
+            cur = w.next;
+            // SAFETY: As above: `ib_ud_wr` for datagram QPs, the opcode's type otherwise.
+            Some(unsafe { SendWr::<D>::new(w, datagram) })
+        });
+        match D::Qp::post_send(q, &mut it, &Atomic::new()) {
+            Ok(()) => 0,
+            Err((n, e)) => {
+                let mut w = wr;
+                for _ in 0..n {
+                    // SAFETY: `n` requests of the chain were posted, so they exist.
+                    w = unsafe { (*w).next };
+                }
+                // SAFETY: `bad` is valid (never NULL, ib_verbs.h).
+                unsafe { *bad = w };
+                e.to_errno()
+            }
+        }
+    }
+
+    unsafe extern "C" fn post_recv(
+        qp: *mut raw::ib_qp,
+        wr: *const raw::ib_recv_wr,
+        bad: *mut *const raw::ib_recv_wr,
+    ) -> c_int {
+        // SAFETY: The QP exists while the consumer posts to it.
+        let q = unsafe { Qp::<D>::from_raw(qp) };
+        let mut cur = wr;
+        let mut it = core::iter::from_fn(|| {
+            if cur.is_null() {
+                return None;
+            }
+            // SAFETY: The chain consists of valid work requests.
+            let w = unsafe { &*cur };
+            cur = w.next;
+            Some(RecvWr::new(w))
+        });
+        match D::Qp::post_recv(q, &mut it, &Atomic::new()) {
+            Ok(()) => 0,
+            Err((n, e)) => {
+                let mut w = wr;
+                for _ in 0..n {
+                    // SAFETY: `n` requests of the chain were posted, so they exist.
+                    w = unsafe { (*w).next };
+                }
+                // SAFETY: `bad` is valid.
+                unsafe { *bad = w };
+                e.to_errno()
+            }
+        }
+    }
+
+    unsafe extern "C" fn attach_mcast(
+        qp: *mut raw::ib_qp,
+        gid: *mut raw::ib_gid,
+        lid: u16,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The QP and GID are valid during the call; process context.
+            let (q, cx, g) = unsafe { (Qp::<D>::from_raw(qp), Sleepable::new(), (*gid).raw) };
+            D::Qp::attach_mcast(q, &g, lid, &cx)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn detach_mcast(
+        qp: *mut raw::ib_qp,
+        gid: *mut raw::ib_gid,
+        lid: u16,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: As in `attach_mcast`.
+            let (q, cx, g) = unsafe { (Qp::<D>::from_raw(qp), Sleepable::new(), (*gid).raw) };
+            D::Qp::detach_mcast(q, &g, lid, &cx)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn create_ah(
+        ah: *mut raw::ib_ah,
+        init: *mut raw::rdma_ah_init_attr,
+        udata: *mut raw::ib_udata,
+    ) -> c_int {
+        from_result(|| {
+            if !udata.is_null() {
+                return Err(EOPNOTSUPP());
+            }
+            let obj = ah.cast::<Ah<D>>();
+            // SAFETY: The core allocated `size_ib_ah` bytes and set `device` and `pd`; `init`
+            // and its `ah_attr` are valid during the call.
+            let (pd, attr) = unsafe {
+                (
+                    Pd::<D>::from_raw((*ah).pd),
+                    AhAttr::from_raw(&*(*init).ah_attr),
+                )
+            };
+            let cx = Atomic::new();
+            // SAFETY: `data` is the uninitialised data of the new object.
+            unsafe { init_data(addr_of_mut!((*obj).data), D::Ah::create(pd, &attr, &cx))? };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn query_ah(ah: *mut raw::ib_ah, attr: *mut raw::rdma_ah_attr) -> c_int {
+        from_result(|| {
+            let mut a = AhAttr::default();
+            // SAFETY: The AH exists during the call.
+            D::Ah::query(unsafe { Ah::from_raw(ah) }, &mut a, &Atomic::new())?;
+            // SAFETY: `attr` is valid for writes.
+            a.write(unsafe { &mut *attr });
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn destroy_ah(ah: *mut raw::ib_ah, _flags: u32) -> c_int {
+        // SAFETY: The core destroys an AH `create_ah` initialised, once; the memory is freed
+        // by the core afterwards.
+        unsafe { core::ptr::drop_in_place(addr_of_mut!((*ah.cast::<Ah<D>>()).data)) };
+        0
+    }
+
+    unsafe extern "C" fn get_dma_mr(pd: *mut raw::ib_pd, access: c_int) -> *mut raw::ib_mr {
+        let r: Result<*mut raw::ib_mr> = (|| {
+            let b = KBox::<Mr<D>>::new_uninit(GFP_KERNEL)?;
+            let obj: *mut Mr<D> = KBox::into_raw(b).cast();
+            // SAFETY: `obj` is a fresh allocation of `Mr<D>`; its core part is zeroed, as the
+            // core expects of driver-allocated MRs.
+            let core = unsafe {
+                let core = obj.cast::<raw::ib_mr>();
+                core.write(core::mem::zeroed());
+                &mut *core
+            };
+            let mut mc = MrCore(core);
+            // SAFETY: The PD is valid during the call; process context.
+            let (p, cx) = unsafe { (Pd::<D>::from_raw(pd), Sleepable::new()) };
+            let init = D::Mr::get_dma_mr(p, &mut mc, access as u32, &cx);
+            // SAFETY: `data` is the uninitialised data of the new MR.
+            if let Err(e) = unsafe { init_data(addr_of_mut!((*obj).data), init) } {
+                // SAFETY: Nothing else refers to the allocation; the data is not initialised.
+                drop(unsafe { KBox::from_raw(obj.cast::<MaybeUninit<Mr<D>>>()) });
+                return Err(e);
+            }
+            Ok(obj.cast())
+        })();
+        match r {
+            Ok(p) => p,
+            // SAFETY: `ERR_PTR` only encodes the errno.
+            Err(e) => unsafe { kernel::bindings::ERR_PTR(e.to_errno() as isize).cast() },
+        }
+    }
+
+    unsafe extern "C" fn reg_user_mr(
+        _pd: *mut raw::ib_pd,
+        _start: u64,
+        _length: u64,
+        _virt: u64,
+        _access: c_int,
+        _udata: *mut raw::ib_udata,
+    ) -> *mut raw::ib_mr {
+        // Userspace verbs have no user context yet; the op is one of those ib_core requires of
+        // a kernel-verbs provider, so it is present and refuses.
+        // SAFETY: `ERR_PTR` only encodes the errno.
+        unsafe { kernel::bindings::ERR_PTR(EOPNOTSUPP().to_errno() as isize).cast() }
+    }
+
+    unsafe extern "C" fn dereg_mr(mr: *mut raw::ib_mr, _udata: *mut raw::ib_udata) -> c_int {
+        from_result(|| {
+            let obj = mr.cast::<Mr<D>>();
+            // SAFETY: The MR was made by `get_dma_mr` (a `KBox<Mr<D>>` with initialised data)
+            // and the core deregisters it once, in process context.
+            let (m, cx) = unsafe { (&*obj, Sleepable::new()) };
+            D::Mr::dereg(m, &cx)?;
+            // SAFETY: Deregistered: nothing refers to the MR any more.
+            drop(unsafe { KBox::from_raw(obj) });
+            Ok(0)
+        })
+    }
+}
