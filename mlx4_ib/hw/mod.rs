@@ -11,6 +11,7 @@
 pub(crate) mod av;
 pub(crate) mod cqe;
 pub(crate) mod doorbell;
+pub(crate) mod mlx;
 pub(crate) mod qp_state;
 pub(crate) mod qpc;
 pub(crate) mod sizing;
