@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! ConnectX-3 data-path formats, bit-exact and free of kernel dependencies: send WQE
-//! segments, completion queue entries and doorbells (C: `include/linux/mlx4/qp.h`,
-//! `include/linux/mlx4/cq.h`, `drivers/infiniband/hw/mlx4/{qp,cq}.c`).
+//! ConnectX-3 formats, bit-exact and free of kernel dependencies: send WQE segments, MLX WQEs
+//! of QP0 and QP1, completion queue entries and doorbells, and on the control path the QP
+//! context of MODIFY_QP, ring sizing and the subnet management packets of MAD_IFC (C:
+//! `include/linux/mlx4/qp.h`, `include/linux/mlx4/cq.h`, `include/rdma/ib_smi.h`,
+//! `drivers/infiniband/hw/mlx4/{qp,cq,main}.c`).
 //!
 //! Every hardware structure is big-endian and sizes of WQEs count 16-byte units. These
 //! modules are shared by the Rust mlx4_ib and the software ConnectX-3 used to test it; the host
