@@ -106,6 +106,12 @@ impl<D: Driver> Adapter<D> {
         unsafe { Dev::from_raw(ib) }
     }
 
+    /// `ib_device_ops.query_device`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn query_device(
         ib: *mut raw::ib_device,
         attr: *mut raw::ib_device_attr,
@@ -122,6 +128,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.query_port`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn query_port(
         ib: *mut raw::ib_device,
         port: u32,
@@ -138,6 +150,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.get_port_immutable`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn get_port_immutable(
         ib: *mut raw::ib_device,
         port: u32,
@@ -157,6 +175,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.get_link_layer`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn get_link_layer(
         ib: *mut raw::ib_device,
         port: u32,
@@ -168,6 +192,12 @@ impl<D: Driver> Adapter<D> {
         }
     }
 
+    /// `ib_device_ops.query_gid`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn query_gid(
         ib: *mut raw::ib_device,
         port: u32,
@@ -184,6 +214,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.query_pkey`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn query_pkey(
         ib: *mut raw::ib_device,
         port: u32,
@@ -200,6 +236,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.modify_device`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn modify_device(
         ib: *mut raw::ib_device,
         mask: c_int,
@@ -227,6 +269,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.modify_port`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn modify_port(
         ib: *mut raw::ib_device,
         port: u32,
@@ -247,6 +295,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.get_dev_fw_str`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn get_dev_fw_str(ib: *mut raw::ib_device, s: *mut c_char) {
         // SAFETY: The core calls this op for its own device with a buffer of
         // `IB_FW_VERSION_NAME_MAX` bytes.
@@ -267,6 +321,12 @@ impl<D: Driver> Adapter<D> {
         }
     }
 
+    /// `ib_device_ops.process_mad`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     #[allow(clippy::too_many_arguments)]
     unsafe extern "C" fn process_mad(
         ib: *mut raw::ib_device,
@@ -315,6 +375,12 @@ impl<D: Driver> Adapter<D> {
         r.0 as c_int
     }
 
+    /// `ib_device_ops.alloc_pd`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn alloc_pd(pd: *mut raw::ib_pd, udata: *mut raw::ib_udata) -> c_int {
         from_result(|| {
             if !udata.is_null() {
@@ -330,6 +396,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.dealloc_pd`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn dealloc_pd(pd: *mut raw::ib_pd, _udata: *mut raw::ib_udata) -> c_int {
         // SAFETY: The core deallocates a PD that `alloc_pd` initialised, once, in process
         // context; the data is dropped here and the core frees the memory afterwards.
@@ -341,6 +413,12 @@ impl<D: Driver> Adapter<D> {
         0
     }
 
+    /// `ib_device_ops.create_cq`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn create_cq(
         cq: *mut raw::ib_cq,
         attr: *const raw::ib_cq_init_attr,
@@ -368,6 +446,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.destroy_cq`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn destroy_cq(cq: *mut raw::ib_cq, _udata: *mut raw::ib_udata) -> c_int {
         // SAFETY: As in `dealloc_pd`, for a CQ `create_cq` initialised.
         unsafe {
@@ -378,6 +462,12 @@ impl<D: Driver> Adapter<D> {
         0
     }
 
+    /// `ib_device_ops.poll_cq`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn poll_cq(cq: *mut raw::ib_cq, n: c_int, wc: *mut raw::ib_wc) -> c_int {
         let n = usize::try_from(n).unwrap_or(0);
         if n == 0 || wc.is_null() {
@@ -397,6 +487,12 @@ impl<D: Driver> Adapter<D> {
         }
     }
 
+    /// `ib_device_ops.req_notify_cq`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn req_notify_cq(
         cq: *mut raw::ib_cq,
         flags: raw::ib_cq_notify_flags,
@@ -412,6 +508,12 @@ impl<D: Driver> Adapter<D> {
         }
     }
 
+    /// `ib_device_ops.modify_cq`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn modify_cq(cq: *mut raw::ib_cq, count: u16, period: u16) -> c_int {
         from_result(|| {
             // SAFETY: The CQ exists during the call; process context.
@@ -421,6 +523,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.create_qp`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn create_qp(
         qp: *mut raw::ib_qp,
         init: *mut raw::ib_qp_init_attr,
@@ -450,6 +558,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.modify_qp`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn modify_qp(
         qp: *mut raw::ib_qp,
         attr: *mut raw::ib_qp_attr,
@@ -467,6 +581,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.query_qp`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn query_qp(
         qp: *mut raw::ib_qp,
         attr: *mut raw::ib_qp_attr,
@@ -495,6 +615,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.destroy_qp`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn destroy_qp(qp: *mut raw::ib_qp, _udata: *mut raw::ib_udata) -> c_int {
         // SAFETY: As in `dealloc_pd`, for a QP `create_qp` initialised.
         unsafe {
@@ -505,6 +631,12 @@ impl<D: Driver> Adapter<D> {
         0
     }
 
+    /// `ib_device_ops.post_send`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn post_send(
         qp: *mut raw::ib_qp,
         wr: *const raw::ib_send_wr,
@@ -539,6 +671,12 @@ impl<D: Driver> Adapter<D> {
         }
     }
 
+    /// `ib_device_ops.post_recv`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn post_recv(
         qp: *mut raw::ib_qp,
         wr: *const raw::ib_recv_wr,
@@ -571,6 +709,12 @@ impl<D: Driver> Adapter<D> {
         }
     }
 
+    /// `ib_device_ops.attach_mcast`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn attach_mcast(
         qp: *mut raw::ib_qp,
         gid: *mut raw::ib_gid,
@@ -584,6 +728,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.detach_mcast`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn detach_mcast(
         qp: *mut raw::ib_qp,
         gid: *mut raw::ib_gid,
@@ -597,6 +747,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.create_ah`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn create_ah(
         ah: *mut raw::ib_ah,
         init: *mut raw::rdma_ah_init_attr,
@@ -622,6 +778,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.query_ah`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn query_ah(ah: *mut raw::ib_ah, attr: *mut raw::rdma_ah_attr) -> c_int {
         from_result(|| {
             let mut a = AhAttr::default();
@@ -633,6 +795,12 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
+    /// `ib_device_ops.destroy_ah`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn destroy_ah(ah: *mut raw::ib_ah, _flags: u32) -> c_int {
         // SAFETY: The core destroys an AH `create_ah` initialised, once; the memory is freed
         // by the core afterwards.
@@ -640,6 +808,12 @@ impl<D: Driver> Adapter<D> {
         0
     }
 
+    /// `ib_device_ops.get_dma_mr`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn get_dma_mr(pd: *mut raw::ib_pd, access: c_int) -> *mut raw::ib_mr {
         let r: Result<*mut raw::ib_mr> = (|| {
             let b = KBox::<Mr<D>>::new_uninit(GFP_KERNEL)?;
@@ -670,6 +844,12 @@ impl<D: Driver> Adapter<D> {
         }
     }
 
+    /// `ib_device_ops.reg_user_mr`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn reg_user_mr(
         _pd: *mut raw::ib_pd,
         _start: u64,
@@ -684,6 +864,12 @@ impl<D: Driver> Adapter<D> {
         unsafe { kernel::bindings::ERR_PTR(EOPNOTSUPP().to_errno() as isize).cast() }
     }
 
+    /// `ib_device_ops.dereg_mr`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
+    /// contract in `ib_verbs.h` describes them.
     unsafe extern "C" fn dereg_mr(mr: *mut raw::ib_mr, _udata: *mut raw::ib_udata) -> c_int {
         from_result(|| {
             let obj = mr.cast::<Mr<D>>();
