@@ -13,6 +13,7 @@
 pub(crate) mod av;
 pub(crate) mod cqe;
 pub(crate) mod doorbell;
+pub(crate) mod eqe;
 pub(crate) mod mlx;
 pub(crate) mod qp_state;
 pub(crate) mod qpc;
