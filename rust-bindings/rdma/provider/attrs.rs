@@ -217,3 +217,38 @@ pub(crate) struct MadOut<'a> {
     /// The 256 bytes of the reply.
     pub(crate) mad: &'a mut [u8; 256],
 }
+
+/// `enum rdma_driver_id` of mlx4 (`RDMA_DRIVER_MLX4`).
+pub(crate) const DRIVER_MLX4: u32 = raw::rdma_driver_id_RDMA_DRIVER_MLX4;
+
+/// `device_cap_flags` (`enum ib_device_cap_flags`).
+pub(crate) mod device_cap {
+    use crate::rust_bindings::raw;
+    pub(crate) const BAD_PKEY_CNTR: u64 = raw::ib_device_cap_flags_IB_DEVICE_BAD_PKEY_CNTR as u64;
+    pub(crate) const BAD_QKEY_CNTR: u64 = raw::ib_device_cap_flags_IB_DEVICE_BAD_QKEY_CNTR as u64;
+    pub(crate) const AUTO_PATH_MIG: u64 = raw::ib_device_cap_flags_IB_DEVICE_AUTO_PATH_MIG as u64;
+    pub(crate) const CHANGE_PHY_PORT: u64 =
+        raw::ib_device_cap_flags_IB_DEVICE_CHANGE_PHY_PORT as u64;
+    pub(crate) const UD_AV_PORT_ENFORCE: u64 =
+        raw::ib_device_cap_flags_IB_DEVICE_UD_AV_PORT_ENFORCE as u64;
+    pub(crate) const PORT_ACTIVE_EVENT: u64 =
+        raw::ib_device_cap_flags_IB_DEVICE_PORT_ACTIVE_EVENT as u64;
+    pub(crate) const SYS_IMAGE_GUID: u64 = raw::ib_device_cap_flags_IB_DEVICE_SYS_IMAGE_GUID as u64;
+    pub(crate) const RC_RNR_NAK_GEN: u64 = raw::ib_device_cap_flags_IB_DEVICE_RC_RNR_NAK_GEN as u64;
+    pub(crate) const UD_IP_CSUM: u64 = raw::ib_device_cap_flags_IB_DEVICE_UD_IP_CSUM as u64;
+    pub(crate) const RAW_IP_CSUM: u64 = raw::ib_device_cap_flags_IB_DEVICE_RAW_IP_CSUM as u64;
+}
+
+/// `kernel_cap_flags` (`enum ib_kernel_cap_flags`).
+pub(crate) mod kernel_cap {
+    use crate::rust_bindings::raw;
+    pub(crate) const LOCAL_DMA_LKEY: u64 = raw::ib_kernel_cap_flags_IBK_LOCAL_DMA_LKEY as u64;
+    pub(crate) const BLOCK_MULTICAST_LOOPBACK: u64 =
+        raw::ib_kernel_cap_flags_IBK_BLOCK_MULTICAST_LOOPBACK as u64;
+    pub(crate) const UD_TSO: u64 = raw::ib_kernel_cap_flags_IBK_UD_TSO as u64;
+}
+
+/// `atomic_cap`: no atomics (`IB_ATOMIC_NONE`).
+pub(crate) const ATOMIC_NONE: u32 = raw::ib_atomic_cap_IB_ATOMIC_NONE;
+/// `atomic_cap`: atomic within the HCA (`IB_ATOMIC_HCA`).
+pub(crate) const ATOMIC_HCA: u32 = raw::ib_atomic_cap_IB_ATOMIC_HCA;

@@ -38,8 +38,8 @@ mod attrs;
 mod wr;
 
 pub(crate) use attrs::{
-    DeviceAttr, MadIn, MadOut, MadResult, MadWc, PortAttr, PortImmutable, PortModify, PortState,
-    CORE_PORT_IBA_IB, MGMT_MAD_SIZE,
+    device_cap, kernel_cap, DeviceAttr, MadIn, MadOut, MadResult, MadWc, PortAttr, PortImmutable,
+    PortModify, PortState, ATOMIC_HCA, ATOMIC_NONE, CORE_PORT_IBA_IB, DRIVER_MLX4, MGMT_MAD_SIZE,
 };
 pub(crate) use wr::{
     wc_opcode, wc_status, AhAttr, CqInitAttr, GlobalRoute, QpAttr, QpCap, QpHandle, QpInitAttr,
@@ -50,6 +50,7 @@ pub(crate) use wr::{
 
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::raw;
+use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
 use core::marker::PhantomData;
 use core::ops::Deref;
 use core::ptr::NonNull;
@@ -57,6 +58,7 @@ use kernel::build_error;
 use kernel::error::{to_result, Result};
 use kernel::prelude::*;
 use kernel::str::CStr;
+use kernel::sync::Arc;
 use kernel::types::Opaque;
 
 /// Proof that the running callback may sleep (process context, no spinlock held by the core).
@@ -660,14 +662,68 @@ pub(crate) struct DeviceConfig<'a> {
     pub(crate) parent: NonNull<raw::device>,
 }
 
+/// The device a [`DevHandle`] stands for, while it is registered.
+struct LiveDev(*mut raw::ib_device);
+
+// SAFETY: The pointer is only used under the lock, while the device is registered.
+unsafe impl Send for LiveDev {}
+
+/// A handle of a registered device that may outlive its registration, for interrupt-time
+/// callbacks (an HCA's event notifier): it reports events while the device is registered and
+/// nothing once [`Registration`]'s drop has begun.
+///
+/// # Invariants
+///
+/// `dev` holds the device's `ib_device` from registration until the registration's drop clears
+/// it, before `ib_unregister_device`.
+pub(crate) struct DevHandle<D: Driver> {
+    dev: Arc<SpinLockIrq<Option<LiveDev>>>,
+    _d: PhantomData<D>,
+}
+
+impl<D: Driver> Clone for DevHandle<D> {
+    fn clone(&self) -> Self {
+        Self {
+            dev: self.dev.clone(),
+            _d: PhantomData,
+        }
+    }
+}
+
+impl<D: Driver> DevHandle<D> {
+    /// Reports an asynchronous event of `port` if the device is still registered; any
+    /// context. Returns whether it was reported.
+    pub(crate) fn dispatch_event(&self, port: u32, event: DeviceEvent) -> bool {
+        let g = self.dev.lock();
+        match &*g {
+            Some(d) => {
+                // SAFETY: The device stays registered while the lock is held and the value
+                // set (type invariant).
+                unsafe { Dev::<D>::from_raw(d.0) }.dispatch_event(port, event);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Calls `f` with the device if it is still registered, under a spinlock (so `f` must
+    /// not sleep).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&Dev<D>) -> R) -> Option<R> {
+        let g = self.dev.lock();
+        // SAFETY: As in `dispatch_event`.
+        g.as_ref().map(|d| f(unsafe { Dev::<D>::from_raw(d.0) }))
+    }
+}
+
 /// A registered RDMA device; dropping it unregisters the device (every client and object goes
 /// first), drops the driver data and frees the device.
 ///
 /// # Invariants
 ///
-/// `dev` is a registered device whose data is initialised.
+/// `dev` is a registered device whose data is initialised; `live` holds it until drop.
 pub(crate) struct Registration<D: Driver> {
     dev: NonNull<Dev<D>>,
+    live: Arc<SpinLockIrq<Option<LiveDev>>>,
 }
 
 // SAFETY: The device is reachable from any thread by design; `D` is `Send + Sync`.
@@ -684,6 +740,7 @@ impl<D: Driver> Registration<D> {
         cfg: &DeviceConfig<'_>,
         data: impl PinInit<D, Error>,
     ) -> Result<Self> {
+        let live = Arc::pin_init(new_spinlock_irq!(None, "rdma_provider_live"), GFP_KERNEL)?;
         let size = core::mem::size_of::<Dev<D>>();
         // SAFETY: `size` covers an `ib_device` at offset 0 (`Dev` is `#[repr(C)]`).
         let ib = unsafe { raw::_ib_alloc_device(size) };
@@ -732,8 +789,17 @@ impl<D: Driver> Registration<D> {
             }
             return Err(e);
         }
+        *live.lock() = Some(LiveDev(raw));
         // INVARIANT: Registered, with the data initialised.
-        Ok(Self { dev })
+        Ok(Self { dev, live })
+    }
+
+    /// Returns a handle for callbacks that may run after the registration is gone.
+    pub(crate) fn handle(&self) -> DevHandle<D> {
+        DevHandle {
+            dev: self.live.clone(),
+            _d: PhantomData,
+        }
     }
 
     /// Returns the registered device.
@@ -745,6 +811,9 @@ impl<D: Driver> Registration<D> {
 
 impl<D: Driver> Drop for Registration<D> {
     fn drop(&mut self) {
+        // No handle reports anything from here on (an event queued now would outlive the
+        // device).
+        *self.live.lock() = None;
         let dev = self.dev.as_ptr();
         // SAFETY: The device is registered (type invariant). After `ib_unregister_device`
         // returns the core calls no op any more and every object is destroyed, so the data may
