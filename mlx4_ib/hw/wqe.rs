@@ -136,6 +136,64 @@ impl Raddr {
     }
 }
 
+/// The atomic segment after the remote address (C: `set_atomic_seg`,
+/// `set_masked_atomic_seg`): 16 bytes, or 32 for a masked compare-and-swap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Atomic {
+    /// Compare-and-swap: swap, compare.
+    CmpSwp { swap: u64, compare: u64 },
+    /// Fetch-and-add: the addend.
+    FetchAdd { add: u64 },
+    /// Masked fetch-and-add: the addend and the mask of field boundaries.
+    MaskedFetchAdd { add: u64, mask: u64 },
+    /// Masked compare-and-swap: swap, compare and their masks.
+    MaskedCmpSwp {
+        swap: u64,
+        compare: u64,
+        swap_mask: u64,
+        compare_mask: u64,
+    },
+}
+
+impl Atomic {
+    /// The segment's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::MaskedCmpSwp { .. } => 2 * DS,
+            _ => DS,
+        }
+    }
+
+    /// Writes the segment at the start of `buf`.
+    pub(crate) fn write(&self, buf: &mut [u8]) {
+        match *self {
+            Self::CmpSwp { swap, compare } => {
+                put_be64(buf, 0, swap);
+                put_be64(buf, 8, compare);
+            }
+            Self::FetchAdd { add } => {
+                put_be64(buf, 0, add);
+                put_be64(buf, 8, 0);
+            }
+            Self::MaskedFetchAdd { add, mask } => {
+                put_be64(buf, 0, add);
+                put_be64(buf, 8, mask);
+            }
+            Self::MaskedCmpSwp {
+                swap,
+                compare,
+                swap_mask,
+                compare_mask,
+            } => {
+                put_be64(buf, 0, swap);
+                put_be64(buf, 8, compare);
+                put_be64(buf, 16, swap_mask);
+                put_be64(buf, 24, compare_mask);
+            }
+        }
+    }
+}
+
 /// A scatter/gather entry (16 bytes), in send and receive WQEs alike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Data {
@@ -280,5 +338,37 @@ mod tests {
         let mut buf = [0u8; 16];
         Data::TERMINATOR.write(&mut buf);
         assert_eq!(buf, [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn atomic_segments() {
+        let mut b = [0xaau8; 32];
+        Atomic::FetchAdd {
+            add: 0x0102_0304_0506_0708,
+        }
+        .write(&mut b);
+        assert_eq!(&b[..16], &[1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(Atomic::FetchAdd { add: 0 }.len(), 16);
+        Atomic::MaskedCmpSwp {
+            swap: 1,
+            compare: 2,
+            swap_mask: 3,
+            compare_mask: 4,
+        }
+        .write(&mut b);
+        assert_eq!(b[7], 1);
+        assert_eq!(b[15], 2);
+        assert_eq!(b[23], 3);
+        assert_eq!(b[31], 4);
+        assert_eq!(
+            Atomic::MaskedCmpSwp {
+                swap: 0,
+                compare: 0,
+                swap_mask: 0,
+                compare_mask: 0
+            }
+            .len(),
+            32
+        );
     }
 }
