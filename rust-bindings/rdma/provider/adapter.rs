@@ -333,7 +333,7 @@ impl<D: Driver> Adapter<D> {
         flags: c_int,
         port: u32,
         in_wc: *const raw::ib_wc,
-        _in_grh: *const raw::ib_grh,
+        in_grh: *const raw::ib_grh,
         in_mad: *const raw::ib_mad,
         out_mad: *mut raw::ib_mad,
         out_size: *mut usize,
@@ -356,16 +356,28 @@ impl<D: Driver> Adapter<D> {
             // SAFETY: `in_wc` is the completion of the received MAD, valid during the call.
             let w = unsafe { &*in_wc };
             Some(MadWc {
+                // SAFETY: The completion of a received MAD names its (valid) QP.
+                qp_num: if w.qp.is_null() {
+                    0
+                } else {
+                    unsafe { (*w.qp).qp_num }
+                },
                 slid: w.slid,
                 src_qp: w.src_qp,
                 pkey_index: w.pkey_index,
                 sl: w.sl,
+                dlid_path_bits: w.dlid_path_bits,
+                has_grh: w.wc_flags as u32 & raw::ib_wc_flags_IB_WC_GRH != 0,
             })
         };
+        const _: () = assert!(size_of::<raw::ib_grh>() == 40);
+        // SAFETY: A non-null `in_grh` is the 40-byte GRH of the MAD, valid during the call.
+        let grh = (!in_grh.is_null()).then(|| unsafe { &*in_grh.cast::<[u8; 40]>() });
         let min = MadIn {
             mad,
             flags: flags as u32,
             wc,
+            grh,
         };
         let r = D::process_mad(dev, port, &min, &mut MadOut { mad: out }, &cx);
         if r.0 & 2 != 0 {

@@ -201,15 +201,22 @@ pub(crate) struct MadIn<'a> {
     pub(crate) flags: u32,
     /// The source LID and P_Key index when the MAD came from the wire.
     pub(crate) wc: Option<MadWc>,
+    /// The GRH the MAD came with, if any.
+    pub(crate) grh: Option<&'a [u8; 40]>,
 }
 
 /// What `process_mad` learns of a received MAD's completion.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct MadWc {
+    /// The QP that received it (`wc->qp->qp_num`: 0 or 1).
+    pub(crate) qp_num: u32,
     pub(crate) slid: u32,
     pub(crate) src_qp: u32,
     pub(crate) pkey_index: u16,
     pub(crate) sl: u8,
+    pub(crate) dlid_path_bits: u8,
+    /// It came with a GRH (`IB_WC_GRH`).
+    pub(crate) has_grh: bool,
 }
 
 /// The reply buffer of `process_mad`.

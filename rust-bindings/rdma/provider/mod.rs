@@ -221,6 +221,41 @@ impl<D: Driver> Dev<D> {
         unsafe { raw::ib_dispatch_event(&ev) };
     }
 
+    /// Returns the node description (`ib_device.node_desc`).
+    pub(crate) fn node_desc(&self) -> [u8; 64] {
+        let mut d = [0u8; 64];
+        // SAFETY: The device is valid; `node_desc` is 64 plain bytes (see `set_node_desc`).
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (*self.as_raw()).node_desc.as_ptr().cast::<u8>(),
+                d.as_mut_ptr(),
+                64,
+            )
+        };
+        d
+    }
+
+    /// Reads P_Key table entry `index` of `port` from the core's cache (any context).
+    pub(crate) fn cached_pkey(&self, port: u32, index: u16) -> Result<u16> {
+        let mut pkey = 0u16;
+        // SAFETY: The device is registered (its cache exists); the lookup takes the cache's
+        // IRQ-safe read lock.
+        to_result(unsafe {
+            raw::ib_get_cached_pkey(self.as_raw(), port, index.into(), &mut pkey)
+        })?;
+        Ok(pkey)
+    }
+
+    /// Reads GID table entry `index` of `port` from the core's table (any context).
+    pub(crate) fn cached_gid(&self, port: u32, index: u32) -> Result<[u8; 16]> {
+        // SAFETY: An all-zero GID is valid.
+        let mut gid: raw::ib_gid = unsafe { core::mem::zeroed() };
+        // SAFETY: As in `cached_pkey`; `rdma_query_gid` takes the table's IRQ-safe read lock.
+        to_result(unsafe { raw::rdma_query_gid(self.as_raw(), port, index as i32, &mut gid) })?;
+        // SAFETY: Every bit pattern of the union is a valid byte array.
+        Ok(unsafe { gid.raw })
+    }
+
     /// Sets the node description (`ib_device.node_desc`), as `modify_device` does.
     pub(crate) fn set_node_desc(&self, desc: &[u8; 64]) {
         // SAFETY: The device is valid; `node_desc` is plain bytes the core reads for sysfs and
