@@ -613,3 +613,25 @@ void rust_helper_init_irq_work(struct irq_work *work, void (*func)(struct irq_wo
 {
 	init_irq_work(work, func);
 }
+
+/* Barriers for queues shared with a device (rust-bindings/barrier.rs). */
+
+void rust_helper_wmb(void)
+{
+	wmb();
+}
+
+void rust_helper_rmb(void)
+{
+	rmb();
+}
+
+void rust_helper_dma_wmb(void)
+{
+	dma_wmb();
+}
+
+void rust_helper_dma_rmb(void)
+{
+	dma_rmb();
+}
