@@ -27,9 +27,14 @@
 //! process context.
 
 mod caps;
+mod cmd;
 
 pub(crate) use crate::rust_bindings::barrier;
 pub(crate) use caps::{Caps, DevFlags};
+pub(crate) use cmd::{
+    CmdArgs, Dispatch, Input, MadIfcFlags, MadWc, Mailbox, Opcode, RawOut, Timeout,
+};
+pub(crate) use cmd::{MAD_SIZE, MAILBOX_SIZE};
 
 use crate::rust_bindings::auxiliary;
 use crate::rust_bindings::raw;
