@@ -28,6 +28,8 @@
 
 mod caps;
 mod cmd;
+mod pd;
+mod uar;
 
 pub(crate) use crate::rust_bindings::barrier;
 pub(crate) use caps::{Caps, DevFlags};
@@ -35,6 +37,8 @@ pub(crate) use cmd::{
     CmdArgs, Dispatch, Input, MadIfcFlags, MadWc, Mailbox, Opcode, RawOut, Timeout,
 };
 pub(crate) use cmd::{MAD_SIZE, MAILBOX_SIZE};
+pub(crate) use pd::Pd;
+pub(crate) use uar::{Uar, UarMap};
 
 use crate::rust_bindings::auxiliary;
 use crate::rust_bindings::raw;
