@@ -26,17 +26,21 @@
 //! Dropping a resource may sleep (most go through a firmware command or a mutex): drop them in
 //! process context.
 
+mod buf;
 mod caps;
 mod cmd;
+mod db;
 mod pd;
 mod uar;
 
 pub(crate) use crate::rust_bindings::barrier;
+pub(crate) use buf::{Buf, Mtt, QueueBuf};
 pub(crate) use caps::{Caps, DevFlags};
 pub(crate) use cmd::{
     CmdArgs, Dispatch, Input, MadIfcFlags, MadWc, Mailbox, Opcode, RawOut, Timeout,
 };
 pub(crate) use cmd::{MAD_SIZE, MAILBOX_SIZE};
+pub(crate) use db::Db;
 pub(crate) use pd::Pd;
 pub(crate) use uar::{Uar, UarMap};
 
