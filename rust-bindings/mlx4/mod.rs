@@ -30,6 +30,7 @@ mod buf;
 mod caps;
 mod cmd;
 mod db;
+mod mr;
 mod pd;
 mod uar;
 
@@ -41,6 +42,7 @@ pub(crate) use cmd::{
 };
 pub(crate) use cmd::{MAD_SIZE, MAILBOX_SIZE};
 pub(crate) use db::Db;
+pub(crate) use mr::{convert_access, Access, Mr};
 pub(crate) use pd::Pd;
 pub(crate) use uar::{Uar, UarMap};
 
