@@ -30,6 +30,7 @@ mod buf;
 mod caps;
 mod cmd;
 mod db;
+mod mcast;
 mod mr;
 mod pd;
 mod uar;
