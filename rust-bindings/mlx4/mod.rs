@@ -30,6 +30,7 @@ mod buf;
 mod caps;
 mod cmd;
 mod db;
+mod event;
 mod mcast;
 mod mr;
 mod pd;
@@ -43,6 +44,7 @@ pub(crate) use cmd::{
 };
 pub(crate) use cmd::{MAD_SIZE, MAILBOX_SIZE};
 pub(crate) use db::Db;
+pub(crate) use event::{Event, EventHandler, EventNotifier, EQE_SIZE};
 pub(crate) use mr::{convert_access, Access, Mr};
 pub(crate) use pd::Pd;
 pub(crate) use uar::{Uar, UarMap};
