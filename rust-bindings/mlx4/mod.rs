@@ -34,6 +34,7 @@ mod event;
 mod mcast;
 mod mr;
 mod pd;
+mod qp;
 mod uar;
 
 pub(crate) use crate::rust_bindings::barrier;
@@ -47,6 +48,8 @@ pub(crate) use db::Db;
 pub(crate) use event::{Event, EventHandler, EventNotifier, EQE_SIZE};
 pub(crate) use mr::{convert_access, Access, Mr};
 pub(crate) use pd::Pd;
+pub(crate) use qp::{qp_modify, qp_query, QpRange, QpState, QpUsage, QP_CONTEXT_SIZE};
+pub(crate) use qp::{RESERVE_A0_QP, RESERVE_ETH_BF_QP};
 pub(crate) use uar::{Uar, UarMap};
 
 use crate::rust_bindings::auxiliary;
