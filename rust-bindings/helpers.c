@@ -13,8 +13,10 @@
 #include <linux/etherdevice.h>
 #include <linux/icmpv6.h>
 #include <linux/irq_work.h>
+#include <linux/io.h>
 #include <linux/jiffies.h>
 #include <linux/mlx4/device.h>
+#include <linux/mlx4/doorbell.h>
 #include <linux/netdevice.h>
 #include <linux/notifier.h>
 #include <linux/pci.h>
@@ -613,3 +615,46 @@ void rust_helper_init_irq_work(struct irq_work *work, void (*func)(struct irq_wo
 {
 	init_irq_work(work, func);
 }
+
+/* Barriers and doorbells for mlx4 queues (rust-bindings/barrier.rs, mlx4/uar.rs). */
+
+void rust_helper_wmb(void)
+{
+	wmb();
+}
+
+void rust_helper_rmb(void)
+{
+	rmb();
+}
+
+void rust_helper_dma_wmb(void)
+{
+	dma_wmb();
+}
+
+void rust_helper_dma_rmb(void)
+{
+	dma_rmb();
+}
+
+void rust_helper_writel_relaxed(u32 val, void __iomem *addr)
+{
+	writel_relaxed(val, addr);
+}
+
+#if BITS_PER_LONG == 64
+/* mlx4_write64 without a lock: one 64-bit store (doorbell.h). */
+void rust_helper_mlx4_write64(const __be32 *val, void __iomem *dest)
+{
+	mlx4_write64((__be32 *)val, dest, MLX4_GET_DOORBELL_LOCK(NULL));
+}
+#else
+static DEFINE_SPINLOCK(rust_mlx4_doorbell_lock);
+
+/* Two 32-bit stores under a lock, so that the two halves of doorbells stay paired. */
+void rust_helper_mlx4_write64(const __be32 *val, void __iomem *dest)
+{
+	mlx4_write64((__be32 *)val, dest, &rust_mlx4_doorbell_lock);
+}
+#endif

@@ -10,6 +10,7 @@
 #![allow(dead_code, unused_imports, unused_macros)]
 
 pub(crate) mod auxiliary;
+pub(crate) mod barrier;
 pub(crate) mod debugfs;
 pub(crate) mod delay;
 pub(crate) mod error;

@@ -1,13 +1,56 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The mlx4_core interface used by mlx4_ib: auxiliary-driver registration and device caps.
+//! The mlx4_core interface used by mlx4_ib: auxiliary-driver registration, device caps and the
+//! HCA resources mlx4_core hands out.
 //!
 //! C headers: [`include/linux/mlx4/driver.h`](srctree/include/linux/mlx4/driver.h),
-//! [`include/linux/mlx4/device.h`](srctree/include/linux/mlx4/device.h).
+//! [`include/linux/mlx4/device.h`](srctree/include/linux/mlx4/device.h),
+//! [`include/linux/mlx4/cmd.h`](srctree/include/linux/mlx4/cmd.h),
+//! [`include/linux/mlx4/qp.h`](srctree/include/linux/mlx4/qp.h).
 //!
 //! mlx4_core creates one auxiliary device per protocol for each HCA (`mlx4_core.eth.N`,
 //! `mlx4_core.ib.N`) and its users bind to them with `mlx4_register_auxiliary_driver`, which
 //! names the driver `mlx4_core.<name>` (the registration runs inside mlx4_core).
+//!
+//! # Resource lifetime
+//!
+//! Every resource in the submodules ([`Pd`], [`Uar`], [`Buf`], [`Mtt`], [`Mr`], [`Db`],
+//! [`Mailbox`], [`QpRange`], [`EventNotifier`], ...) keeps a pointer to the `mlx4_dev` it came
+//! from and gives itself back to it on drop. mlx4_core keeps that `mlx4_dev` alive while the
+//! auxiliary device is bound, that is from [`Driver::probe`] until [`Driver::remove`] returns,
+//! so **a driver must drop every resource by the end of `remove`**: keeping them in
+//! [`Driver::Data`], which `remove` receives by value and drops, does exactly that. Resources must
+//! not be moved anywhere that outlives the binding (a global, a work item not flushed in
+//! `remove`). The type system does not enforce this (there is no `Devres` on 6.12).
+//!
+//! Dropping a resource may sleep (most go through a firmware command or a mutex): drop them in
+//! process context.
+
+mod buf;
+mod caps;
+mod cmd;
+mod db;
+mod event;
+mod mcast;
+mod mr;
+mod pd;
+mod qp;
+mod uar;
+
+pub(crate) use crate::rust_bindings::barrier;
+pub(crate) use buf::{Buf, Mtt, QueueBuf};
+pub(crate) use caps::{Caps, DevFlags};
+pub(crate) use cmd::{
+    CmdArgs, Dispatch, Input, MadIfcFlags, MadWc, Mailbox, Opcode, RawOut, Timeout,
+};
+pub(crate) use cmd::{MAD_SIZE, MAILBOX_SIZE};
+pub(crate) use db::Db;
+pub(crate) use event::{Event, EventHandler, EventNotifier, EQE_SIZE};
+pub(crate) use mr::{convert_access, Access, Mr};
+pub(crate) use pd::Pd;
+pub(crate) use qp::{qp_modify, qp_query, QpRange, QpState, QpUsage, QP_CONTEXT_SIZE};
+pub(crate) use qp::{RESERVE_A0_QP, RESERVE_ETH_BF_QP};
+pub(crate) use uar::{Uar, UarMap};
 
 use crate::rust_bindings::auxiliary;
 use crate::rust_bindings::raw;
@@ -56,12 +99,37 @@ pub(crate) enum PortType {
 /// # Invariants
 ///
 /// References only exist while the auxiliary device that leads to it is being probed or removed,
-/// during which mlx4_core keeps the `mlx4_dev` alive.
+/// or is bound (from `probe` until `remove` returns), during which mlx4_core keeps the
+/// `mlx4_dev` alive.
+///
+/// Resources created from a `Dev` keep its raw pointer instead, under the resource lifetime rule
+/// of the module documentation.
 #[repr(transparent)]
 pub(crate) struct Dev(Opaque<raw::mlx4_dev>);
 
 impl Dev {
-    fn caps(&self) -> &raw::mlx4_caps {
+    /// Returns the raw pointer, for the resources created from this device.
+    pub(crate) fn as_raw(&self) -> *mut raw::mlx4_dev {
+        self.0.get()
+    }
+
+    /// Returns the raw pointer a resource keeps (see the module documentation).
+    pub(crate) fn as_non_null(&self) -> core::ptr::NonNull<raw::mlx4_dev> {
+        core::ptr::NonNull::from(&self.0).cast()
+    }
+
+    /// Returns the device a raw pointer kept by a resource points to.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must come from [`Dev::as_non_null`] of a device that is still bound for `'a` (the
+    /// resource lifetime rule of the module documentation).
+    pub(crate) unsafe fn from_raw<'a>(ptr: core::ptr::NonNull<raw::mlx4_dev>) -> &'a Self {
+        // SAFETY: `Dev` is transparent over the C struct; validity is the caller's.
+        unsafe { ptr.cast::<Self>().as_ref() }
+    }
+
+    fn raw_caps(&self) -> &raw::mlx4_caps {
         // SAFETY: The device is valid by the type invariant, and mlx4_core does not change
         // `caps` while auxiliary drivers are bound (it removes them before a reset).
         unsafe { &(*self.0.get()).caps }
@@ -69,14 +137,14 @@ impl Dev {
 
     /// Returns the number of physical ports.
     pub(crate) fn num_ports(&self) -> u32 {
-        u32::try_from(self.caps().num_ports).unwrap_or(0)
+        u32::try_from(self.raw_caps().num_ports).unwrap_or(0)
     }
 
     /// Returns the type of `port` (1-based), as the port mask reports it.
     pub(crate) fn port_type(&self, port: u32) -> PortType {
         let mask = usize::try_from(port)
             .ok()
-            .and_then(|p| self.caps().port_mask.get(p));
+            .and_then(|p| self.raw_caps().port_mask.get(p));
         match mask.copied() {
             Some(raw::mlx4_port_type_MLX4_PORT_TYPE_IB) => PortType::Ib,
             Some(raw::mlx4_port_type_MLX4_PORT_TYPE_ETH) => PortType::Eth,
@@ -86,7 +154,7 @@ impl Dev {
 
     /// Returns the firmware version as (major, minor, sub-minor).
     pub(crate) fn fw_version(&self) -> (u16, u16, u16) {
-        let v = self.caps().fw_ver;
+        let v = self.raw_caps().fw_ver;
         // The layout of `mlx4_caps.fw_ver` (mlx4_ib's `show_fw_ver`): 16 bits each, low 48 bits.
         ((v >> 32) as u16, (v >> 16) as u16, v as u16)
     }
