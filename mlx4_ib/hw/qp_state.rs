@@ -94,6 +94,20 @@ pub(crate) enum IbQpState {
 }
 
 impl IbQpState {
+    /// The state of a raw `enum ib_qp_state` value.
+    pub(crate) fn from_raw(v: u32) -> Option<Self> {
+        Some(match v {
+            0 => Self::Reset,
+            1 => Self::Init,
+            2 => Self::Rtr,
+            3 => Self::Rts,
+            4 => Self::Sqd,
+            5 => Self::Sqe,
+            6 => Self::Err,
+            _ => return None,
+        })
+    }
+
     /// The hardware state (`to_mlx4_state`).
     pub(crate) fn to_mlx4(self) -> u32 {
         match self {
@@ -118,6 +132,18 @@ pub(crate) enum MigState {
     Rearm,
     /// Armed.
     Armed,
+}
+
+impl MigState {
+    /// The state of a raw `enum ib_mig_state` value (MIGRATED 0, REARM 1, ARMED 2); other
+    /// values read as migrated.
+    pub(crate) fn from_raw(v: u32) -> Self {
+        match v {
+            1 => Self::Rearm,
+            2 => Self::Armed,
+            _ => Self::Migrated,
+        }
+    }
 }
 
 /// The attributes a transition requires and those it allows, for one QP type (the
@@ -351,5 +377,15 @@ mod tests {
         }
         assert_eq!(IB_QP_ATTR_STANDARD_BITS, 0x1f_ffff);
         assert_eq!(IB_QP_DEST_QPN, 0x10_0000);
+    }
+
+    #[test]
+    fn raw_states() {
+        assert_eq!(IbQpState::from_raw(0), Some(IbQpState::Reset));
+        assert_eq!(IbQpState::from_raw(3), Some(IbQpState::Rts));
+        assert_eq!(IbQpState::from_raw(6), Some(IbQpState::Err));
+        assert_eq!(IbQpState::from_raw(7), None);
+        assert_eq!(MigState::from_raw(2), MigState::Armed);
+        assert_eq!(MigState::from_raw(9), MigState::Migrated);
     }
 }

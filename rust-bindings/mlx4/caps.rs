@@ -185,6 +185,21 @@ impl DevFlags {
     }
 }
 
+/// `caps.flags`: checksum offload of IPoIB (`MLX4_DEV_CAP_FLAG_IPOIB_CSUM`).
+pub(crate) const DEV_CAP_FLAG_IPOIB_CSUM: u64 = 1 << 7;
+/// `caps.flags`: a bad P_Key counter (`MLX4_DEV_CAP_FLAG_BAD_PKEY_CNTR`).
+pub(crate) const DEV_CAP_FLAG_BAD_PKEY_CNTR: u64 = 1 << 8;
+/// `caps.flags`: a bad Q_Key counter (`MLX4_DEV_CAP_FLAG_BAD_QKEY_CNTR`).
+pub(crate) const DEV_CAP_FLAG_BAD_QKEY_CNTR: u64 = 1 << 9;
+/// `caps.flags`: atomic operations (`MLX4_DEV_CAP_FLAG_ATOMIC`).
+pub(crate) const DEV_CAP_FLAG_ATOMIC: u64 = 1 << 18;
+/// `caps.flags`: UD address vectors are checked against the port (`MLX4_DEV_CAP_FLAG_UD_AV_PORT`).
+pub(crate) const DEV_CAP_FLAG_UD_AV_PORT: u64 = 1 << 20;
+/// `caps.flags`: the firmware reports port management changes (`MLX4_DEV_CAP_FLAG_PORT_MNG_CHG_EV`).
+pub(crate) const DEV_CAP_FLAG_PORT_MNG_CHG_EV: u64 = 1 << 59;
+/// `caps.bmme_flags`: a reserved lkey covers all memory (`MLX4_BMME_FLAG_RESERVED_LKEY`).
+pub(crate) const BMME_FLAG_RESERVED_LKEY: u32 = 1 << 10;
+
 /// `mlx4_to_hw_uar_index`: `index << (PAGE_SHIFT - uar_page_shift)`.
 fn hw_uar_index(index: u32, uar_page_shift: u8) -> u32 {
     let shift = u32::try_from(kernel::page::PAGE_SHIFT)
@@ -223,6 +238,11 @@ impl Caps {
             .and_then(|p| self.port_type.get(p))
             .copied()
             .unwrap_or(PortType::Other)
+    }
+
+    /// Returns whether the device has a reserved lkey for all memory.
+    pub(crate) fn has_reserved_lkey(&self) -> bool {
+        self.bmme_flags & BMME_FLAG_RESERVED_LKEY != 0
     }
 
     /// Returns whether `port` exists (`1..=num_ports`).

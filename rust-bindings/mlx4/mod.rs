@@ -31,6 +31,7 @@ mod caps;
 mod cmd;
 mod db;
 mod event;
+mod hwobj;
 mod mcast;
 mod mr;
 mod pd;
@@ -39,13 +40,18 @@ mod uar;
 
 pub(crate) use crate::rust_bindings::barrier;
 pub(crate) use buf::{Buf, Mtt, QueueBuf};
-pub(crate) use caps::{Caps, DevFlags};
+pub(crate) use caps::{
+    Caps, DevFlags, BMME_FLAG_RESERVED_LKEY, DEV_CAP_FLAG_ATOMIC, DEV_CAP_FLAG_BAD_PKEY_CNTR,
+    DEV_CAP_FLAG_BAD_QKEY_CNTR, DEV_CAP_FLAG_IPOIB_CSUM, DEV_CAP_FLAG_PORT_MNG_CHG_EV,
+    DEV_CAP_FLAG_UD_AV_PORT,
+};
 pub(crate) use cmd::{
     CmdArgs, Dispatch, Input, MadIfcFlags, MadWc, Mailbox, Opcode, RawOut, Timeout,
 };
 pub(crate) use cmd::{MAD_SIZE, MAILBOX_SIZE};
 pub(crate) use db::Db;
 pub(crate) use event::{Event, EventHandler, EventNotifier, EQE_SIZE};
+pub(crate) use hwobj::{CqResources, HwCq, HwQp};
 pub(crate) use mr::{convert_access, Access, Mr};
 pub(crate) use pd::Pd;
 pub(crate) use qp::{qp_modify, qp_query, QpRange, QpState, QpUsage, QP_CONTEXT_SIZE};
@@ -107,7 +113,35 @@ pub(crate) enum PortType {
 #[repr(transparent)]
 pub(crate) struct Dev(Opaque<raw::mlx4_dev>);
 
+/// A reference to an HCA kept by an object of its driver (the RDMA device of the HCA).
+///
+/// # Invariants
+///
+/// Points to a bound `mlx4_dev`; like every resource of this module, its holder is dropped by
+/// the end of the driver's `remove` (module documentation), so the device outlives it.
+pub(crate) struct DevRef(core::ptr::NonNull<raw::mlx4_dev>);
+
+// SAFETY: `mlx4_dev` is shared by mlx4_core and its drivers from any thread.
+unsafe impl Send for DevRef {}
+// SAFETY: As above; `&Dev` only allows what mlx4_core allows concurrently.
+unsafe impl Sync for DevRef {}
+
+impl core::ops::Deref for DevRef {
+    type Target = Dev;
+
+    fn deref(&self) -> &Dev {
+        // SAFETY: The device outlives `self` (type invariant).
+        unsafe { Dev::from_raw(self.0) }
+    }
+}
+
 impl Dev {
+    /// Returns a reference for an object that lives while the device is bound.
+    pub(crate) fn to_ref(&self) -> DevRef {
+        // INVARIANT: The holder follows the module's resource lifetime rule.
+        DevRef(self.as_non_null())
+    }
+
     /// Returns the raw pointer, for the resources created from this device.
     pub(crate) fn as_raw(&self) -> *mut raw::mlx4_dev {
         self.0.get()

@@ -1,11 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Our mlx4_ib's probe on the software ConnectX-3, as long as it has no verbs
-# provider: it reads each HCA's port types and firmware version through
-# mlx4_core, logs them and declines the device (ENODEV), so both HCAs stay
-# unbound and no RDMA device appears; it unloads cleanly, and the kernel's C
-# mlx4_ib binds the same HCAs afterwards.
-# timeout: 180
+# Our mlx4_ib on the software ConnectX-3: it binds both HCAs and registers
+# mlx4_0 and mlx4_1 with the kernel verbs; the sysfs attributes are those the
+# C driver shows; opensm sweeps the fabric through our MAD path (QP0/QP1 MLX
+# sends, process_mad) and the diagnostics answer; the C ib_ipoib runs over it.
+# timeout: 300
 # exercises: ours
 . "$(dirname "$0")/../lib.sh"
 
@@ -16,30 +15,59 @@ check "modprobe mlx4_model (the software ConnectX-3)" modprobe mlx4_model
 modprobe ib_core
 check "insmod our mlx4_ib" insmod "$REPO/mlx4_ib.ko"
 check "the loaded mlx4_ib is ours" loaded_ours mlx4_ib
-check "driver mlx4_core.ib registered" test -d $D
-for i in 0 1; do
-	a=mlx4_core.ib.$i
-	check "$a: port 1 read as InfiniBand" dmesg_has "$a: port 1: Ib\$"
-	check "$a: firmware 2.42.5000, one RDMA port, sm_guid_assign=0" \
-		dmesg_has "$a: firmware 2\.42\.5000, 1 RDMA-capable port\(s\), sm_guid_assign=0"
-	check "$a: declined (no verbs provider yet)" \
-		dmesg_has "$a: verbs provider not implemented yet, not binding"
-	check "$a left unbound" test ! -e $D/$a
+check "both HCAs bound" sh -c "ls $D | grep -c '^mlx4_core.ib.[01]\$' | grep -qx 2"
+check "mlx4_0 and mlx4_1 registered" wait_for 20 test -e $IB/mlx4_1/ports/1/state
+rdma link | sed 's/^/#   /'
+check_eq "rdma link: mlx4_0/1 and mlx4_1/1" 2 "$(rdma link | grep -c '^link mlx4_[01]/1 ')"
+rdma dev -d | sed 's/^/#   /'
+for d in mlx4_0 mlx4_1; do
+	check_eq "$d fw_ver" 2.42.5000 "$(cat $IB/$d/fw_ver)"
+	check_eq "$d node_type" "1: CA" "$(cat $IB/$d/node_type)"
+	check "$d node_desc" grep -q 'MT25408 ConnectX Mellanox Technologies' $IB/$d/node_desc
+	check_eq "$d link_layer" InfiniBand "$(cat $IB/$d/ports/1/link_layer)"
+	check_eq "$d pkeys/0" 0xffff "$(cat $IB/$d/ports/1/pkeys/0)"
+	check "$d gids/0: fe80::/64 and the port GUID" \
+		grep -q '^fe80:0000:0000:0000:0002:c903:00a0:0' $IB/$d/ports/1/gids/0
 done
-check "no RDMA device registered" sh -c "! ls $IB | grep -q mlx4"
-# Binding by hand probes again and fails the same way.
-if echo mlx4_core.ib.0 >$D/bind 2>/tmp/bind.err; then
-	fail "bind mlx4_core.ib.0 succeeded"
-else
-	echo "# ok bind mlx4_core.ib.0 refused: $(cat /tmp/bind.err)"
+check_eq "mlx4_0 node_guid" 0002:c903:00a0:0000 "$(cat $IB/mlx4_0/node_guid)"
+check_eq "mlx4_1 node_guid" 0002:c903:00a0:0100 "$(cat $IB/mlx4_1/node_guid)"
+
+modprobe ib_umad
+set -- -g $MODEL_SM_GUID -B -f /tmp/opensm.log
+opensm "$@" >/tmp/opensm.out 2>&1
+check "opensm: both ports ACTIVE" wait_for 60 sh -c \
+	"grep -q ACTIVE $IB/mlx4_0/ports/1/state && grep -q ACTIVE $IB/mlx4_1/ports/1/state"
+check "opensm logged no error" sh -c "! grep ' ERR ' /tmp/opensm.log"
+check_eq "mlx4_0 LID" 0x1 "$(cat $IB/mlx4_0/ports/1/lid)"
+check_eq "mlx4_1 LID" 0x2 "$(cat $IB/mlx4_1/ports/1/lid)"
+check_eq "mlx4_1 SM LID" 0x1 "$(cat $IB/mlx4_1/ports/1/sm_lid)"
+check "ibstat mlx4_1: Active, base lid 2, SM lid 1" sh -c \
+	"ibstat mlx4_1 | grep -q 'State: Active' && ibstat mlx4_1 | grep -q 'Base lid: 2' &&
+	 ibstat mlx4_1 | grep -q 'SM lid: 1'"
+check "IsSM set on mlx4_0's port (modify_port, 0x0251486a)" sh -c \
+	"ibstat mlx4_0 | grep -q 'Capability mask: 0x0251486a'"
+check "smpquery nodeinfo (LID 2)" sh -c "smpquery nodeinfo 2 | grep -q 'Guid:.*0x0002c90300a00100'"
+check "smpquery -D nodedesc 0,1 (directed route)" sh -c \
+	"smpquery -D nodedesc 0,1 | grep -q 'MT25408 ConnectX Mellanox Technologies'"
+check_eq "saquery: two node records" 2 "$(saquery 2>/dev/null | grep -c '^NodeRecord dump')"
+check "sminfo: master SM at LID 1" sh -c "sminfo | grep -q 'sminfo: sm lid 1 .*SMINFO_MASTER'"
+
+check "modprobe ib_ipoib (the C one)" modprobe ib_ipoib
+check "ib0 and ib1" wait_for 20 sh -c "test -e /sys/class/net/ib0 && test -e /sys/class/net/ib1"
+check "ib0 in namespace a, ib1 in b" model_ipoib_netns
+if ! check "ping ib0 -> ib1 (datagram)" wait_for 60 ip netns exec a ping -c 1 -W 1 10.9.0.2; then
+	model_ipoib_diag 2>&1 | sed 's/^/#   /'
 fi
-check_eq "a second probe of mlx4_core.ib.0" 2 \
-	"$(dmesg_count 'mlx4_core.ib.0: verbs provider not implemented yet, not binding')"
+check "ping -c 20" ip netns exec a ping -q -c 20 -i 0.05 -w 20 10.9.0.2
+check "ping6 -c 10" ip netns exec a ping -q -c 10 -i 0.05 -w 20 fd00:9::2
+ip netns del a
+ip netns del b
+
+pkill -x opensm
+check "opensm stops" wait_for 15 sh -c "! pgrep -x opensm"
+check "rmmod ib_ipoib ib_umad" modprobe -r ib_ipoib ib_umad
 check "rmmod our mlx4_ib" rmmod mlx4_ib
-check "driver mlx4_core.ib unregistered" test ! -d $D
-check "the C mlx4_ib binds both HCAs afterwards" sh -c \
-	"modprobe mlx4_ib && ls $D | grep -c '^mlx4_core.ib.[01]\$' | grep -qx 2"
-check "the loaded mlx4_ib is now the C one" loaded_c mlx4_ib
-check "modules unload" modprobe -r mlx4_ib mlx4_model
+check "mlx4_0 gone" test ! -e $IB/mlx4_0
+check "modules unload" modprobe -r mlx4_model
 check "no leak (kmemleak)" kmemleak_check
 finish
