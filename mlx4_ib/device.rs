@@ -118,7 +118,7 @@ impl Mlx4Ib {
             max_qp_dest_rdma: c.max_qp_dest_rdma,
             max_msg_sz: c.max_msg_sz,
             max_gso_sz: c.max_gso_sz,
-            stat_rate_support: c.stat_rate_support as u16,
+            stat_rate_support: c.stat_rate_support,
             default_counter: [None, None],
             sink_counter_index: c.max_counters.wrapping_sub(1) as u8,
         }

@@ -111,6 +111,11 @@ impl HwCq {
         unsafe { core::ptr::read_volatile(addr_of_mut!((*self.cq.get()).arm_sn)) as u32 }
     }
 
+    /// `mlx4_cq.comp`.
+    ///
+    /// # Safety
+    ///
+    /// Called by mlx4_core only, from its EQ interrupt, for a CQ allocated by [`HwCq::new`].
     unsafe extern "C" fn comp_callback(cq: *mut raw::mlx4_cq) {
         // SAFETY: mlx4_core calls this for a CQ of `HwCq` (the only one setting it), which is
         // alive: `mlx4_cq_free` waits for the EQ interrupt before the memory goes.
@@ -124,6 +129,11 @@ impl HwCq {
         }
     }
 
+    /// `mlx4_cq.event`.
+    ///
+    /// # Safety
+    ///
+    /// As for `comp_callback`.
     unsafe extern "C" fn event_callback(cq: *mut raw::mlx4_cq, kind: raw::mlx4_event) {
         if kind != raw::mlx4_event_MLX4_EVENT_TYPE_CQ_ERROR {
             pr_warn!("mlx4_ib: unexpected event type {} on CQ\n", kind);
@@ -228,6 +238,12 @@ impl HwQp {
         }
     }
 
+    /// `mlx4_qp.event`.
+    ///
+    /// # Safety
+    ///
+    /// Called by mlx4_core only, from its EQ interrupt, for a QP allocated by [`HwQp::new`],
+    /// holding a reference of it that this callback (or the work it queues) releases.
     unsafe extern "C" fn event_callback(qp: *mut raw::mlx4_qp, kind: raw::mlx4_event) {
         // SAFETY: mlx4_core calls this for a QP of `HwQp` with a reference held (released by
         // `mlx4_put_qp`), so the QP and its `ib_qp` stay alive until then.

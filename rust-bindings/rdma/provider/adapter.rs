@@ -356,10 +356,10 @@ impl<D: Driver> Adapter<D> {
             // SAFETY: `in_wc` is the completion of the received MAD, valid during the call.
             let w = unsafe { &*in_wc };
             Some(MadWc {
-                // SAFETY: The completion of a received MAD names its (valid) QP.
                 qp_num: if w.qp.is_null() {
                     0
                 } else {
+                    // SAFETY: The completion of a received MAD names its (valid) QP.
                     unsafe { (*w.qp).qp_num }
                 },
                 slid: w.slid,
