@@ -240,13 +240,22 @@ model_partitions() {
 	export PARTITIONS
 }
 
+# Which mlx4_ib the model tests run on: the C one, or ours in the runs marked
+# ":rust_mlx4_ib" (kernel parameter ipoibrs.mlx4_ib=rust, see run.sh).
+MLX4_IB=c
+grep -q 'ipoibrs.mlx4_ib=rust' /proc/cmdline 2>/dev/null && MLX4_IB=rust
+
 # The software ConnectX-3 (tests under mlx4_model/): load the C mlx4_ib on it,
 # run opensm on mlx4_0 (PARTITIONS: an optional partitions.conf) and wait for
 # both ports to be ACTIVE.
 MODEL_SM_GUID=0x0002c90300a00001
 model_start() {
 	modprobe mlx4_ib || return 1
-	loaded_c mlx4_ib || { echo "the loaded mlx4_ib is not the kernel's C one"; return 1; }
+	if [ "$MLX4_IB" = rust ]; then
+		loaded_ours mlx4_ib || { echo "the loaded mlx4_ib is not ours"; return 1; }
+	else
+		loaded_c mlx4_ib || { echo "the loaded mlx4_ib is not the kernel's C one"; return 1; }
+	fi
 	modprobe ib_umad || return 1
 	wait_for 20 test -e /sys/class/infiniband/mlx4_1/ports/1/state || return 1
 	set -- -g $MODEL_SM_GUID -B -f /tmp/opensm.log

@@ -43,16 +43,19 @@ done
 
 # Tests under mlx4_model/ run in one VM holding the software ConnectX-3 (its
 # two HCAs are cabled to each other) with the kernel's C drivers; the others in
-# the two soft-RoCE VMs with our modules. Model tests marked "# swiotlb: yes"
+# the two soft-RoCE VMs with our modules. Model tests marked "# mlx4_ib: both"
+# (kernel verbs only) run a second time with our mlx4_ib in place of the C one
+# (reported as ID:rust_mlx4_ib). Model tests marked "# swiotlb: yes"
 # (kernel DMA only: bounce buffers would hide user memory from the HCA) run a
 # second time in a VM booted with swiotlb=force, so that a driver that reads a
 # buffer before unmapping (or syncing) it sees stale data.
-fabric=() model=() swio=()
+fabric=() model=() swio=() rust=()
 for t in "${tests[@]}"; do
 	case "$t" in
 	mlx4_model/*)
 		model+=("$t")
 		grep -q '^# swiotlb: yes' "$t" && swio+=("$t")
+		grep -q '^# mlx4_ib: both' "$t" && rust+=("$t")
 		;;
 	*) fabric+=("$t") ;;
 	esac
@@ -76,12 +79,17 @@ run_group() {
 	echo $? >"$dir.rc"
 }
 
-rm -f "$out.rc" "$out-model.rc" "$out-swiotlb.rc"
+rm -f "$out.rc" "$out-model.rc" "$out-swiotlb.rc" "$out-rust.rc"
 if [ ${#fabric[@]} -gt 0 ]; then
 	run_group "$out" "$nvms" -k "$repo/ib_ipoib.ko" -k "$repo/mlx4_ib.ko" -- "${fabric[@]}"
 fi
 if [ ${#model[@]} -gt 0 ]; then
 	run_group "$out-model" 1 -m -k "$repo/mlx4_model.ko" -- "${model[@]}"
+fi
+# Our mlx4_ib under updates/ (ranked above the kernel's), and the tests told to expect it.
+if [ ${#rust[@]} -gt 0 ]; then
+	run_group "$out-rust" 1 -m -a ipoibrs.mlx4_ib=rust -k "$repo/mlx4_model.ko" \
+		-k "$repo/mlx4_ib.ko" -- "${rust[@]}"
 fi
 if [ ${#swio[@]} -gt 0 ]; then
 	run_group "$out-swiotlb" 1 -m -a swiotlb=65536,force -k "$repo/mlx4_model.ko" -- "${swio[@]}"
@@ -89,11 +97,12 @@ fi
 
 pass=0 fail=0 skipped=0 n=0 ours=0 ref=0
 echo "TAP version 13"
-echo "1..$((${#tests[@]} + ${#swio[@]}))"
-for t in "${fabric[@]}" "${model[@]}" "${swio[@]/%/@swiotlb}"; do
+echo "1..$((${#tests[@]} + ${#swio[@]} + ${#rust[@]}))"
+for t in "${fabric[@]}" "${model[@]}" "${rust[@]/%/@rust}" "${swio[@]/%/@swiotlb}"; do
 	n=$((n + 1))
 	case "$t" in
 	*@swiotlb) t=${t%@swiotlb} dir=$out-swiotlb vms=(a) suffix=:swiotlb ;;
+	*@rust) t=${t%@rust} dir=$out-rust vms=(a) suffix=:rust_mlx4_ib ;;
 	mlx4_model/*) dir=$out-model vms=(a) suffix= ;;
 	*) dir=$out vms=(a) suffix=; [ "$nvms" = 2 ] && vms+=(b) ;;
 	esac
@@ -103,6 +112,8 @@ for t in "${fabric[@]}" "${model[@]}" "${swio[@]/%/@swiotlb}"; do
 	# What a pass is evidence of: our modules, or the C reference drivers and the harness
 	# (the software ConnectX-3 under the C mlx4_ib). Every test says which, and asserts it.
 	what=$(sed -n 's/^# exercises: *\([a-z]*\).*/\1/p' "$t")
+	# On our mlx4_ib, a test of the C drivers exercises ours.
+	[ "$suffix" = :rust_mlx4_ib ] && what=ours
 	case "$what" in
 	ours | reference) ;;
 	*) echo "# $t has no '# exercises: ours|reference' line"; status=fail ;;
@@ -137,7 +148,7 @@ for t in "${fabric[@]}" "${model[@]}" "${swio[@]/%/@swiotlb}"; do
 		done
 	fi
 done
-for dir in "$out" "$out-model" "$out-swiotlb"; do
+for dir in "$out" "$out-model" "$out-rust" "$out-swiotlb"; do
 	[ -f "$dir.rc" ] || continue
 	if [ "$(cat "$dir.rc")" != 0 ]; then
 		echo "# the VM run itself failed (deadline, crash or splat outside a test):"

@@ -6,6 +6,7 @@
 # a P_Key from opensm's partitions.conf gives a child that carries traffic.
 # timeout: 600
 # swiotlb: yes
+# mlx4_ib: both
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
 

@@ -5,6 +5,7 @@
 # (ibstat, ibnetdiscover, smpquery, saquery, sminfo) see what the model's SMA
 # and opensm's SA say.
 # timeout: 300
+# mlx4_ib: both
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
 

@@ -9,6 +9,7 @@
 # opensm (client reregistration) gets every group joined again.
 # timeout: 900
 # swiotlb: yes
+# mlx4_ib: both
 # exercises: ours
 . "$(dirname "$0")/../lib.sh"
 
