@@ -3,8 +3,10 @@
 # Our mlx4_ib on the software ConnectX-3: it binds both HCAs and registers
 # mlx4_0 and mlx4_1 with the kernel verbs; the sysfs attributes are those the
 # C driver shows; opensm sweeps the fabric through our MAD path (QP0/QP1 MLX
-# sends, process_mad) and the diagnostics answer; the C ib_ipoib runs over it.
-# timeout: 300
+# sends, process_mad) and the diagnostics answer; the C ib_ipoib runs over it,
+# and our mlx4_ib unloads under its traffic. Then 20 cycles of load, unbind
+# and bind by hand through the auxiliary bus, unload.
+# timeout: 600
 # exercises: ours
 . "$(dirname "$0")/../lib.sh"
 
@@ -60,14 +62,35 @@ if ! check "ping ib0 -> ib1 (datagram)" wait_for 60 ip netns exec a ping -c 1 -W
 fi
 check "ping -c 20" ip netns exec a ping -q -c 20 -i 0.05 -w 20 10.9.0.2
 check "ping6 -c 10" ip netns exec a ping -q -c 10 -i 0.05 -w 20 fd00:9::2
-ip netns del a
-ip netns del b
 
+# Unload under traffic: the RDMA core takes ipoib's ports away first.
+ip netns exec a ping -q -f -w 30 10.9.0.2 >/dev/null 2>&1 &
+flood=$!
+sleep 2
 pkill -x opensm
 check "opensm stops" wait_for 15 sh -c "! pgrep -x opensm"
-check "rmmod ib_ipoib ib_umad" modprobe -r ib_ipoib ib_umad
-check "rmmod our mlx4_ib" rmmod mlx4_ib
+check "rmmod our mlx4_ib under a ping flood" rmmod mlx4_ib
 check "mlx4_0 gone" test ! -e $IB/mlx4_0
+check "ib0 and ib1 gone" sh -c "! ip -n a link show ib0 2>/dev/null && ! ip -n b link show ib1 2>/dev/null"
+kill $flood 2>/dev/null
+wait $flood 2>/dev/null
+ip netns del a
+ip netns del b
+check "rmmod ib_ipoib ib_umad" modprobe -r ib_ipoib ib_umad
+
+# Load, unbind and bind both HCAs by hand, unload: 20 times.
+cycles=0
+for i in $(seq 20); do
+	insmod "$REPO/mlx4_ib.ko" || break
+	wait_for 10 test -e $IB/mlx4_1 || break
+	echo mlx4_core.ib.0 >$D/unbind || break
+	test ! -e $IB/mlx4_0 || break
+	echo mlx4_core.ib.0 >$D/bind || break
+	wait_for 10 test -e $IB/mlx4_0 || break
+	rmmod mlx4_ib || break
+	cycles=$((cycles + 1))
+done
+check_eq "load/unbind/bind/unload cycles" 20 "$cycles"
 check "modules unload" modprobe -r mlx4_model
 check "no leak (kmemleak)" kmemleak_check
 finish
