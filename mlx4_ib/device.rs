@@ -12,7 +12,8 @@ use crate::qp::{Mlx4Qp, QpQueues};
 use crate::rust_bindings::mlx4::{self, Caps, DevRef, MadIfcFlags, Pd, Uar, UarMap};
 use crate::rust_bindings::rdma::provider::{
     self, device_cap, kernel_cap, DeviceAttr, Driver, LinkLayer, MadIn, MadOut, MadResult,
-    PortAttr, PortImmutable, PortModify, Sleepable, CORE_PORT_IBA_IB, MGMT_MAD_SIZE,
+    PortAttr, PortImmutable, PortModify, Sleepable, SysfsAttr, SysfsBuf, CORE_PORT_IBA_IB,
+    MGMT_MAD_SIZE,
 };
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -353,6 +354,25 @@ impl Driver for Mlx4Ib {
         let (a, b, c) = dev.caps.fw_version();
         let mut w = Cursor { buf, len: 0 };
         let _ = core::fmt::write(&mut w, format_args!("{a}.{b}.{c}"));
+    }
+
+    fn sysfs_show(dev: &provider::Dev<Self>, which: SysfsAttr, out: &mut SysfsBuf<'_>) -> Result {
+        use core::fmt::Write;
+        let c = &dev.caps;
+        match which {
+            SysfsAttr::HwRev => writeln!(out, "{:x}", dev.hw_rev),
+            SysfsAttr::HcaType => writeln!(out, "MT{}", c.device_id),
+            SysfsAttr::BoardId => {
+                let n = c
+                    .board_id
+                    .iter()
+                    .position(|&b| b == 0)
+                    .unwrap_or(c.board_id.len());
+                let id = core::str::from_utf8(&c.board_id[..n]).unwrap_or("");
+                writeln!(out, "{id}")
+            }
+        }
+        .map_err(|_| EINVAL)
     }
 
     fn modify_port(

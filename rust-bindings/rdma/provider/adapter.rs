@@ -6,6 +6,7 @@ use super::wr::{AhAttr, CqInitAttr, QpAttr, QpCap, QpInitAttr, RecvWr, SendWr};
 use super::{
     Ah, AhOps, Atomic, Cq, CqCore, CqOps, Dev, DeviceAttr, Driver, LinkLayer, MadIn, MadOut, MadWc,
     Mr, MrCore, MrOps, NotifyFlags, Pd, PdOps, PortAttr, PortModify, Qp, QpCore, QpOps, Sleepable,
+    SysfsAttr, SysfsBuf,
 };
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::raw;
@@ -15,6 +16,7 @@ use core::ptr::addr_of_mut;
 use kernel::error::{from_result, Error, Result};
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
+use kernel::{c_str, str::CStr};
 
 /// `IB_DEVICE_MODIFY_NODE_DESC`.
 const DEVICE_MODIFY_NODE_DESC: c_int = 2;
@@ -80,11 +82,114 @@ impl<D: Driver> Adapter<D> {
         o.get_dma_mr = Some(Self::get_dma_mr);
         o.reg_user_mr = Some(Self::reg_user_mr);
         o.dereg_mr = Some(Self::dereg_mr);
+        if D::HAS_SYSFS_SHOW {
+            o.device_group = &Self::GROUP;
+        }
         o.size_ib_pd = size_of::<Pd<D>>();
         o.size_ib_cq = size_of::<Cq<D>>();
         o.size_ib_qp = size_of::<Qp<D>>();
         o.size_ib_ah = size_of::<Ah<D>>();
         o
+    }
+
+    /// A read-only device attribute calling `show`.
+    const fn attr(
+        name: &'static CStr,
+        show: unsafe extern "C" fn(
+            *mut raw::device,
+            *mut raw::device_attribute,
+            *mut c_char,
+        ) -> isize,
+    ) -> raw::device_attribute {
+        // SAFETY: An all-zero attribute is valid (no name, no callbacks, no lockdep key).
+        let mut a: raw::device_attribute = unsafe { core::mem::zeroed() };
+        a.attr.name = name.as_char_ptr();
+        a.attr.mode = 0o444;
+        a.show = Some(show);
+        a
+    }
+
+    const HW_REV: raw::device_attribute = Self::attr(c_str!("hw_rev"), Self::show_hw_rev);
+    const HCA_TYPE: raw::device_attribute = Self::attr(c_str!("hca_type"), Self::show_hca_type);
+    const BOARD_ID: raw::device_attribute = Self::attr(c_str!("board_id"), Self::show_board_id);
+    const ATTRS: [*const raw::attribute; 4] = [
+        &Self::HW_REV.attr,
+        &Self::HCA_TYPE.attr,
+        &Self::BOARD_ID.attr,
+        core::ptr::null(),
+    ];
+    /// The attributes of the device directory (`ib_device_ops.device_group`); the driver
+    /// core only reads them.
+    const GROUP: raw::attribute_group = {
+        // SAFETY: An all-zero group is valid.
+        let mut g: raw::attribute_group = unsafe { core::mem::zeroed() };
+        g.attrs = Self::ATTRS.as_ptr().cast_mut().cast();
+        g
+    };
+
+    /// Formats attribute `which` of the device whose `struct device` is `dev` into `buf`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the `dev` of a registered device of `D` and `buf` a sysfs page.
+    unsafe fn show(dev: *mut raw::device, buf: *mut c_char, which: SysfsAttr) -> isize {
+        let off = offset_of!(raw::ib_device, __bindgen_anon_1);
+        // SAFETY: The attributes are in the group of the `ib_device`'s own `struct device`,
+        // the first member of the union at `off`; the device is registered while sysfs shows
+        // its attributes.
+        let (d, page) = unsafe {
+            (
+                Self::dev(dev.cast::<u8>().sub(off).cast()),
+                core::slice::from_raw_parts_mut(buf.cast::<u8>(), kernel::page::PAGE_SIZE),
+            )
+        };
+        let mut w = SysfsBuf { buf: page, len: 0 };
+        match D::sysfs_show(d, which, &mut w) {
+            Ok(()) => w.len as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// `hw_rev` show.
+    ///
+    /// # Safety
+    ///
+    /// Called by sysfs only, for an attribute of [`Self::GROUP`].
+    unsafe extern "C" fn show_hw_rev(
+        dev: *mut raw::device,
+        _a: *mut raw::device_attribute,
+        buf: *mut c_char,
+    ) -> isize {
+        // SAFETY: As the caller guarantees.
+        unsafe { Self::show(dev, buf, SysfsAttr::HwRev) }
+    }
+
+    /// `hca_type` show.
+    ///
+    /// # Safety
+    ///
+    /// As for `show_hw_rev`.
+    unsafe extern "C" fn show_hca_type(
+        dev: *mut raw::device,
+        _a: *mut raw::device_attribute,
+        buf: *mut c_char,
+    ) -> isize {
+        // SAFETY: As the caller guarantees.
+        unsafe { Self::show(dev, buf, SysfsAttr::HcaType) }
+    }
+
+    /// `board_id` show.
+    ///
+    /// # Safety
+    ///
+    /// As for `show_hw_rev`.
+    unsafe extern "C" fn show_board_id(
+        dev: *mut raw::device,
+        _a: *mut raw::device_attribute,
+        buf: *mut c_char,
+    ) -> isize {
+        // SAFETY: As the caller guarantees.
+        unsafe { Self::show(dev, buf, SysfsAttr::BoardId) }
     }
 
     /// `INIT_RDMA_OBJ_SIZE` checks the core structure is first; so do these.

@@ -166,6 +166,33 @@ impl QpEvent {
     }
 }
 
+/// A sysfs attribute of the device directory that drivers commonly have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SysfsAttr {
+    /// `hw_rev`: the hardware revision.
+    HwRev,
+    /// `hca_type`: the HCA's model.
+    HcaType,
+    /// `board_id`: the board's identifier.
+    BoardId,
+}
+
+/// The page a sysfs attribute is shown into.
+pub(crate) struct SysfsBuf<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl core::fmt::Write for SysfsBuf<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// What a registered device is: the core's `ib_device` followed by the driver's data.
 ///
 /// # Invariants
@@ -662,6 +689,11 @@ pub(crate) trait Driver: Sized + Send + Sync + 'static {
 
     /// Writes the firmware version string (`get_dev_fw_str`) into `buf`, NUL-terminated.
     fn fw_version(_dev: &Dev<Self>, _buf: &mut [u8]) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Shows a sysfs attribute of the device (the three of `device_group`).
+    fn sysfs_show(_dev: &Dev<Self>, _which: SysfsAttr, _out: &mut SysfsBuf<'_>) -> Result {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Our mlx4_ib on the software ConnectX-3: it binds both HCAs and registers
 # mlx4_0 and mlx4_1 with the kernel verbs; the sysfs attributes are those the
-# C driver shows; opensm sweeps the fabric through our MAD path (QP0/QP1 MLX
+# C driver shows (both dumped in this VM, before an SM, and compared); opensm sweeps the fabric through our MAD path (QP0/QP1 MLX
 # sends, process_mad) and the diagnostics answer; the C ib_ipoib runs over it,
 # and our mlx4_ib unloads under its traffic. Then 20 cycles of load, unbind
 # and bind by hand through the auxiliary bus, unload.
@@ -13,12 +13,36 @@
 D=/sys/bus/auxiliary/drivers/mlx4_core.ib
 IB=/sys/class/infiniband
 
+# The device and port attributes of both HCAs, one "path value" line each.
+sysfs_dump() {
+	for d in mlx4_0 mlx4_1; do
+		for f in node_guid sys_image_guid fw_ver hca_type hw_rev board_id node_desc node_type \
+			ports/1/state ports/1/phys_state ports/1/rate ports/1/lid ports/1/sm_lid \
+			ports/1/sm_sl ports/1/lid_mask_count ports/1/cap_mask ports/1/link_layer \
+			ports/1/gids/0 ports/1/gids/1 ports/1/pkeys/0 ports/1/pkeys/1 ports/1/pkeys/127; do
+			echo "$d/$f $(cat $IB/$d/$f 2>&1)"
+		done
+		echo "$d gids $(ls $IB/$d/ports/1/gids | wc -l) pkeys $(ls $IB/$d/ports/1/pkeys | wc -l)"
+		# The device attributes (query_device), without the device index.
+		rdma dev show $d -d | sed 's/^[0-9]*: //'
+	done
+}
+
 check "modprobe mlx4_model (the software ConnectX-3)" modprobe mlx4_model
 modprobe ib_core
+check "modprobe mlx4_ib (the C one, for reference)" modprobe mlx4_ib
+check "the loaded mlx4_ib is the C one" loaded_c mlx4_ib
+wait_for 20 sh -c "grep -q INIT $IB/mlx4_1/ports/1/state"
+sysfs_dump >/tmp/sysfs.c
+check "rmmod the C mlx4_ib" rmmod mlx4_ib
 check "insmod our mlx4_ib" insmod "$REPO/mlx4_ib.ko"
 check "the loaded mlx4_ib is ours" loaded_ours mlx4_ib
 check "both HCAs bound" sh -c "ls $D | grep -c '^mlx4_core.ib.[01]\$' | grep -qx 2"
 check "mlx4_0 and mlx4_1 registered" wait_for 20 test -e $IB/mlx4_1/ports/1/state
+wait_for 20 sh -c "grep -q INIT $IB/mlx4_1/ports/1/state"
+sysfs_dump >/tmp/sysfs.rust
+sed 's/^/#   /' /tmp/sysfs.rust
+check "sysfs: the C driver's attributes, value for value" diff /tmp/sysfs.c /tmp/sysfs.rust
 rdma link | sed 's/^/#   /'
 check_eq "rdma link: mlx4_0/1 and mlx4_1/1" 2 "$(rdma link | grep -c '^link mlx4_[01]/1 ')"
 rdma dev -d | sed 's/^/#   /'
