@@ -23,6 +23,7 @@ mod events;
 // each side uses a part of them.
 #[allow(dead_code)]
 mod hw;
+mod layout_check;
 mod mad;
 mod mr;
 mod pd;

@@ -5,6 +5,9 @@
 
 use super::{be16, be32};
 
+/// Bytes in an event queue entry.
+pub(crate) const EQE_SIZE: usize = 32;
+
 /// `MLX4_DEV_PMC_SUBTYPE_GUID_INFO`.
 const SUBTYPE_GUID_INFO: u8 = 0x14;
 /// `MLX4_DEV_PMC_SUBTYPE_PORT_INFO`.
@@ -47,7 +50,7 @@ pub(crate) enum PortMgmtChange {
 
 impl PortMgmtChange {
     /// Decodes the 32 bytes of the event queue entry.
-    pub(crate) fn parse(eqe: &[u8; 32]) -> Self {
+    pub(crate) fn parse(eqe: &[u8; EQE_SIZE]) -> Self {
         let port = eqe[7];
         match eqe[3] {
             SUBTYPE_PORT_INFO => Self::PortInfo {

@@ -32,6 +32,7 @@ mod cmd;
 mod db;
 mod event;
 mod hwobj;
+pub(crate) mod layout;
 mod mcast;
 mod mr;
 mod pd;
