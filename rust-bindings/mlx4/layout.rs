@@ -45,8 +45,7 @@ pub(crate) mod path {
     pub(crate) const SIZE: usize = size_of::<raw::mlx4_qp_path>();
     pub(crate) const FL: usize = offset_of!(raw::mlx4_qp_path, fl);
     pub(crate) const VLAN_CONTROL: usize = offset_of!(raw::mlx4_qp_path, __bindgen_anon_1);
-    pub(crate) const DISABLE_PKEY_CHECK: usize =
-        offset_of!(raw::mlx4_qp_path, disable_pkey_check);
+    pub(crate) const DISABLE_PKEY_CHECK: usize = offset_of!(raw::mlx4_qp_path, disable_pkey_check);
     pub(crate) const PKEY_INDEX: usize = offset_of!(raw::mlx4_qp_path, pkey_index);
     pub(crate) const COUNTER_INDEX: usize = offset_of!(raw::mlx4_qp_path, counter_index);
     pub(crate) const GRH_MYLMC: usize = offset_of!(raw::mlx4_qp_path, grh_mylmc);
