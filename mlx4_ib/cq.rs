@@ -2,6 +2,7 @@
 
 //! Completion queues (C: drivers/infiniband/hw/mlx4/cq.c): create, poll, arm, destroy.
 
+use crate::device::Mlx4Ib;
 use crate::hw::cqe::{self, ErrCqe, Syndrome, OPCODE_ERROR, OPCODE_RESIZE};
 use crate::hw::doorbell::{ArmCmd, CqArm};
 use crate::hw::wqe::Opcode;
@@ -12,7 +13,6 @@ use crate::rust_bindings::rdma::provider::{
     WcOut, WC_GRH, WC_WITH_IMM, WC_WITH_INVALIDATE,
 };
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
-use crate::Mlx4Ib;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 

@@ -37,7 +37,7 @@ else
 	mapfile -t tests < <(ls -1 */*.sh | grep -v '^stress/' | sort)
 fi
 
-for ko in ib_ipoib.ko mlx4_ib.ko mlx4_model.ko; do
+for ko in ib_ipoib.ko mlx4_ib.ko mlx4_model.ko mlx4_ib_pair.ko; do
 	[ -f "$repo/$ko" ] || { echo "run.sh: $ko not built (make modules)" >&2; exit 1; }
 done
 
