@@ -276,6 +276,10 @@ impl CqOps<Mlx4Ib> for Mlx4Cq {
         Ok(n)
     }
 
+    fn modify(cq: &Cq<Mlx4Ib>, count: u16, period: u16, _cx: &Sleepable<'_>) -> Result {
+        cq.hw.modify(count, period)
+    }
+
     fn req_notify(cq: &Cq<Mlx4Ib>, flags: NotifyFlags, _cx: &Atomic<'_>) -> Result<bool> {
         let ci = cq.state.lock().cons_index;
         let arm = CqArm {

@@ -262,6 +262,9 @@ impl Driver for Mlx4Ib {
         a.hca_core_clock = u64::from(c.hca_core_clock) * 1000;
         a.timestamp_mask = 0xffff_ffff_ffff;
         a.max_ah = i32::MAX as u32;
+        // `MLX4_MAX_CQ_COUNT`, `MLX4_MAX_CQ_PERIOD`.
+        a.max_cq_moderation_count = u16::MAX;
+        a.max_cq_moderation_period = u16::MAX;
         Ok(())
     }
 

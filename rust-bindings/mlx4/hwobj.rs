@@ -105,6 +105,13 @@ impl HwCq {
         unsafe { (*self.cq.get()).cqn as u32 }
     }
 
+    /// Sets the interrupt moderation: an event after `count` completions or `period`
+    /// microseconds (`mlx4_cq_modify`; may sleep).
+    pub(crate) fn modify(&self, count: u16, period: u16) -> Result {
+        // SAFETY: The CQ was allocated on `dev` (type invariant); the command only reads it.
+        to_result(unsafe { raw::mlx4_cq_modify(self.dev, self.cq.get(), count, period) })
+    }
+
     /// The arm sequence number mlx4_core advances on each completion event.
     pub(crate) fn arm_sn(&self) -> u32 {
         // SAFETY: The field is valid; mlx4_core updates it from the interrupt, so read it once.

@@ -5,7 +5,10 @@
 # ConnectX-3 (mlx4_model) with the kernel's C mlx4_ib: ib_send_bw RC 64 KiB,
 # ib_send_lat, and TCP over ib_ipoib (ib0 and ib1 in two namespaces) in
 # datagram and connected mode, first the kernel's C ib_ipoib, then ours on the
-# same boot, and the ratios Rust/C.
+# same boot, and the ratios Rust/C. Then the same two ib_ipoibs on our mlx4_ib
+# (the C one unloaded, ours loaded, opensm restarted), in the same boot: four
+# figures per mode and the ratios. BENCH_ROUNDS rounds (default 3) alternate
+# the two ib_ipoibs on each mlx4_ib; each figure is the median, with the spread.
 . "$REPO/tools/testing/selftests/lib.sh"
 
 T=${BENCH_SECONDS:-10}
@@ -59,20 +62,62 @@ ipoib_tcp() {
 }
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-ipoib_tcp modprobe ib_ipoib
-c_dg=$dg c_cm=$cm
-# Ours, the same way: it is not in the VM's module tree (ib_cm is its only other need).
-ipoib_tcp sh -c "modprobe ib_cm && insmod '$REPO/ib_ipoib.ko'"
-rs_dg=$dg rs_cm=$cm
+ROUNDS=${BENCH_ROUNDS:-3}
+# median FILE: the median of the numbers in FILE, and their range.
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR) printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+med() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+
+# rounds TAG: ROUNDS alternating runs of the C ib_ipoib and ours on the loaded
+# mlx4_ib; the results in /tmp/bench.TAG.{c,rs}.{dg,cm}.
+rounds() {
+	rm -f /tmp/bench.$1.*
+	for _r in $(seq "$ROUNDS"); do
+		ipoib_tcp modprobe ib_ipoib
+		[ -n "$dg" ] && echo "$dg" >>/tmp/bench.$1.c.dg
+		[ -n "$cm" ] && echo "$cm" >>/tmp/bench.$1.c.cm
+		# Ours: not in the VM's module tree (ib_cm is its only other need).
+		ipoib_tcp sh -c "modprobe ib_cm && insmod '$REPO/ib_ipoib.ko'"
+		[ -n "$dg" ] && echo "$dg" >>/tmp/bench.$1.rs.dg
+		[ -n "$cm" ] && echo "$cm" >>/tmp/bench.$1.rs.cm
+	done
+}
+
+rounds cmlx4
+# Our mlx4_ib in place of the C one: opensm goes with the ports it held.
+pkill -x opensm
+wait_for 15 sh -c "! pgrep -x opensm" || pkill -9 -x opensm
+wait_for 30 modprobe -r ib_umad mlx4_ib || echo "bench-model: the C mlx4_ib did not unload"
+ours_up=
+if insmod "$REPO/mlx4_ib.ko" && loaded_ours mlx4_ib && modprobe ib_umad &&
+	wait_for 20 test -e /sys/class/infiniband/mlx4_1/ports/1/state &&
+	opensm -g $MODEL_SM_GUID -B -f /tmp/opensm2.log >/dev/null 2>&1 &&
+	wait_for 60 sh -c "grep -q ACTIVE /sys/class/infiniband/mlx4_0/ports/1/state &&
+		grep -q ACTIVE /sys/class/infiniband/mlx4_1/ports/1/state"; then
+	ours_up=1
+	rounds rsmlx4
+fi
+c_dg=$(med /tmp/bench.cmlx4.c.dg) c_cm=$(med /tmp/bench.cmlx4.c.cm)
+rs_dg=$(med /tmp/bench.cmlx4.rs.dg) rs_cm=$(med /tmp/bench.cmlx4.rs.cm)
 
 echo
-echo "bench: software ConnectX-3 (mlx4_model) with the C mlx4_ib, ${T}s each"
-echo "bench: model ib_send_bw RC 64 KiB          ${sbw:-?} Mbit/s"
-echo "bench: model ib_send_lat 2 B (typical)     ${lat:-?} us"
-echo "bench: model C ib_ipoib TCP datagram       ${c_dg:-?} Mbit/s"
-echo "bench: model C ib_ipoib TCP connected      ${c_cm:-?} Mbit/s"
-echo "bench: model Rust ib_ipoib TCP datagram    ${rs_dg:-?} Mbit/s"
-echo "bench: model Rust ib_ipoib TCP connected   ${rs_cm:-?} Mbit/s"
-echo "bench: ratio Rust/C ib_ipoib datagram      $(ratio "$rs_dg" "$c_dg")"
-echo "bench: ratio Rust/C ib_ipoib connected     $(ratio "$rs_cm" "$c_cm")"
-[ -n "$sbw" ] && [ -n "$lat" ] && [ -n "$c_dg" ] && [ -n "$c_cm" ] && [ -n "$rs_dg" ] && [ -n "$rs_cm" ]
+echo "bench: software ConnectX-3 (mlx4_model), ${T}s each, median of $ROUNDS alternating rounds (min-max)"
+echo "bench: model ib_send_bw RC 64 KiB (C mlx4_ib)  ${sbw:-?} Mbit/s"
+echo "bench: model ib_send_lat 2 B (typical, C)      ${lat:-?} us"
+for m in cmlx4 rsmlx4; do
+	case $m in cmlx4) mn="C mlx4_ib   " ;; rsmlx4) mn="Rust mlx4_ib" ;; esac
+	for mode in dg cm; do
+		case $mode in dg) md=datagram ;; cm) md=connected ;; esac
+		echo "bench: model $mn C ib_ipoib TCP $md    $(median /tmp/bench.$m.c.$mode) Mbit/s"
+		echo "bench: model $mn Rust ib_ipoib TCP $md $(median /tmp/bench.$m.rs.$mode) Mbit/s"
+	done
+done
+echo "bench: ratio Rust/C ib_ipoib datagram (C mlx4_ib)       $(ratio "$rs_dg" "$c_dg")"
+echo "bench: ratio Rust/C ib_ipoib connected (C mlx4_ib)      $(ratio "$rs_cm" "$c_cm")"
+for ipo in c rs; do
+	for mode in dg cm; do
+		echo "bench: ratio Rust/C mlx4_ib, $ipo ib_ipoib $mode          $(ratio \
+			"$(med /tmp/bench.rsmlx4.$ipo.$mode)" "$(med /tmp/bench.cmlx4.$ipo.$mode)")"
+	done
+done
+[ -n "$sbw" ] && [ -n "$lat" ] && [ -n "$c_dg" ] && [ -n "$c_cm" ] && [ -n "$rs_dg" ] &&
+	[ -n "$rs_cm" ] && [ -n "$ours_up" ] && [ -s /tmp/bench.rsmlx4.rs.cm ]

@@ -48,6 +48,9 @@ pub(crate) struct DeviceAttr {
     pub(crate) timestamp_mask: u64,
     pub(crate) hca_core_clock: u64,
     pub(crate) max_ah_rate: u32,
+    /// The largest completion count and period of CQ moderation (`cq_caps`).
+    pub(crate) max_cq_moderation_count: u16,
+    pub(crate) max_cq_moderation_period: u16,
 }
 
 impl DeviceAttr {
@@ -89,6 +92,8 @@ impl DeviceAttr {
         a.local_ca_ack_delay = self.local_ca_ack_delay;
         a.timestamp_mask = self.timestamp_mask;
         a.hca_core_clock = self.hca_core_clock;
+        a.cq_caps.max_cq_moderation_count = self.max_cq_moderation_count;
+        a.cq_caps.max_cq_moderation_period = self.max_cq_moderation_period;
     }
 }
 

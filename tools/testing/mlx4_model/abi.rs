@@ -665,10 +665,20 @@ unsafe extern "C" fn mlx4_cq_free(dev: *mut raw::mlx4_dev, cq: *mut raw::mlx4_cq
 #[no_mangle]
 unsafe extern "C" fn mlx4_cq_modify(
     _dev: *mut raw::mlx4_dev,
-    _cq: *mut raw::mlx4_cq,
-    _count: u16,
-    _period: u16,
+    cq: *mut raw::mlx4_cq,
+    count: u16,
+    period: u16,
 ) -> c_int {
+    // Moderation is not modelled (every completion raises its event); the request is logged
+    // so that tests can see a driver made it.
+    // SAFETY: `cq` is an allocated CQ (the caller's contract).
+    let cqn = unsafe { (*cq).cqn };
+    pr_info!(
+        "CQ {:#x}: moderation {} completions, {} us\n",
+        cqn,
+        count,
+        period
+    );
     0
 }
 

@@ -86,6 +86,12 @@ if ! check "ping ib0 -> ib1 (datagram)" wait_for 60 ip netns exec a ping -c 1 -W
 fi
 check "ping -c 20" ip netns exec a ping -q -c 20 -i 0.05 -w 20 10.9.0.2
 check "ping6 -c 10" ip netns exec a ping -q -c 10 -i 0.05 -w 20 fd00:9::2
+# Interrupt moderation of ipoib's receive CQ goes to modify_cq (mlx4_cq_modify).
+check "ethtool -C ib0 rx-usecs 10 rx-frames 16" \
+	ip netns exec a ethtool -C ib0 rx-usecs 10 rx-frames 16
+check "the HCA was asked for it (modify_cq, mlx4_cq_modify)" \
+	dmesg_has "CQ 0x[0-9a-f]+: moderation 16 completions, 10 us"
+check "ping -c 10 after moderation" ip netns exec a ping -q -c 10 -i 0.05 -w 20 10.9.0.2
 
 # Unload under traffic: the RDMA core takes ipoib's ports away first.
 ip netns exec a ping -q -f -w 30 10.9.0.2 >/dev/null 2>&1 &
