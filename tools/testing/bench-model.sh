@@ -86,7 +86,9 @@ rounds cmlx4
 # Our mlx4_ib in place of the C one: opensm goes with the ports it held.
 pkill -x opensm
 wait_for 15 sh -c "! pgrep -x opensm" || pkill -9 -x opensm
-wait_for 30 modprobe -r ib_umad mlx4_ib || echo "bench-model: the C mlx4_ib did not unload"
+# rmmod, not modprobe -r, which would also take mlx4_model and ib_core away.
+wait_for 30 rmmod ib_umad || echo "bench-model: ib_umad did not unload"
+wait_for 30 rmmod mlx4_ib || echo "bench-model: the C mlx4_ib did not unload"
 ours_up=
 if insmod "$REPO/mlx4_ib.ko" && loaded_ours mlx4_ib && modprobe ib_umad &&
 	wait_for 20 test -e /sys/class/infiniband/mlx4_1/ports/1/state &&
