@@ -277,22 +277,18 @@ impl<'a, D: Driver> SendWr<'a, D> {
                 let r = unsafe { &*kernel::container_of!(wr, raw::ib_rdma_wr, wr) };
                 Some((r.remote_addr, r.rkey))
             }
-            WrOpcode::AtomicCmpSwp
-            | WrOpcode::AtomicFetchAdd
-            | WrOpcode::MaskedAtomicCmpSwp
-            | WrOpcode::MaskedAtomicFetchAdd
-                if !self.datagram =>
-            {
-                // SAFETY: Atomic opcodes come in an `ib_atomic_wr` (type invariant).
-                let a = unsafe { &*kernel::container_of!(wr, raw::ib_atomic_wr, wr) };
-                Some((a.remote_addr, a.rkey))
-            }
-            _ => None,
+            _ => self.atomic_wr().map(|a| (a.remote_addr, a.rkey)),
         }
     }
 
     /// The operands of an atomic request: (compare_add, swap, compare_add_mask, swap_mask).
     pub(crate) fn atomic(&self) -> Option<(u64, u64, u64, u64)> {
+        self.atomic_wr()
+            .map(|a| (a.compare_add, a.swap, a.compare_add_mask, a.swap_mask))
+    }
+
+    /// The `ib_atomic_wr` around an atomic request of a connected QP.
+    fn atomic_wr(&self) -> Option<&'a raw::ib_atomic_wr> {
         let wr: *const raw::ib_send_wr = self.wr;
         match self.opcode() {
             WrOpcode::AtomicCmpSwp
@@ -301,9 +297,9 @@ impl<'a, D: Driver> SendWr<'a, D> {
             | WrOpcode::MaskedAtomicFetchAdd
                 if !self.datagram =>
             {
-                // SAFETY: As in `rdma`.
-                let a = unsafe { &*kernel::container_of!(wr, raw::ib_atomic_wr, wr) };
-                Some((a.compare_add, a.swap, a.compare_add_mask, a.swap_mask))
+                // SAFETY: Atomic opcodes come in an `ib_atomic_wr` (type invariant), valid for
+                // `'a` as the request is.
+                Some(unsafe { &*kernel::container_of!(wr, raw::ib_atomic_wr, wr) })
             }
             _ => None,
         }
