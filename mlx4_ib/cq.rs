@@ -13,6 +13,7 @@ use crate::rust_bindings::rdma::provider::{
     WcOut, WC_GRH, WC_WITH_IMM, WC_WITH_INVALIDATE,
 };
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
+use crate::srq::SrqQueue;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -53,8 +54,8 @@ impl Mlx4Cq {
     }
 
     /// Removes the completions of QP `qpn` still in the ring (`__mlx4_ib_cq_clean`), as a QP
-    /// that is reset or destroyed does.
-    pub(crate) fn clean(&self, qpn: u32) {
+    /// that is reset or destroyed does; the WQEs of its receive completions go back to `srq`.
+    pub(crate) fn clean(&self, qpn: u32, srq: Option<&SrqQueue>) {
         let mut st = self.state.lock();
         let cons = st.cons_index;
         // Find the producer index: the first entry hardware still owns.
@@ -73,6 +74,9 @@ impl Mlx4Cq {
             let Some(e) = self.sw_cqe(p) else { break };
             let c = cqe::Cqe::read(&e);
             if c.qpn == qpn {
+                if let (Some(srq), false) = (srq, c.is_send) {
+                    srq.free(c.wqe_index);
+                }
                 nfreed += 1;
             } else if nfreed != 0 {
                 let dst = p.wrapping_add(nfreed);
@@ -171,7 +175,7 @@ impl CqOps<Mlx4Ib> for Mlx4Cq {
             let wr_id = if c.is_send {
                 qp.complete_send(c.wqe_index)
             } else {
-                qp.complete_recv()
+                qp.complete_recv(c.wqe_index)
             };
             w.set_wr_id(wr_id);
             n += 1;

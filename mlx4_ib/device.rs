@@ -12,10 +12,11 @@ use crate::qp::{Mlx4Qp, QpQueues};
 use crate::rust_bindings::mlx4::{self, Caps, DevRef, MadIfcFlags, Pd, Uar, UarMap};
 use crate::rust_bindings::rdma::provider::{
     self, device_cap, kernel_cap, DeviceAttr, Driver, LinkLayer, MadIn, MadOut, MadResult,
-    PortAttr, PortImmutable, PortModify, Sleepable, SysfsAttr, SysfsBuf, CORE_PORT_IBA_IB,
+    PortAttr, PortImmutable, PortModify, Sleepable, SysfsAttr, SysfsBuf, UData, CORE_PORT_IBA_IB,
     MGMT_MAD_SIZE,
 };
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
+use crate::srq::Mlx4Srq;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
@@ -199,10 +200,25 @@ impl Driver for Mlx4Ib {
     type Pd = Mlx4Pd;
     type Cq = Mlx4Cq;
     type Qp = Mlx4Qp;
+    type Srq = Mlx4Srq;
     type Ah = Mlx4Ah;
     type Mr = Mlx4Mr;
 
-    fn query_device(dev: &provider::Dev<Self>, a: &mut DeviceAttr, cx: &Sleepable<'_>) -> Result {
+    fn query_device(
+        dev: &provider::Dev<Self>,
+        a: &mut DeviceAttr,
+        uhw: Option<&UData<'_>>,
+        cx: &Sleepable<'_>,
+    ) -> Result {
+        // The extended query's request (`struct mlx4_uverbs_ex_query_device`): no
+        // `comp_mask` bits and a zero reserved word.
+        let uhw = uhw.filter(|u| u.in_len() > 0 || u.out_len() > 0);
+        if let Some(u) = uhw.filter(|u| u.in_len() > 0) {
+            let cmd: [u32; 2] = u.copy_in(cx)?;
+            if cmd != [0, 0] {
+                return Err(EINVAL);
+            }
+        }
         let out = dev.query_smp(1, smp::IB_SMP_ATTR_NODE_INFO, 0, cx)?;
         let ni = smp::NodeInfo::parse(smp::data(&out));
         let c = &dev.caps;
@@ -245,8 +261,9 @@ impl Driver for Mlx4Ib {
         a.max_qp_rd_atom = c.max_qp_dest_rdma;
         a.max_qp_init_rd_atom = c.max_qp_init_rdma;
         a.max_res_rd_atom = a.max_qp_rd_atom * a.max_qp;
-        // No SRQ verbs yet: none are offered, so consumers (IPoIB CM) do without.
-        a.max_srq = 0;
+        a.max_srq = c.quota_srq;
+        a.max_srq_wr = c.max_srq_wqes.saturating_sub(1);
+        a.max_srq_sge = c.max_srq_sge;
         a.max_fast_reg_page_list_len = MAX_FAST_REG_PAGES;
         a.local_ca_ack_delay = c.local_ca_ack_delay as u8;
         a.atomic_cap = if c.flags & mlx4::DEV_CAP_FLAG_ATOMIC != 0 {
@@ -265,6 +282,12 @@ impl Driver for Mlx4Ib {
         // `MLX4_MAX_CQ_COUNT`, `MLX4_MAX_CQ_PERIOD`.
         a.max_cq_moderation_count = u16::MAX;
         a.max_cq_moderation_period = u16::MAX;
+        // The response (`struct mlx4_uverbs_ex_query_device_resp`) has only its header so far:
+        // `comp_mask` 0 and `response_length` 8. The clock offset, inline receive, RSS and TSO
+        // fields come with userspace verbs.
+        if let Some(u) = uhw.filter(|u| u.out_len() > 0) {
+            u.respond(&[0u32, 8], cx)?;
+        }
         Ok(())
     }
 
@@ -351,6 +374,15 @@ impl Driver for Mlx4Ib {
     ) -> Result<u16> {
         let t = dev.query_smp(port, smp::IB_SMP_ATTR_PKEY_TABLE, u32::from(index / 32), cx)?;
         Ok(smp::pkey(smp::data(&t), index))
+    }
+
+    fn modify_node_desc(dev: &provider::Dev<Self>, desc: &[u8; 64], _cx: &Sleepable<'_>) -> Result {
+        // The firmware learns it too, for trap 144; like C, a failure there is ignored (the
+        // description is the core's, which NodeDescription replies carry).
+        if let Err(e) = dev.mdev().set_node(desc) {
+            pr_debug!("{}: SET_NODE failed ({:?})\n", dev.name(), e);
+        }
+        Ok(())
     }
 
     fn fw_version(dev: &provider::Dev<Self>, buf: &mut [u8]) {

@@ -5,9 +5,10 @@
 
 use crate::device::Mlx4Ib;
 use crate::hw::smp;
-use crate::rust_bindings::mlx4::{MadIfcFlags, MadWc};
+use crate::hw::smp::Snooped;
+use crate::rust_bindings::mlx4::{self, MadIfcFlags, MadWc};
 use crate::rust_bindings::rdma::provider::{
-    Dev, Driver, MadIn, MadOut, MadResult, PortAttr, PortModify, Sleepable,
+    Dev, DeviceEvent, Driver, MadIn, MadOut, MadResult, PortAttr, PortModify, Sleepable,
 };
 use kernel::prelude::*;
 
@@ -42,7 +43,7 @@ pub(crate) fn process_mad(
     port: u32,
     m: &MadIn<'_>,
     out: &mut MadOut<'_>,
-    _cx: &Sleepable<'_>,
+    cx: &Sleepable<'_>,
 ) -> MadResult {
     let mad = m.mad;
     let (class, method) = (mad[1], mad[3]);
@@ -72,6 +73,20 @@ pub(crate) fn process_mad(
     } else {
         return MadResult::SUCCESS;
     }
+    // Port and P_Key changes are reported by the firmware when it can; else the SMPs that
+    // make them are snooped, and a LID change is told by the LID before.
+    let fw_port_events = dev.caps.flags & mlx4::DEV_CAP_FLAG_PORT_MNG_CHG_EV != 0;
+    let fw_sl2vl_events = dev.caps.flags2 & mlx4::DEV_CAP_FLAG2_SL_TO_VL_CHANGE_EVENT != 0;
+    let prev_lid = if !fw_port_events
+        && smp_class
+        && method == METHOD_SET
+        && attr_id(mad) == smp::IB_SMP_ATTR_PORT_INFO
+    {
+        let mut a = PortAttr::default();
+        Mlx4Ib::query_port(dev, port, &mut a, cx).map_or(0, |()| a.lid as u16)
+    } else {
+        0
+    };
     let mut flags = MadIfcFlags::NET_VIEW;
     if m.flags & IGNORE_MKEY != 0 {
         flags = flags | MadIfcFlags::IGNORE_MKEY;
@@ -96,6 +111,14 @@ pub(crate) fn process_mad(
         return MadResult::FAILURE;
     }
     let status = u16::from_be_bytes([out.mad[4], out.mad[5]]);
+    if status == 0 {
+        snoop(
+            dev,
+            port,
+            smp::snoop(mad, fw_port_events, fw_sl2vl_events),
+            prev_lid,
+        );
+    }
     if status == 0
         && smp_class
         && out.mad[3] == METHOD_GET_RESP
@@ -113,6 +136,24 @@ pub(crate) fn process_mad(
         return MadResult::CONSUMED;
     }
     MadResult::REPLY
+}
+
+/// Acts on what a SubnSet changed (`smp_snoop` of a native function).
+fn snoop(dev: &Dev<Mlx4Ib>, port: u32, what: Snooped, prev_lid: u16) {
+    match what {
+        Snooped::Nothing => {}
+        Snooped::PortInfo { lid, client_rereg } => {
+            if client_rereg {
+                dev.dispatch_event(port, DeviceEvent::ClientReregister);
+            }
+            if prev_lid != lid {
+                dev.dispatch_event(port, DeviceEvent::LidChange);
+            }
+        }
+        Snooped::PkeyTable => dev.dispatch_event(port, DeviceEvent::PkeyChange),
+        Snooped::GuidInfo => dev.dispatch_event(port, DeviceEvent::GidChange),
+        Snooped::SlToVl(table) => dev.set_sl2vl(port, table),
+    }
 }
 
 /// `mlx4_ib_modify_port`: the new capability mask, and a Q_Key violation counter reset, go

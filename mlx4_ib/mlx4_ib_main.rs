@@ -5,8 +5,8 @@
 //! Binds the `mlx4_core.ib.N` auxiliary devices that the C mlx4_core creates for each HCA, as
 //! the C mlx4_ib does (same driver name, id table and module alias, so `modprobe` and udev pick
 //! it the same way), and registers an RDMA device `mlx4_N` for each HCA whose ports are all
-//! InfiniBand, with the verbs of kernel consumers (ib_mad, ib_cm, IPoIB). Userspace verbs, SRQs
-//! and RoCE ports are not supported yet; an HCA with an Ethernet port is declined (`ENODEV`).
+//! InfiniBand, with the verbs of kernel consumers (ib_mad, ib_cm, IPoIB). Userspace verbs and
+//! RoCE ports are not supported yet; an HCA with an Ethernet port is declined (`ENODEV`).
 
 // Only the abstractions in rust-bindings/ may hold unsafe_code; the driver holds none.
 #![deny(unsafe_code)]
@@ -29,6 +29,7 @@ mod mad;
 mod mr;
 mod pd;
 mod qp;
+mod srq;
 
 use kernel::c_str;
 use kernel::prelude::*;

@@ -24,6 +24,7 @@ mod mad;
 mod mr;
 mod pd;
 mod qp;
+mod srq;
 
 use kernel::c_str;
 use kernel::prelude::*;

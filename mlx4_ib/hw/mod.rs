@@ -19,6 +19,7 @@ pub(crate) mod qp_state;
 pub(crate) mod qpc;
 pub(crate) mod sizing;
 pub(crate) mod smp;
+pub(crate) mod srq;
 pub(crate) mod wqe;
 
 /// The QP types of a native function's kernel QPs (`enum ib_qp_type`; mlx4_ib's own

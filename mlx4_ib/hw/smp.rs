@@ -417,6 +417,51 @@ pub(crate) fn sl_to_vl(table: &[u8; 8], sl: u8) -> u8 {
     }
 }
 
+/// What a SubnSet the SMA accepted tells the driver (`smp_snoop`), where the firmware does
+/// not report it as a port management change event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Snooped {
+    /// Nothing to act on.
+    Nothing,
+    /// PortInfo: the port's new LID and whether the SM asked clients to reregister.
+    PortInfo { lid: u16, client_rereg: bool },
+    /// A P_Key table block.
+    PkeyTable,
+    /// A GUID table block.
+    GuidInfo,
+    /// The SL-to-VL table.
+    SlToVl([u8; 8]),
+}
+
+/// Byte of PortInfo holding ClientReregister (bit 7).
+const PORT_INFO_CLIENT_REREG: usize = 51;
+
+/// Reads what the SubnSet `mad` changes (`smp_snoop`): nothing for other MADs, and nothing
+/// the firmware reports itself: `fw_port_events` (`MLX4_DEV_CAP_FLAG_PORT_MNG_CHG_EV`) covers
+/// PortInfo, P_Keys and GUIDs, with `fw_sl2vl_events` (`MLX4_DEV_CAP_FLAG2_SL_TO_VL_CHANGE_EVENT`)
+/// also the SL-to-VL table.
+pub(crate) fn snoop(mad: &[u8], fw_port_events: bool, fw_sl2vl_events: bool) -> Snooped {
+    let class = mad[1];
+    if (class != IB_MGMT_CLASS_SUBN_LID_ROUTED && class != IB_MGMT_CLASS_SUBN_DIRECTED_ROUTE)
+        || mad[3] != IB_MGMT_METHOD_SET
+    {
+        return Snooped::Nothing;
+    }
+    let d = data(mad);
+    match be16(mad, ATTR_ID_OFF) {
+        IB_SMP_ATTR_PORT_INFO if !fw_port_events => Snooped::PortInfo {
+            lid: be16(d, 16),
+            client_rereg: d[PORT_INFO_CLIENT_REREG] & 0x80 != 0,
+        },
+        IB_SMP_ATTR_PKEY_TABLE if !fw_port_events => Snooped::PkeyTable,
+        IB_SMP_ATTR_GUID_INFO if !fw_port_events => Snooped::GuidInfo,
+        IB_SMP_ATTR_SL_TO_VL_TABLE if !(fw_port_events && fw_sl2vl_events) => {
+            Snooped::SlToVl(sl2vl(d))
+        }
+        _ => Snooped::Nothing,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -653,5 +698,54 @@ mod tests {
         assert_eq!(sl_to_vl(&t, 8), 0);
         assert_eq!(sl_to_vl(&t, 15), 7);
         assert_eq!(sl_to_vl(&t, 16), 15);
+    }
+
+    #[test]
+    fn snoop_as_c() {
+        let mut m = query(IB_SMP_ATTR_PORT_INFO, 1);
+        // A Get is never snooped.
+        assert_eq!(snoop(&m, false, false), Snooped::Nothing);
+        m[3] = IB_MGMT_METHOD_SET;
+        m[DATA_OFF + 16] = 0x12;
+        m[DATA_OFF + 17] = 0x34;
+        assert_eq!(
+            snoop(&m, false, false),
+            Snooped::PortInfo {
+                lid: 0x1234,
+                client_rereg: false
+            }
+        );
+        m[DATA_OFF + 51] = 0x80 | 0x12;
+        assert_eq!(
+            snoop(&m, false, true),
+            Snooped::PortInfo {
+                lid: 0x1234,
+                client_rereg: true
+            }
+        );
+        // The firmware reports it: nothing to do.
+        assert_eq!(snoop(&m, true, false), Snooped::Nothing);
+        // Directed route too; other classes never.
+        m[1] = IB_MGMT_CLASS_SUBN_DIRECTED_ROUTE;
+        assert_ne!(snoop(&m, false, false), Snooped::Nothing);
+        m[1] = 0x04;
+        assert_eq!(snoop(&m, false, false), Snooped::Nothing);
+        let mut p = query(IB_SMP_ATTR_PKEY_TABLE, 0);
+        p[3] = IB_MGMT_METHOD_SET;
+        assert_eq!(snoop(&p, false, false), Snooped::PkeyTable);
+        assert_eq!(snoop(&p, true, true), Snooped::Nothing);
+        let mut g = query(IB_SMP_ATTR_GUID_INFO, 0);
+        g[3] = IB_MGMT_METHOD_SET;
+        assert_eq!(snoop(&g, false, false), Snooped::GuidInfo);
+        let mut t = query(IB_SMP_ATTR_SL_TO_VL_TABLE, 0);
+        t[3] = IB_MGMT_METHOD_SET;
+        t[DATA_OFF..DATA_OFF + 8]
+            .copy_from_slice(&[0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]);
+        let want = Snooped::SlToVl([0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]);
+        // The SL-to-VL table is snooped unless the firmware reports both kinds of change.
+        assert_eq!(snoop(&t, false, false), want);
+        assert_eq!(snoop(&t, true, false), want);
+        assert_eq!(snoop(&t, false, true), want);
+        assert_eq!(snoop(&t, true, true), Snooped::Nothing);
     }
 }

@@ -17,6 +17,7 @@ use crate::rust_bindings::rdma::provider::{
     RecvWr, SendWr, Sleepable,
 };
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
+use crate::srq::SrqQueue;
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -62,6 +63,8 @@ pub(crate) struct QpQueues {
     ring: QueueBuf,
     /// The receive doorbell record, if the QP has a receive queue.
     db: Option<Db>,
+    /// The SRQ it receives from instead.
+    pub(crate) srq: Option<Arc<SrqQueue>>,
     layout: sizing::Layout,
     /// Every send request generates a completion (`sq_signal_bits`).
     sig_all: bool,
@@ -87,8 +90,12 @@ impl QpQueues {
         id
     }
 
-    /// Completes the oldest receive WQE; returns its wr_id.
-    pub(crate) fn complete_recv(&self) -> u64 {
+    /// Completes a receive WQE, the SRQ's WQE at `wqe_index` or else the oldest of the
+    /// receive queue; returns its wr_id.
+    pub(crate) fn complete_recv(&self, wqe_index: u16) -> u64 {
+        if let Some(srq) = &self.srq {
+            return srq.complete(wqe_index);
+        }
         let mut rq = self.rq.lock();
         let cnt = self.layout.rq.wqe_cnt.max(1);
         let id = rq
@@ -201,7 +208,16 @@ pub(crate) struct Mlx4Qp {
 }
 
 /// A vector of `n` zeroes.
-fn zeroed_vec(n: usize) -> Result<KVec<u64>> {
+/// Removes the QP's completions from its CQs (giving back the SRQ WQEs of its receive
+/// completions), as a QP that is reset or destroyed does.
+fn clean_cqs(qp: &Qp<Mlx4Ib>) {
+    qp.recv_cq().clean(qp.q.qpn, qp.q.srq.as_deref());
+    if qp.send_cq().cqn() != qp.recv_cq().cqn() {
+        qp.send_cq().clean(qp.q.qpn, None);
+    }
+}
+
+pub(crate) fn zeroed_vec(n: usize) -> Result<KVec<u64>> {
     let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
     for _ in 0..n {
         v.push(0, GFP_KERNEL)?;
@@ -224,7 +240,7 @@ fn mlx4_state(s: IbQpState) -> Result<QpState> {
     QpState::from_raw(s.to_mlx4()).ok_or(EINVAL)
 }
 
-fn hw_err(e: crate::hw::Error) -> Error {
+pub(crate) fn hw_err(e: crate::hw::Error) -> Error {
     Error::from_errno(e.to_errno())
 }
 
@@ -300,10 +316,11 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
         if flags & !CREATE_BLOCK_MULTICAST_LOOPBACK != 0 {
             return Err(EOPNOTSUPP());
         }
-        // No SRQ, XRC or RSS verbs yet.
-        if attr.has_srq() || attr.has_xrcd_or_rss() {
+        // No XRC or RSS verbs yet.
+        if attr.has_xrcd_or_rss() {
             return Err(EOPNOTSUPP());
         }
+        let srq = attr.srq().map(|s| (s.srqn(), s.queue()));
         let special = matches!(kind, HwQpType::Smi | HwQpType::Gsi);
         let port = attr.port_num();
         if special && (port == 0 || port > dev.caps.num_ports) {
@@ -319,7 +336,7 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
             &sizing::Request {
                 qp_type: kind,
                 lso: false,
-                has_rq: true,
+                has_rq: srq.is_none(),
                 cap: sizing::QpCap {
                     max_send_wr: c.max_send_wr,
                     max_recv_wr: c.max_recv_wr,
@@ -373,7 +390,7 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
             sq_no_prefetch: false,
             inl_recv: false,
             lso: false,
-            srqn: None,
+            srqn: srq.as_ref().map(|s| s.0),
             send_cqn,
             recv_cqn,
             usr_page: dev.uar.hw_index(),
@@ -391,6 +408,7 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
                 kind,
                 ring,
                 db,
+                srq: srq.map(|s| s.1),
                 layout,
                 sig_all: attr.sq_sig_all(),
                 sq <- new_spinlock_irq!(
@@ -455,10 +473,7 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
         drop(st);
         // Completions can no longer name the QP; then the CQs lose the ones they hold.
         dev.remove_qp(qp.q.qpn);
-        qp.recv_cq().clean(qp.q.qpn);
-        if qp.send_cq().cqn() != qp.recv_cq().cqn() {
-            qp.send_cq().clean(qp.q.qpn);
-        }
+        clean_cqs(qp);
     }
 
     fn modify(qp: &Qp<Mlx4Ib>, attr: &QpAttr, mask: u32, _cx: &Sleepable<'_>) -> Result {

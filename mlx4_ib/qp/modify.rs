@@ -64,10 +64,7 @@ impl Mlx4Qp {
             }
         }
         if new == IbQpState::Reset {
-            qp.recv_cq().clean(qp.q.qpn);
-            if qp.send_cq().cqn() != qp.recv_cq().cqn() {
-                qp.send_cq().clean(qp.q.qpn);
-            }
+            super::clean_cqs(qp);
             qp.q.reset();
         }
         Ok(())

@@ -236,8 +236,9 @@ pub(super) fn post_recv(
 ) -> core::result::Result<(), (usize, Error)> {
     let q = &qp.q;
     let l = &q.layout;
+    // A QP on an SRQ has no receive queue: it is always full (C's `mlx4_wq_overflow`).
     let Some(db) = &q.db else {
-        return Err((0, EINVAL));
+        return Err((0, ENOMEM));
     };
     let mut rq = q.rq.lock();
     let mut nreq = 0usize;

@@ -197,6 +197,10 @@ pub(crate) const DEV_CAP_FLAG_ATOMIC: u64 = 1 << 18;
 pub(crate) const DEV_CAP_FLAG_UD_AV_PORT: u64 = 1 << 20;
 /// `caps.flags`: the firmware reports port management changes (`MLX4_DEV_CAP_FLAG_PORT_MNG_CHG_EV`).
 pub(crate) const DEV_CAP_FLAG_PORT_MNG_CHG_EV: u64 = 1 << 59;
+/// `caps.flags2`: the firmware reports SL-to-VL table changes too
+/// (`MLX4_DEV_CAP_FLAG2_SL_TO_VL_CHANGE_EVENT`).
+pub(crate) const DEV_CAP_FLAG2_SL_TO_VL_CHANGE_EVENT: u64 =
+    raw::MLX4_DEV_CAP_FLAG2_SL_TO_VL_CHANGE_EVENT as u64;
 /// `caps.bmme_flags`: a reserved lkey covers all memory (`MLX4_BMME_FLAG_RESERVED_LKEY`).
 pub(crate) const BMME_FLAG_RESERVED_LKEY: u32 = 1 << 10;
 

@@ -384,6 +384,17 @@ impl Dev {
     }
 }
 
+impl Dev {
+    /// Gives the firmware the node description (`SET_NODE`), so it can send trap 144
+    /// (`mlx4_ib_modify_device`).
+    pub(crate) fn set_node(&self, desc: &[u8; 64]) -> Result {
+        let mut mb = Mailbox::new(self)?;
+        mb.as_mut_slice()[..64].copy_from_slice(desc);
+        let args = CmdArgs::new(1, 0, Timeout::ClassA);
+        self.cmd(Opcode::SetNode, Input::Mailbox(&mb), args)
+    }
+}
+
 /// How `MAD_IFC` treats a MAD's keys (mlx4_ib's `MLX4_MAD_IFC_*`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct MadIfcFlags(u32);

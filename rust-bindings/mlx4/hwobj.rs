@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Hardware CQs and QPs of mlx4_core feeding RDMA core objects (`struct mlx4_cq`,
-//! `struct mlx4_qp`).
+//! Hardware CQs, QPs and SRQs of mlx4_core feeding RDMA core objects (`struct mlx4_cq`,
+//! `struct mlx4_qp`, `struct mlx4_srq`).
 //!
 //! C headers: [`include/linux/mlx4/cq.h`](srctree/include/linux/mlx4/cq.h),
-//! [`include/linux/mlx4/qp.h`](srctree/include/linux/mlx4/qp.h).
+//! [`include/linux/mlx4/qp.h`](srctree/include/linux/mlx4/qp.h),
+//! [`include/linux/mlx4/srq.h`](srctree/include/linux/mlx4/srq.h).
 //!
 //! mlx4_core calls a CQ's `comp` and `event` and a QP's `event` from its EQ interrupt, as soon
 //! as the object is allocated; these wrappers route them to the `ib_cq`/`ib_qp` the object was
-//! made for: completions straight to the CQ's handler (hard IRQ, as the C driver does), QP
-//! events through a work item (process context, as the C driver does).
+//! made for: completions and SRQ events straight to the consumer's handler (hard IRQ, as the
+//! C driver does), QP events through a work item (process context, as the C driver does).
 
 use super::{Dev, QpState};
 use crate::rust_bindings::raw;
-use crate::rust_bindings::rdma::provider::{CqCore, QpCore};
+use crate::rust_bindings::rdma::provider::{CqCore, QpCore, SrqCore};
 use core::ptr::addr_of_mut;
 use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
@@ -349,5 +350,142 @@ impl WorkItem for QpEventWork {
             }
             raw::mlx4_put_qp(this.qp);
         }
+    }
+}
+
+/// A hardware SRQ (`struct mlx4_srq`) whose events go to an `ib_srq`.
+///
+/// # Invariants
+///
+/// `srq` was allocated by `mlx4_srq_alloc` on `dev` (freed in drop), and `ibsrq` is the core
+/// SRQ this object is part of (it outlives the hardware SRQ).
+#[pin_data(PinnedDrop)]
+pub(crate) struct HwSrq {
+    #[pin]
+    srq: Opaque<raw::mlx4_srq>,
+    ibsrq: *mut raw::ib_srq,
+    dev: NonNull<raw::mlx4_dev>,
+}
+
+// SAFETY: As for `HwCq`.
+unsafe impl Send for HwSrq {}
+// SAFETY: As for `HwCq`.
+unsafe impl Sync for HwSrq {}
+
+/// What an SRQ is made of, for `mlx4_srq_alloc`.
+pub(crate) struct SrqResources<'a> {
+    /// The protection domain of its receive buffers.
+    pub(crate) pdn: u32,
+    /// The XRC domain: for a basic SRQ the first reserved one (`caps.reserved_xrcds`).
+    pub(crate) xrcdn: u16,
+    /// WQEs in the ring (a power of two).
+    pub(crate) max: u32,
+    /// Scatter entries per WQE.
+    pub(crate) max_gs: u32,
+    /// log2 of the WQE stride.
+    pub(crate) wqe_shift: u32,
+    /// The translation of the ring.
+    pub(crate) mtt: &'a super::Mtt,
+    /// The doorbell record (the WQE counter).
+    pub(crate) db: &'a super::Db,
+}
+
+impl HwSrq {
+    /// Allocates the hardware SRQ for `ibsrq` (`mlx4_srq_alloc`), a basic SRQ (no CQ).
+    pub(crate) fn new<'a>(
+        dev: &'a Dev,
+        res: SrqResources<'a>,
+        ibsrq: SrqCore<'a>,
+    ) -> impl PinInit<Self, Error> + 'a {
+        let ibsrq = ibsrq.as_raw();
+        let mdev = dev.as_non_null();
+        // SAFETY: As in `HwCq::new`.
+        unsafe {
+            kernel::init::pin_init_from_closure(move |slot: *mut Self| {
+                let srq = Opaque::raw_get(addr_of_mut!((*slot).srq));
+                srq.write(core::mem::zeroed());
+                (*srq).max = res.max as i32;
+                (*srq).max_gs = res.max_gs as i32;
+                (*srq).wqe_shift = res.wqe_shift as i32;
+                (*srq).event = Some(Self::event_callback);
+                addr_of_mut!((*slot).ibsrq).write(ibsrq);
+                addr_of_mut!((*slot).dev).write(mdev);
+                to_result(raw::mlx4_srq_alloc(
+                    mdev.as_ptr(),
+                    res.pdn,
+                    0,
+                    res.xrcdn,
+                    res.mtt.as_raw(),
+                    res.db.dma(),
+                    srq,
+                ))
+            })
+        }
+    }
+
+    /// The SRQ number.
+    pub(crate) fn srqn(&self) -> u32 {
+        // SAFETY: `srqn` is set by `mlx4_srq_alloc` and never changes afterwards.
+        unsafe { (*self.srq.get()).srqn as u32 }
+    }
+
+    /// Arms the limit event: it fires once fewer than `limit` WQEs are posted
+    /// (`mlx4_srq_arm`; may sleep).
+    pub(crate) fn arm(&self, limit: u32) -> Result {
+        let limit = i32::try_from(limit).map_err(|_| EINVAL)?;
+        // SAFETY: The SRQ was allocated on `dev` (type invariant).
+        to_result(unsafe { raw::mlx4_srq_arm(self.dev.as_ptr(), self.srq.get(), limit) })
+    }
+
+    /// Reads the armed limit back from the hardware (`mlx4_srq_query`; may sleep).
+    pub(crate) fn query_limit(&self) -> Result<u32> {
+        let mut limit = 0;
+        // SAFETY: The SRQ was allocated on `dev` (type invariant); `limit` is a valid output.
+        to_result(unsafe { raw::mlx4_srq_query(self.dev.as_ptr(), self.srq.get(), &mut limit) })?;
+        Ok(limit as u32)
+    }
+
+    /// `mlx4_srq.event`.
+    ///
+    /// # Safety
+    ///
+    /// Called by mlx4_core only, from its EQ interrupt, for an SRQ allocated by
+    /// [`HwSrq::new`], holding a reference that `mlx4_srq_free` waits for.
+    unsafe extern "C" fn event_callback(srq: *mut raw::mlx4_srq, kind: raw::mlx4_event) {
+        let ev = match kind {
+            raw::mlx4_event_MLX4_EVENT_TYPE_SRQ_LIMIT => {
+                raw::ib_event_type_IB_EVENT_SRQ_LIMIT_REACHED
+            }
+            raw::mlx4_event_MLX4_EVENT_TYPE_SRQ_CATAS_ERROR => raw::ib_event_type_IB_EVENT_SRQ_ERR,
+            k => {
+                // SAFETY: As below.
+                let n = unsafe { (*srq).srqn };
+                pr_warn!("mlx4_ib: unexpected event type {} on SRQ {:06x}\n", k, n);
+                return;
+            }
+        };
+        // SAFETY: The reference mlx4_core holds keeps the SRQ, and the `ib_srq` it is part
+        // of, alive during the call.
+        let ibsrq = unsafe { (*kernel::container_of!(srq, HwSrq, srq)).ibsrq };
+        // SAFETY: As above; the core sets `event_handler` and `srq_context` before create and
+        // never changes them. An all-zero `ib_event` is valid.
+        unsafe {
+            if let Some(f) = (*ibsrq).event_handler {
+                let mut e: raw::ib_event = core::mem::zeroed();
+                e.device = (*ibsrq).device;
+                e.event = ev;
+                e.element.srq = ibsrq;
+                f(&mut e, (*ibsrq).srq_context);
+            }
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for HwSrq {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: The SRQ was allocated on `dev` (type invariant); `mlx4_srq_free` waits for
+        // its event handlers.
+        unsafe { raw::mlx4_srq_free(self.dev.as_ptr(), self.srq.get()) };
     }
 }

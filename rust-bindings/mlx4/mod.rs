@@ -42,9 +42,9 @@ mod uar;
 pub(crate) use crate::rust_bindings::barrier;
 pub(crate) use buf::{Buf, Mtt, QueueBuf};
 pub(crate) use caps::{
-    Caps, DevFlags, BMME_FLAG_RESERVED_LKEY, DEV_CAP_FLAG_ATOMIC, DEV_CAP_FLAG_BAD_PKEY_CNTR,
-    DEV_CAP_FLAG_BAD_QKEY_CNTR, DEV_CAP_FLAG_IPOIB_CSUM, DEV_CAP_FLAG_PORT_MNG_CHG_EV,
-    DEV_CAP_FLAG_UD_AV_PORT,
+    Caps, DevFlags, BMME_FLAG_RESERVED_LKEY, DEV_CAP_FLAG2_SL_TO_VL_CHANGE_EVENT,
+    DEV_CAP_FLAG_ATOMIC, DEV_CAP_FLAG_BAD_PKEY_CNTR, DEV_CAP_FLAG_BAD_QKEY_CNTR,
+    DEV_CAP_FLAG_IPOIB_CSUM, DEV_CAP_FLAG_PORT_MNG_CHG_EV, DEV_CAP_FLAG_UD_AV_PORT,
 };
 pub(crate) use cmd::{
     CmdArgs, Dispatch, Input, MadIfcFlags, MadWc, Mailbox, Opcode, RawOut, Timeout,
@@ -52,7 +52,7 @@ pub(crate) use cmd::{
 pub(crate) use cmd::{MAD_SIZE, MAILBOX_SIZE};
 pub(crate) use db::Db;
 pub(crate) use event::{Event, EventHandler, EventNotifier, EQE_SIZE};
-pub(crate) use hwobj::{CqResources, HwCq, HwQp};
+pub(crate) use hwobj::{CqResources, HwCq, HwQp, HwSrq, SrqResources};
 pub(crate) use mr::{convert_access, Access, Mr};
 pub(crate) use pd::Pd;
 pub(crate) use qp::{qp_modify, qp_query, QpRange, QpState, QpUsage, QP_CONTEXT_SIZE};

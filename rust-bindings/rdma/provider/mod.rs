@@ -35,17 +35,24 @@
 
 mod adapter;
 mod attrs;
+mod objects;
+mod udata;
 mod wr;
 
 pub(crate) use attrs::{
     device_cap, kernel_cap, DeviceAttr, MadIn, MadOut, MadResult, MadWc, PortAttr, PortImmutable,
     PortModify, PortState, ATOMIC_HCA, ATOMIC_NONE, CORE_PORT_IBA_IB, DRIVER_MLX4, MGMT_MAD_SIZE,
 };
+pub(crate) use objects::{
+    Ah, AhOps, Cq, CqCore, CqOps, Mr, MrCore, MrOps, NotifyFlags, Pd, PdOps, Qp, QpCore, QpOps,
+    Srq, SrqCore, SrqOps,
+};
+pub(crate) use udata::UData;
 pub(crate) use wr::{
     wc_opcode, wc_status, AhAttr, CqInitAttr, GlobalRoute, QpAttr, QpCap, QpHandle, QpInitAttr,
-    QpType, RecvWr, SendWr, UdWr, WcOpcode, WcOut, WcStatus, WrOpcode, WrSge, SEND_FENCE,
-    SEND_INLINE, SEND_IP_CSUM, SEND_SIGNALED, SEND_SOLICITED, WC_GRH, WC_IP_CSUM_OK, WC_WITH_IMM,
-    WC_WITH_INVALIDATE,
+    QpType, RecvWr, SendWr, SrqAttr, SrqInitAttr, SrqType, UdWr, WcOpcode, WcOut, WcStatus,
+    WrOpcode, WrSge, SEND_FENCE, SEND_INLINE, SEND_IP_CSUM, SEND_SIGNALED, SEND_SOLICITED,
+    SRQ_LIMIT, SRQ_MAX_WR, WC_GRH, WC_IP_CSUM_OK, WC_WITH_IMM, WC_WITH_INVALIDATE,
 };
 
 use crate::rust_bindings::error::code::EOPNOTSUPP;
@@ -297,346 +304,6 @@ impl<D: Driver> Dev<D> {
     }
 }
 
-/// Defines a core-allocated verbs object: its core structure followed by the driver's data.
-macro_rules! core_object {
-    ($(#[$meta:meta])* $name:ident, $raw:ident, $assoc:ident) => {
-        $(#[$meta])*
-        ///
-        /// # Invariants
-        ///
-        /// `core` was allocated by the RDMA core with `size_ib_*` of this type, and `data` is
-        /// initialised between a successful create and the destroy, the only time references
-        /// to the object exist.
-        #[repr(C)]
-        pub(crate) struct $name<D: Driver> {
-            core: Opaque<raw::$raw>,
-            data: D::$assoc,
-        }
-
-        impl<D: Driver> Deref for $name<D> {
-            type Target = D::$assoc;
-
-            fn deref(&self) -> &D::$assoc {
-                &self.data
-            }
-        }
-
-        impl<D: Driver> $name<D> {
-            /// Returns the raw core structure.
-            pub(crate) fn as_raw(&self) -> *mut raw::$raw {
-                self.core.get()
-            }
-
-            /// Returns the device the object belongs to.
-            pub(crate) fn device(&self) -> &Dev<D> {
-                // SAFETY: The core sets `device` before create and the device outlives its
-                // objects (the core destroys them all before `ib_unregister_device` returns).
-                unsafe { Dev::from_raw((*self.as_raw()).device) }
-            }
-
-            /// # Safety
-            ///
-            /// `ptr` is the core structure of an object of this type whose data is initialised
-            /// and stays so for `'a`.
-            unsafe fn from_raw<'a>(ptr: *mut raw::$raw) -> &'a Self {
-                // SAFETY: `core` is at offset 0 (the caller's guarantee for the rest).
-                unsafe { &*ptr.cast::<Self>() }
-            }
-        }
-    };
-}
-
-core_object!(
-    /// A protection domain (`struct ib_pd`).
-    Pd, ib_pd, Pd
-);
-core_object!(
-    /// A completion queue (`struct ib_cq`).
-    Cq, ib_cq, Cq
-);
-core_object!(
-    /// A queue pair (`struct ib_qp`).
-    Qp, ib_qp, Qp
-);
-core_object!(
-    /// An address handle (`struct ib_ah`).
-    Ah, ib_ah, Ah
-);
-core_object!(
-    /// A memory region (`struct ib_mr`); unlike the others it is allocated by the adapter
-    /// (a `KBox`), as the core leaves MR allocation to the driver.
-    Mr, ib_mr, Mr
-);
-
-impl<D: Driver> Cq<D> {
-    /// Calls the CQ's completion handler (`ib_cq.comp_handler`).
-    ///
-    /// Only from the device's completion interrupt (or the tasklet standing for it), never
-    /// from inside a verb, and never twice at once for one CQ (core_locking.rst).
-    pub(crate) fn completion(&self) {
-        let cq = self.as_raw();
-        // SAFETY: `cq` is valid (type invariant); the core sets `comp_handler` and
-        // `cq_context` before create and never changes them.
-        unsafe {
-            if let Some(f) = (*cq).comp_handler {
-                f(cq, (*cq).cq_context);
-            }
-        }
-    }
-
-    /// Reports a CQ error (`IB_EVENT_CQ_ERR`) to the CQ's owner.
-    pub(crate) fn error_event(&self) {
-        let cq = self.as_raw();
-        // SAFETY: As in `completion`; an all-zero `ib_event` is valid.
-        unsafe {
-            if let Some(f) = (*cq).event_handler {
-                let mut ev: raw::ib_event = core::mem::zeroed();
-                ev.device = (*cq).device;
-                ev.event = raw::ib_event_type_IB_EVENT_CQ_ERR;
-                ev.element.cq = cq;
-                f(&mut ev, (*cq).cq_context);
-            }
-        }
-    }
-
-    /// The number of entries the consumer may use (`ib_cq.cqe`).
-    pub(crate) fn cqe(&self) -> u32 {
-        // SAFETY: The CQ is valid; `cqe` is written only by the driver's create/resize.
-        u32::try_from(unsafe { (*self.as_raw()).cqe }).unwrap_or(0)
-    }
-}
-
-impl<D: Driver> Qp<D> {
-    /// Returns the CQ of the send queue.
-    pub(crate) fn send_cq(&self) -> &Cq<D> {
-        // SAFETY: The core sets `send_cq` before create (restoring it after) and holds a use
-        // count on it while the QP exists, so the CQ outlives `self`.
-        unsafe { Cq::from_raw((*self.as_raw()).send_cq) }
-    }
-
-    /// Returns the CQ of the receive queue.
-    pub(crate) fn recv_cq(&self) -> &Cq<D> {
-        // SAFETY: As in `send_cq`.
-        unsafe { Cq::from_raw((*self.as_raw()).recv_cq) }
-    }
-
-    /// Returns the protection domain of the QP.
-    pub(crate) fn pd(&self) -> &Pd<D> {
-        // SAFETY: As in `send_cq`: the core holds a use count of the PD.
-        unsafe { Pd::from_raw((*self.as_raw()).pd) }
-    }
-
-    /// Returns the QP number the consumer sees (`ib_qp.qp_num`: 0 and 1 for the special QPs).
-    pub(crate) fn qp_num(&self) -> u32 {
-        // SAFETY: The QP is valid; `qp_num` is only written during create.
-        unsafe { (*self.as_raw()).qp_num }
-    }
-
-    /// Returns the QP's type.
-    pub(crate) fn qp_type(&self) -> QpType {
-        // SAFETY: The QP is valid; the core sets `qp_type` before create.
-        QpType::from_raw(unsafe { (*self.as_raw()).qp_type })
-    }
-
-    /// Returns the handle completions of this QP carry (`ib_wc.qp`).
-    pub(crate) fn handle(&self) -> QpHandle {
-        QpHandle::new(self.as_raw())
-    }
-
-    /// Reports an asynchronous event to the QP's owner (`ib_qp.event_handler`).
-    ///
-    /// Process context only: the C drivers also deliver QP events from a workqueue.
-    pub(crate) fn event(&self, event: QpEvent, _cx: &Sleepable<'_>) {
-        let qp = self.as_raw();
-        // SAFETY: The QP is valid; the core sets `event_handler` and `qp_context` before
-        // create. An all-zero `ib_event` is valid.
-        unsafe {
-            if let Some(f) = (*qp).event_handler {
-                let mut ev: raw::ib_event = core::mem::zeroed();
-                ev.device = (*qp).device;
-                ev.event = event.to_raw();
-                ev.element.qp = qp;
-                f(&mut ev, (*qp).qp_context);
-            }
-        }
-    }
-}
-
-impl<D: Driver> Ah<D> {
-    /// Returns the protection domain of the AH.
-    pub(crate) fn pd(&self) -> &Pd<D> {
-        // SAFETY: The core sets `pd` before create and holds a use count of it.
-        unsafe { Pd::from_raw((*self.as_raw()).pd) }
-    }
-}
-
-/// The core part of a CQ during its create: the driver data does not exist yet.
-pub(crate) struct CqCore<'a>(&'a Opaque<raw::ib_cq>);
-
-impl CqCore<'_> {
-    /// Sets the number of usable entries reported to the consumer (`ib_cq.cqe`).
-    pub(crate) fn set_cqe(&self, n: u32) {
-        // SAFETY: The CQ is being created by the driver, which owns `cqe` now.
-        unsafe { (*self.0.get()).cqe = n as i32 };
-    }
-
-    /// Returns the raw CQ, for the hardware CQ that reports to it.
-    pub(crate) fn as_raw(&self) -> *mut raw::ib_cq {
-        self.0.get()
-    }
-}
-
-/// The core part of a QP during its create.
-pub(crate) struct QpCore<'a>(&'a Opaque<raw::ib_qp>);
-
-impl QpCore<'_> {
-    /// Sets the QP number the consumer sees (0 and 1 for the special QPs).
-    pub(crate) fn set_qp_num(&self, n: u32) {
-        // SAFETY: The QP is being created by the driver, which owns `qp_num` now.
-        unsafe { (*self.0.get()).qp_num = n };
-    }
-
-    /// Returns the raw QP, for the hardware QP that reports to it.
-    pub(crate) fn as_raw(&self) -> *mut raw::ib_qp {
-        self.0.get()
-    }
-
-    /// Returns the handle completions of this QP carry.
-    pub(crate) fn handle(&self) -> QpHandle {
-        QpHandle::new(self.0.get())
-    }
-}
-
-/// The core part of an MR during its creation: the driver sets the keys.
-pub(crate) struct MrCore<'a>(&'a mut raw::ib_mr);
-
-impl MrCore<'_> {
-    /// Sets the local and remote keys.
-    pub(crate) fn set_keys(&mut self, lkey: u32, rkey: u32) {
-        self.0.lkey = lkey;
-        self.0.rkey = rkey;
-    }
-}
-
-/// The operations of a protection domain.
-pub(crate) trait PdOps<D: Driver>: Sized + Send + Sync {
-    /// Allocates a PD (`alloc_pd`).
-    fn alloc<'a>(dev: &'a Dev<D>, cx: &'a Sleepable<'a>) -> Result<impl PinInit<Self, Error> + 'a>;
-
-    /// Releases the PD's resources (`dealloc_pd`); the data is dropped afterwards.
-    fn dealloc(_pd: &Pd<D>, _cx: &Sleepable<'_>) {}
-}
-
-/// Notification requests of `req_notify_cq`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct NotifyFlags {
-    /// `IB_CQ_SOLICITED`: only solicited completions (else the next completion).
-    pub(crate) solicited: bool,
-    /// `IB_CQ_REPORT_MISSED_EVENTS`: report completions already in the CQ.
-    pub(crate) report_missed: bool,
-}
-
-/// The operations of a completion queue.
-pub(crate) trait CqOps<D: Driver>: Sized + Send + Sync {
-    /// Creates a CQ for a kernel consumer (`create_cq`); must call `cq.set_cqe`.
-    fn create<'a>(
-        dev: &'a Dev<D>,
-        cq: CqCore<'a>,
-        attr: &CqInitAttr,
-        cx: &'a Sleepable<'a>,
-    ) -> Result<impl PinInit<Self, Error> + 'a>;
-
-    /// Stops the hardware of the CQ (`destroy_cq`); the data is dropped afterwards.
-    fn destroy(_cq: &Cq<D>, _cx: &Sleepable<'_>) {}
-
-    /// Fills `wc` from the CQ; returns how many entries were filled (`poll_cq`).
-    fn poll(cq: &Cq<D>, wc: &mut [WcOut], cx: &Atomic<'_>) -> Result<usize>;
-
-    /// Arms the CQ; returns whether completions may have been missed (`req_notify_cq`).
-    fn req_notify(cq: &Cq<D>, flags: NotifyFlags, cx: &Atomic<'_>) -> Result<bool>;
-
-    /// Sets the interrupt moderation (`modify_cq`).
-    fn modify(_cq: &Cq<D>, _count: u16, _period: u16, _cx: &Sleepable<'_>) -> Result {
-        Err(EOPNOTSUPP())
-    }
-}
-
-/// The operations of a queue pair.
-pub(crate) trait QpOps<D: Driver>: Sized + Send + Sync {
-    /// Creates a kernel QP (`create_qp`): must call `qp.set_qp_num` and write the actual
-    /// capabilities back into `attr`.
-    fn create<'a>(
-        pd: &'a Pd<D>,
-        qp: QpCore<'a>,
-        attr: &'a mut QpInitAttr<'a, D>,
-        cx: &'a Sleepable<'a>,
-    ) -> Result<impl PinInit<Self, Error> + 'a>;
-
-    /// Takes the QP out of the hardware (`destroy_qp`); the data is dropped afterwards.
-    fn destroy(_qp: &Qp<D>, _cx: &Sleepable<'_>) {}
-
-    /// Modifies the QP (`modify_qp`); `mask` is the `IB_QP_*` attribute mask.
-    fn modify(qp: &Qp<D>, attr: &QpAttr, mask: u32, cx: &Sleepable<'_>) -> Result;
-
-    /// Queries the QP (`query_qp`).
-    fn query(
-        qp: &Qp<D>,
-        mask: u32,
-        attr: &mut QpAttr,
-        cap: &mut QpCap,
-        cx: &Sleepable<'_>,
-    ) -> Result;
-
-    /// Posts send work requests; on error returns how many were posted before the failing one.
-    fn post_send(
-        qp: &Qp<D>,
-        wrs: &mut dyn Iterator<Item = SendWr<'_, D>>,
-        cx: &Atomic<'_>,
-    ) -> core::result::Result<(), (usize, Error)>;
-
-    /// Posts receive work requests; on error returns how many were posted before the failing
-    /// one.
-    fn post_recv(
-        qp: &Qp<D>,
-        wrs: &mut dyn Iterator<Item = RecvWr<'_>>,
-        cx: &Atomic<'_>,
-    ) -> core::result::Result<(), (usize, Error)>;
-
-    /// Attaches the QP to a multicast group (`attach_mcast`).
-    fn attach_mcast(qp: &Qp<D>, gid: &[u8; 16], lid: u16, cx: &Sleepable<'_>) -> Result;
-
-    /// Detaches the QP from a multicast group (`detach_mcast`).
-    fn detach_mcast(qp: &Qp<D>, gid: &[u8; 16], lid: u16, cx: &Sleepable<'_>) -> Result;
-}
-
-/// The operations of an address handle; all in any context (ib_cm and ipoib create and destroy
-/// AHs under spinlocks), so dropping the data must not sleep either.
-pub(crate) trait AhOps<D: Driver>: Sized + Send + Sync {
-    /// Creates an AH (`create_ah`).
-    fn create<'a>(
-        pd: &'a Pd<D>,
-        attr: &'a AhAttr,
-        cx: &'a Atomic<'a>,
-    ) -> Result<impl PinInit<Self, Error> + 'a>;
-
-    /// Reads back the AH's attributes (`query_ah`).
-    fn query(ah: &Ah<D>, attr: &mut AhAttr, cx: &Atomic<'_>) -> Result;
-}
-
-/// The operations of a memory region.
-pub(crate) trait MrOps<D: Driver>: Sized + Send + Sync {
-    /// Registers all of memory for DMA (`get_dma_mr`); must set the keys.
-    fn get_dma_mr<'a>(
-        pd: &'a Pd<D>,
-        mr: &mut MrCore<'_>,
-        access: u32,
-        cx: &'a Sleepable<'a>,
-    ) -> Result<impl PinInit<Self, Error> + 'a>;
-
-    /// Deregisters the MR (`dereg_mr`); on error the MR stays registered and usable.
-    fn dereg(mr: &Mr<D>, cx: &Sleepable<'_>) -> Result;
-}
-
 /// A provider of an RDMA device.
 #[vtable]
 pub(crate) trait Driver: Sized + Send + Sync + 'static {
@@ -649,13 +316,22 @@ pub(crate) trait Driver: Sized + Send + Sync + 'static {
     type Cq: CqOps<Self>;
     /// Queue pairs.
     type Qp: QpOps<Self>;
+    /// Shared receive queues.
+    type Srq: SrqOps<Self>;
     /// Address handles.
     type Ah: AhOps<Self>;
     /// Memory regions.
     type Mr: MrOps<Self>;
 
     /// Reports the device's attributes (`query_device`). Also runs inside registration.
-    fn query_device(dev: &Dev<Self>, attr: &mut DeviceAttr, cx: &Sleepable<'_>) -> Result;
+    /// `uhw` is the extended query's driver data: none from the kernel, and empty at
+    /// registration.
+    fn query_device(
+        dev: &Dev<Self>,
+        attr: &mut DeviceAttr,
+        uhw: Option<&UData<'_>>,
+        cx: &Sleepable<'_>,
+    ) -> Result;
 
     /// Reports a port's attributes (`query_port`). Also runs inside registration.
     fn query_port(dev: &Dev<Self>, port: u32, attr: &mut PortAttr, cx: &Sleepable<'_>) -> Result;
