@@ -1106,6 +1106,10 @@ impl Hca {
                 let mut s = self.state.lock();
                 // SAFETY: The inbox holds the 64-byte node description.
                 unsafe { ptr::copy_nonoverlapping(inbox, s.node.desc.as_mut_ptr(), 64) };
+                // Logged so that tests can see a driver passed it on (`modify_device`).
+                let len = s.node.desc.iter().position(|&b| b == 0).unwrap_or(64);
+                let desc = core::str::from_utf8(&s.node.desc[..len]).unwrap_or("?");
+                pr_info!("HCA {}: SET_NODE \"{}\"\n", self.index, desc);
                 Ok(())
             }
             op::QUERY_PORT => Err(EINVAL),

@@ -50,6 +50,8 @@ check "iperf3 (connected)" sh -c "timeout 60 iperf3 -c 10.9.0.2 -t 3 >/tmp/iperf
 grep receiver /tmp/iperf.cm | sed 's/^/#   /'
 # One connection each way, each with a QP at both ends: 4 RC QPs, no more.
 check_eq "RC QPs in rdma res (one connection each way)" 4 "$(rdma res show qp | grep -c 'type RC')"
+# Their receive buffers come from an SRQ per interface (the HCA has SRQs, on both mlx4_ibs).
+check_eq "SRQs in rdma res (one per interface)" 2 "$(rdma res show srq | grep -c srqn)"
 
 # The partition opensm programmed: a child with P_Key 0x8001 on each side.
 check_eq "P_Key 0x8001 in mlx4_0's table" 0x8001 "$(cat /sys/class/infiniband/mlx4_0/ports/1/pkeys/1)"

@@ -88,6 +88,8 @@ check "iperf3 (connected)" sh -c "timeout 60 ip netns exec a iperf3 -c 10.9.0.2 
 grep receiver /tmp/iperf.cm | sed 's/^/#   /'
 # One connection each way, each with a QP at both ends: 4 RC QPs, no more.
 check_eq "RC QPs in rdma res (one connection each way)" 4 "$(rdma res show qp | grep -c 'type RC')"
+# Their receive buffers come from an SRQ per interface (the HCA has SRQs, on both mlx4_ibs).
+check_eq "SRQs in rdma res (one per interface)" 2 "$(rdma res show srq | grep -c srqn)"
 ip -n a link set ib0 type ipoib mode datagram
 ip -n b link set ib1 type ipoib mode datagram
 

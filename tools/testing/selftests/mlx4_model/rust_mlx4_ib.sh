@@ -77,6 +77,13 @@ check "smpquery -D nodedesc 0,1 (directed route)" sh -c \
 	"smpquery -D nodedesc 0,1 | grep -q 'MT25408 ConnectX Mellanox Technologies'"
 check_eq "saquery: two node records" 2 "$(saquery 2>/dev/null | grep -c '^NodeRecord dump')"
 check "sminfo: master SM at LID 1" sh -c "sminfo | grep -q 'sminfo: sm lid 1 .*SMINFO_MASTER'"
+# A new node description (modify_device) is the one NodeDescription replies carry, and the
+# firmware is given it (SET_NODE) for its traps.
+check "write mlx4_1's node_desc" sh -c "echo -n 'rust mlx4_ib node' >$IB/mlx4_1/node_desc"
+check_eq "mlx4_1 node_desc" "rust mlx4_ib node" "$(cat $IB/mlx4_1/node_desc)"
+check "smpquery nodedesc 2: the new description" sh -c \
+	"smpquery nodedesc 2 | grep -q 'Node Description:.*rust mlx4_ib node'"
+check "the firmware got it (SET_NODE)" dmesg_has 'HCA 1: SET_NODE "rust mlx4_ib node"'
 
 check "modprobe ib_ipoib (the C one)" modprobe ib_ipoib
 check "ib0 and ib1" wait_for 20 sh -c "test -e /sys/class/net/ib0 && test -e /sys/class/net/ib1"
