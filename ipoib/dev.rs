@@ -518,8 +518,13 @@ impl Priv {
             }
         }
         self.oper_up.store(true, Ordering::Release);
+        // Read before the joins start. The core's cached state may be older than the port's
+        // (its update is work of its own), and the broadcast join has the port read again
+        // when it completes (`port_changed`, from the port itself): that later reading must
+        // not be overwritten by this one, or sends are dropped with the carrier on.
+        let active = self.port_active();
         self.mcast_sync();
-        if self.port_active() && self.broadcast_attached() {
+        if active && self.broadcast_attached() {
             nd.carrier_on();
         } else if !self.ib {
             pr_info!(
