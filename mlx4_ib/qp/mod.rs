@@ -189,7 +189,6 @@ impl QpQueues {
 struct ModState {
     state: IbQpState,
     info: qpc::QpInfo,
-    /// Multicast groups attached (GID, registration id).
     /// Multicast groups attached (GID, registration id); `None` for a free slot.
     mcast: KVec<Option<([u8; 16], u64)>>,
 }

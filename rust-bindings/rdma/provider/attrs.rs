@@ -264,3 +264,58 @@ pub(crate) mod kernel_cap {
 pub(crate) const ATOMIC_NONE: u32 = raw::ib_atomic_cap_IB_ATOMIC_NONE;
 /// `atomic_cap`: atomic within the HCA (`IB_ATOMIC_HCA`).
 pub(crate) const ATOMIC_HCA: u32 = raw::ib_atomic_cap_IB_ATOMIC_HCA;
+
+/// The kind of a shared receive queue (`enum ib_srq_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SrqType {
+    /// `IB_SRQT_BASIC`.
+    Basic,
+    /// `IB_SRQT_XRC`: an XRC target's SRQ, with a CQ and an XRC domain.
+    Xrc,
+    /// `IB_SRQT_TM`: tag matching.
+    Tm,
+}
+
+/// The creation attributes of an SRQ (`struct ib_srq_init_attr`); the driver writes the
+/// actual `max_wr` and `max_sge` back.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SrqInitAttr {
+    /// The kind of SRQ.
+    pub(crate) srq_type: SrqType,
+    /// Receive requests that may be outstanding.
+    pub(crate) max_wr: u32,
+    /// Scatter entries of a request.
+    pub(crate) max_sge: u32,
+}
+
+/// `IB_SRQ_MAX_WR`: resize the SRQ.
+pub(crate) const SRQ_MAX_WR: u32 = raw::ib_srq_attr_mask_IB_SRQ_MAX_WR;
+/// `IB_SRQ_LIMIT`: arm the limit event.
+pub(crate) const SRQ_LIMIT: u32 = raw::ib_srq_attr_mask_IB_SRQ_LIMIT;
+
+/// The attributes of an SRQ (`struct ib_srq_attr`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SrqAttr {
+    /// Receive requests that may be outstanding.
+    pub(crate) max_wr: u32,
+    /// Scatter entries of a request.
+    pub(crate) max_sge: u32,
+    /// The limit event fires when fewer requests than this are outstanding (0: disarmed).
+    pub(crate) srq_limit: u32,
+}
+
+impl SrqAttr {
+    pub(super) fn from_raw(a: &raw::ib_srq_attr) -> Self {
+        Self {
+            max_wr: a.max_wr,
+            max_sge: a.max_sge,
+            srq_limit: a.srq_limit,
+        }
+    }
+
+    pub(super) fn write(&self, a: &mut raw::ib_srq_attr) {
+        a.max_wr = self.max_wr;
+        a.max_sge = self.max_sge;
+        a.srq_limit = self.srq_limit;
+    }
+}

@@ -41,7 +41,8 @@ mod wr;
 
 pub(crate) use attrs::{
     device_cap, kernel_cap, DeviceAttr, MadIn, MadOut, MadResult, MadWc, PortAttr, PortImmutable,
-    PortModify, PortState, ATOMIC_HCA, ATOMIC_NONE, CORE_PORT_IBA_IB, DRIVER_MLX4, MGMT_MAD_SIZE,
+    PortModify, PortState, SrqAttr, SrqInitAttr, SrqType, ATOMIC_HCA, ATOMIC_NONE,
+    CORE_PORT_IBA_IB, DRIVER_MLX4, MGMT_MAD_SIZE, SRQ_LIMIT, SRQ_MAX_WR,
 };
 pub(crate) use objects::{
     Ah, AhOps, Cq, CqCore, CqOps, Mr, MrCore, MrOps, NotifyFlags, Pd, PdOps, Qp, QpCore, QpOps,
@@ -50,9 +51,9 @@ pub(crate) use objects::{
 pub(crate) use udata::UData;
 pub(crate) use wr::{
     wc_opcode, wc_status, AhAttr, CqInitAttr, GlobalRoute, QpAttr, QpCap, QpHandle, QpInitAttr,
-    QpType, RecvWr, SendWr, SrqAttr, SrqInitAttr, SrqType, UdWr, WcOpcode, WcOut, WcStatus,
-    WrOpcode, WrSge, SEND_FENCE, SEND_INLINE, SEND_IP_CSUM, SEND_SIGNALED, SEND_SOLICITED,
-    SRQ_LIMIT, SRQ_MAX_WR, WC_GRH, WC_IP_CSUM_OK, WC_WITH_IMM, WC_WITH_INVALIDATE,
+    QpType, RecvWr, SendWr, UdWr, WcOpcode, WcOut, WcStatus, WrOpcode, WrSge, SEND_FENCE,
+    SEND_INLINE, SEND_IP_CSUM, SEND_SIGNALED, SEND_SOLICITED, WC_GRH, WC_IP_CSUM_OK, WC_WITH_IMM,
+    WC_WITH_INVALIDATE,
 };
 
 use crate::rust_bindings::error::code::EOPNOTSUPP;

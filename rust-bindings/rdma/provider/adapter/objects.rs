@@ -2,12 +2,10 @@
 
 //! The object verbs of the `ib_device_ops`: PDs, CQs, QPs, SRQs, multicast, AHs and MRs.
 
-use super::super::wr::{
-    AhAttr, CqInitAttr, QpAttr, QpCap, QpInitAttr, RecvWr, SendWr, SrqAttr, SrqInitAttr, SrqType,
-};
 use super::super::{
-    Ah, AhOps, Atomic, Cq, CqCore, CqOps, Driver, Mr, MrCore, MrOps, NotifyFlags, Pd, PdOps, Qp,
-    QpCore, QpOps, Sleepable, Srq, SrqCore, SrqOps, WcOut,
+    Ah, AhAttr, AhOps, Atomic, Cq, CqCore, CqInitAttr, CqOps, Driver, Mr, MrCore, MrOps,
+    NotifyFlags, Pd, PdOps, Qp, QpAttr, QpCap, QpCore, QpInitAttr, QpOps, RecvWr, SendWr,
+    Sleepable, Srq, SrqAttr, SrqCore, SrqInitAttr, SrqOps, SrqType, WcOut,
 };
 use super::Adapter;
 use crate::rust_bindings::error::code::EOPNOTSUPP;
