@@ -115,6 +115,34 @@ ip netns del a
 ip netns del b
 check "rmmod ib_ipoib ib_umad" modprobe -r ib_ipoib ib_umad
 
+# The same with our ib_ipoib on top.
+check "insmod our mlx4_ib again" insmod "$REPO/mlx4_ib.ko"
+modprobe ib_umad
+opensm -g $MODEL_SM_GUID -B -f /tmp/opensm.log >/tmp/opensm.out 2>&1
+check "opensm: both ports ACTIVE again" wait_for 60 sh -c \
+	"grep -q ACTIVE $IB/mlx4_0/ports/1/state && grep -q ACTIVE $IB/mlx4_1/ports/1/state"
+modprobe ib_cm
+check "insmod our ib_ipoib" insmod "$REPO/ib_ipoib.ko"
+check "the loaded ib_ipoib is ours" loaded_ours ib_ipoib
+check "ib0 and ib1 (ours)" wait_for 20 sh -c "test -e /sys/class/net/ib0 && test -e /sys/class/net/ib1"
+check "ib0 in namespace a, ib1 in b (ours)" model_ipoib_netns
+if ! check "ping ib0 -> ib1 (our ib_ipoib)" wait_for 60 ip netns exec a ping -c 1 -W 1 10.9.0.2; then
+	model_ipoib_diag 2>&1 | sed 's/^/#   /'
+fi
+ip netns exec a ping -q -f -w 30 10.9.0.2 >/dev/null 2>&1 &
+flood=$!
+sleep 2
+pkill -x opensm
+check "opensm stops (ours)" wait_for 15 sh -c "! pgrep -x opensm"
+check "rmmod our mlx4_ib under a ping flood of our ib_ipoib" rmmod mlx4_ib
+check "ib0 and ib1 gone (ours)" \
+	sh -c "! ip -n a link show ib0 2>/dev/null && ! ip -n b link show ib1 2>/dev/null"
+kill $flood 2>/dev/null
+wait $flood 2>/dev/null
+ip netns del a
+ip netns del b
+check "rmmod our ib_ipoib, ib_umad" sh -c "rmmod ib_ipoib && modprobe -r ib_umad"
+
 # Load, unbind and bind both HCAs by hand, unload: 20 times.
 cycles=0
 for i in $(seq 20); do
