@@ -3,19 +3,56 @@
 //! Completion queues (C: drivers/infiniband/hw/mlx4/cq.c): create, poll, arm, destroy.
 
 use crate::device::Mlx4Ib;
+use crate::hw::abi::CreateQueue;
 use crate::hw::cqe::{self, ErrCqe, Syndrome, OPCODE_ERROR, OPCODE_RESIZE};
 use crate::hw::doorbell::{ArmCmd, CqArm};
 use crate::hw::wqe::Opcode;
 use crate::qp::QpQueues;
-use crate::rust_bindings::mlx4::{self, Db, HwCq, QueueBuf};
+use crate::rust_bindings::mlx4::{self, Db, HwCq, Mtt, QueueBuf, UserBuf};
 use crate::rust_bindings::rdma::provider::{
-    wc_opcode, wc_status, Atomic, Cq, CqCore, CqInitAttr, CqOps, Dev, NotifyFlags, Sleepable,
-    WcOut, WC_GRH, WC_WITH_IMM, WC_WITH_INVALIDATE,
+    wc_opcode, wc_status, Atomic, Cq, CqCore, CqInitAttr, CqOps, Dev, NotifyFlags, Sleepable, Umem,
+    User, WcOut, ACCESS_LOCAL_WRITE, WC_GRH, WC_WITH_IMM, WC_WITH_INVALIDATE,
 };
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::srq::SrqQueue;
+use crate::ucontext::UserDb;
 use kernel::prelude::*;
 use kernel::sync::Arc;
+
+/// Where a CQ's ring and doorbell records are.
+enum CqMemory {
+    /// A kernel consumer's: the driver polls and arms it.
+    Kernel { ring: QueueBuf, db: Db },
+    /// A process's: libmlx4 polls and arms it in its own memory.
+    User { ring: UserBuf, db: UserDb },
+}
+
+impl CqMemory {
+    fn mtt(&self) -> &Mtt {
+        match self {
+            Self::Kernel { ring, .. } => ring.mtt(),
+            Self::User { ring, .. } => ring.mtt(),
+        }
+    }
+
+    fn hw(&self, buf_addr: u64) -> mlx4::CqMem<'_> {
+        match self {
+            Self::Kernel { db, .. } => mlx4::CqMem::Kernel(db),
+            Self::User { db, .. } => mlx4::CqMem::User {
+                db_dma: db.dma(),
+                buf_addr,
+            },
+        }
+    }
+
+    /// The ring and records of a kernel CQ.
+    fn kernel(&self) -> Option<(&QueueBuf, &Db)> {
+        match self {
+            Self::Kernel { ring, db } => Some((ring, db)),
+            Self::User { .. } => None,
+        }
+    }
+}
 
 /// A CQ: its ring, translation, doorbell records and the hardware CQ.
 #[pin_data]
@@ -23,8 +60,7 @@ pub(crate) struct Mlx4Cq {
     /// Declared first so it is dropped first: the hardware CQ goes before its ring.
     #[pin]
     hw: HwCq,
-    ring: QueueBuf,
-    db: Db,
+    mem: CqMemory,
     /// Entries in the ring (a power of two).
     nent: u32,
     /// Bytes per entry (32 or 64; with 64 the CQE is the second half).
@@ -44,23 +80,27 @@ impl Mlx4Cq {
         self.hw.cqn()
     }
 
-    /// Returns the valid 32 bytes of entry `n` if software owns it.
-    fn sw_cqe(&self, n: u32) -> Option<[u8; cqe::CQE_SIZE]> {
+    /// Returns the valid 32 bytes of entry `n` of a kernel CQ if software owns it.
+    fn sw_cqe(&self, ring: &QueueBuf, n: u32) -> Option<[u8; cqe::CQE_SIZE]> {
         let off =
             (n & (self.nent - 1)) as usize * self.entry_size + self.entry_size - cqe::CQE_SIZE;
         let mut e = [0u8; cqe::CQE_SIZE];
-        let _ = self.ring.buf().read_bytes(off, &mut e);
+        let _ = ring.buf().read_bytes(off, &mut e);
         cqe::sw_owned(&e, n, self.nent).then_some(e)
     }
 
     /// Removes the completions of QP `qpn` still in the ring (`__mlx4_ib_cq_clean`), as a QP
     /// that is reset or destroyed does; the WQEs of its receive completions go back to `srq`.
     pub(crate) fn clean(&self, qpn: u32, srq: Option<&SrqQueue>) {
+        // A process cleans its own CQs (libmlx4's `mlx4_cq_clean`).
+        let Some((ring, db)) = self.mem.kernel() else {
+            return;
+        };
         let mut st = self.state.lock();
         let cons = st.cons_index;
         // Find the producer index: the first entry hardware still owns.
         let mut prod = cons;
-        while self.sw_cqe(prod).is_some() {
+        while self.sw_cqe(ring, prod).is_some() {
             prod = prod.wrapping_add(1);
             if prod.wrapping_sub(cons) > self.nent {
                 break;
@@ -71,7 +111,7 @@ impl Mlx4Cq {
         let mut p = prod;
         while p != cons {
             p = p.wrapping_sub(1);
-            let Some(e) = self.sw_cqe(p) else { break };
+            let Some(e) = self.sw_cqe(ring, p) else { break };
             let c = cqe::Cqe::read(&e);
             if c.qpn == qpn {
                 if let (Some(srq), false) = (srq, c.is_send) {
@@ -84,16 +124,16 @@ impl Mlx4Cq {
                     - cqe::CQE_SIZE;
                 // Keep the destination's ownership bit.
                 let mut old = [0u8; cqe::CQE_SIZE];
-                let _ = self.ring.buf().read_bytes(doff, &mut old);
+                let _ = ring.buf().read_bytes(doff, &mut old);
                 let mut moved = e;
                 moved[31] = (moved[31] & 0x7f) | (old[31] & 0x80);
-                let _ = self.ring.buf().write_bytes(doff, &moved);
+                let _ = ring.buf().write_bytes(doff, &moved);
             }
         }
         if nfreed != 0 {
             st.cons_index = cons.wrapping_add(nfreed);
             mlx4::barrier::wmb();
-            let _ = self.db.write(0, st.cons_index & 0x00ff_ffff);
+            let _ = db.write(0, st.cons_index & 0x00ff_ffff);
         }
     }
 }
@@ -103,7 +143,8 @@ impl CqOps<Mlx4Ib> for Mlx4Cq {
         dev: &'a Dev<Mlx4Ib>,
         cq: CqCore<'a>,
         attr: &CqInitAttr,
-        _cx: &'a Sleepable<'a>,
+        user: Option<&'a User<'a, Mlx4Ib>>,
+        cx: &'a Sleepable<'a>,
     ) -> Result<impl PinInit<Self, Error> + 'a> {
         let caps = &dev.caps;
         if attr.cqe < 1 || attr.cqe > caps.max_cqes || attr.flags != 0 {
@@ -115,14 +156,26 @@ impl CqOps<Mlx4Ib> for Mlx4Cq {
         let entry_size = caps.cqe_size as usize;
         let mdev = dev.mdev();
         let size = nent as usize * entry_size;
-        let ring = QueueBuf::new(mdev, size)?;
-        // Every entry starts hardware-owned for pass 0 (the C driver's `init_cqe_buf`: 0xcc).
-        ring.buf().fill(0, size, 0xcc)?;
-        let db = Db::new(mdev, 1)?;
+        let (mem, buf_addr, uar) = match user {
+            None => {
+                let ring = QueueBuf::new(mdev, size)?;
+                // Every entry starts hardware-owned for pass 0 (the C driver's
+                // `init_cqe_buf`: 0xcc).
+                ring.buf().fill(0, size, 0xcc)?;
+                let db = Db::new(mdev, 1)?;
+                (CqMemory::Kernel { ring, db }, 0, &dev.uar)
+            }
+            Some(u) => {
+                let req = CreateQueue::parse(&u.udata.copy_in(cx)?);
+                let umem = Umem::get(dev, req.buf_addr, size, ACCESS_LOCAL_WRITE, cx)?;
+                let ring = UserBuf::new(mdev, umem)?;
+                let db = u.ctx.map_db(dev, req.db_addr, cx)?;
+                (CqMemory::User { ring, db }, req.buf_addr, u.ctx.uar())
+            }
+        };
         let vector = attr.comp_vector % dev.num_comp_vectors.max(1);
         Ok(try_pin_init!(Self {
-            ring,
-            db,
+            mem,
             nent,
             entry_size,
             state <- new_spinlock_irq!(CqState { cons_index: 0 }, "mlx4_ib_cq"),
@@ -131,23 +184,30 @@ impl CqOps<Mlx4Ib> for Mlx4Cq {
                 mdev,
                 mlx4::CqResources {
                     nent: *nent,
-                    mtt: ring.mtt(),
-                    uar: &dev.uar,
-                    db,
+                    mtt: mem.mtt(),
+                    uar,
+                    mem: mem.hw(buf_addr),
                     vector,
                 },
                 cq,
             ),
-        }? Error))
+        }? Error)
+        .pin_chain(move |this| match user {
+            // The CQ number only (`sizeof(__u32)`), as C.
+            Some(u) => u.udata.respond(&this.cqn(), cx),
+            None => Ok(()),
+        }))
     }
 
     fn poll(cq: &Cq<Mlx4Ib>, wc: &mut [WcOut], _cx: &Atomic<'_>) -> Result<usize> {
         let dev = cq.device();
+        // A process's CQ is polled by the process (libmlx4), not through the kernel.
+        let (ring, db) = cq.mem.kernel().ok_or(EINVAL)?;
         let mut st = cq.state.lock();
         let mut n = 0;
         let mut cur: Option<Arc<QpQueues>> = None;
         while n < wc.len() {
-            let Some(e) = cq.sw_cqe(st.cons_index) else {
+            let Some(e) = cq.sw_cqe(ring, st.cons_index) else {
                 break;
             };
             st.cons_index = st.cons_index.wrapping_add(1);
@@ -275,7 +335,7 @@ impl CqOps<Mlx4Ib> for Mlx4Cq {
         }
         if n > 0 {
             // Tell the hardware how far software has consumed (`mlx4_cq_set_ci`).
-            let _ = cq.db.write(0, st.cons_index & 0x00ff_ffff);
+            let _ = db.write(0, st.cons_index & 0x00ff_ffff);
         }
         Ok(n)
     }
@@ -285,6 +345,8 @@ impl CqOps<Mlx4Ib> for Mlx4Cq {
     }
 
     fn req_notify(cq: &Cq<Mlx4Ib>, flags: NotifyFlags, _cx: &Atomic<'_>) -> Result<bool> {
+        // A process arms its CQs itself (libmlx4's `mlx4_arm_cq`).
+        let (_, db) = cq.mem.kernel().ok_or(EINVAL)?;
         let ci = cq.state.lock().cons_index;
         let arm = CqArm {
             cqn: cq.cqn(),
@@ -297,9 +359,7 @@ impl CqOps<Mlx4Ib> for Mlx4Cq {
             },
         };
         let rec = arm.record();
-        let _ = cq
-            .db
-            .write(1, u32::from_be_bytes([rec[4], rec[5], rec[6], rec[7]]));
+        let _ = db.write(1, u32::from_be_bytes([rec[4], rec[5], rec[6], rec[7]]));
         // The record must be visible before the doorbell (`mlx4_cq_arm`).
         mlx4::barrier::wmb();
         cq.device().uar_map.ring_cq_bytes(&arm.uar());

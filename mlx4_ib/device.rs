@@ -17,6 +17,7 @@ use crate::rust_bindings::rdma::provider::{
 };
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::srq::Mlx4Srq;
+use crate::ucontext::Mlx4UContext;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
@@ -137,7 +138,12 @@ impl Mlx4Ib {
         }
     }
 
-    /// The HCA.
+    /// The uverbs ABI version the device was registered with.
+    pub(crate) fn uverbs_abi(&self) -> u32 {
+        crate::driver::uverbs_abi(&self.caps)
+    }
+
+    /// The HCA as mlx4_core describes it.
     pub(crate) fn mdev(&self) -> &mlx4::Dev {
         &self.mdev
     }
@@ -203,6 +209,7 @@ impl Driver for Mlx4Ib {
     type Srq = Mlx4Srq;
     type Ah = Mlx4Ah;
     type Mr = Mlx4Mr;
+    type UContext = Mlx4UContext;
 
     fn query_device(
         dev: &provider::Dev<Self>,

@@ -25,11 +25,11 @@ pub(crate) struct Bound {
 pub(crate) struct Mlx4IbDriver;
 
 /// The uverbs ABI of the C driver: 4 with the userspace capabilities (64-byte CQEs), else 3.
-fn uverbs_abi(caps: &mlx4::Caps) -> u32 {
+pub(crate) fn uverbs_abi(caps: &mlx4::Caps) -> u32 {
     if caps.userspace_caps != 0 {
-        4
+        crate::hw::abi::ABI_VERSION
     } else {
-        3
+        crate::hw::abi::NO_DEV_CAPS_ABI_VERSION
     }
 }
 

@@ -30,6 +30,7 @@ mod mr;
 mod pd;
 mod qp;
 mod srq;
+mod ucontext;
 
 use kernel::c_str;
 use kernel::prelude::*;

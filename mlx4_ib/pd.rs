@@ -4,7 +4,7 @@
 
 use crate::device::Mlx4Ib;
 use crate::rust_bindings::mlx4;
-use crate::rust_bindings::rdma::provider::{Dev, PdOps, Sleepable};
+use crate::rust_bindings::rdma::provider::{Dev, PdOps, Sleepable, User};
 use kernel::prelude::*;
 
 /// A PD: a protection domain number of the HCA.
@@ -27,10 +27,14 @@ impl Mlx4Pd {
 impl PdOps<Mlx4Ib> for Mlx4Pd {
     fn alloc<'a>(
         dev: &'a Dev<Mlx4Ib>,
-        _cx: &'a Sleepable<'a>,
+        user: Option<&'a User<'a, Mlx4Ib>>,
+        cx: &'a Sleepable<'a>,
     ) -> Result<impl PinInit<Self, Error> + 'a> {
-        Ok(Self {
-            pd: mlx4::Pd::new(dev.mdev())?,
-        })
+        let pd = mlx4::Pd::new(dev.mdev())?;
+        if let Some(u) = user {
+            // The PD number only (`sizeof(__u32)`), as C.
+            u.udata.respond(&pd.pdn(), cx)?;
+        }
+        Ok(Self { pd })
     }
 }

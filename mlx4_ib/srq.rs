@@ -4,16 +4,18 @@
 //! destroy; the completions of the QPs on an SRQ give its WQEs back through [`SrqQueue`].
 
 use crate::device::Mlx4Ib;
+use crate::hw::abi::CreateQueue;
 use crate::hw::srq::{self as hwsrq, SrqLayout, NEXT_SEG};
 use crate::hw::wqe::Data;
 use crate::qp::{hw_err, zeroed_vec};
 use crate::rust_bindings::error::code::EOPNOTSUPP;
-use crate::rust_bindings::mlx4::{self, Db, HwSrq, QueueBuf, SrqResources};
+use crate::rust_bindings::mlx4::{self, Db, HwSrq, Mtt, QueueBuf, SrqResources, UserBuf};
 use crate::rust_bindings::rdma::provider::{
-    Atomic, Pd, RecvWr, Sleepable, Srq, SrqAttr, SrqCore, SrqInitAttr, SrqOps, SrqType, SRQ_LIMIT,
-    SRQ_MAX_WR,
+    Atomic, Pd, RecvWr, Sleepable, Srq, SrqAttr, SrqCore, SrqInitAttr, SrqOps, SrqType, Umem, User,
+    SRQ_LIMIT, SRQ_MAX_WR,
 };
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
+use crate::ucontext::UserDb;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -66,13 +68,22 @@ impl SrqQueue {
     }
 }
 
+/// Where an SRQ's ring is.
+enum SrqMemory {
+    /// A kernel consumer's, which the driver posts to.
+    Kernel(Arc<SrqQueue>),
+    /// A process's, which libmlx4 posts to.
+    User { ring: UserBuf, _db: UserDb },
+}
+
 /// An SRQ (`struct mlx4_ib_srq`).
 #[pin_data]
 pub(crate) struct Mlx4Srq {
     /// Declared first so it is dropped first: the hardware SRQ goes before its ring.
     #[pin]
     hw: HwSrq,
-    q: Arc<SrqQueue>,
+    mem: SrqMemory,
+    layout: SrqLayout,
 }
 
 impl Mlx4Srq {
@@ -81,35 +92,42 @@ impl Mlx4Srq {
         self.hw.srqn()
     }
 
-    /// The ring, for the QPs receiving from it.
-    pub(crate) fn queue(&self) -> Arc<SrqQueue> {
-        self.q.clone()
+    /// The ring of a kernel SRQ, for the QPs receiving from it.
+    pub(crate) fn queue(&self) -> Option<Arc<SrqQueue>> {
+        match &self.mem {
+            SrqMemory::Kernel(q) => Some(q.clone()),
+            SrqMemory::User { .. } => None,
+        }
     }
-}
 
-impl SrqOps<Mlx4Ib> for Mlx4Srq {
-    fn create<'a>(
-        pd: &'a Pd<Mlx4Ib>,
-        core: SrqCore<'a>,
-        attr: &mut SrqInitAttr,
-        _cx: &'a Sleepable<'a>,
-    ) -> Result<impl PinInit<Self, Error> + 'a> {
-        // The device offers no XRC (`IB_DEVICE_XRC`) and no tag matching.
-        if attr.srq_type != SrqType::Basic {
-            return Err(EOPNOTSUPP());
+    /// The kernel SRQ's ring, or `EINVAL` for a process's SRQ.
+    fn kernel(&self) -> Result<&Arc<SrqQueue>> {
+        match &self.mem {
+            SrqMemory::Kernel(q) => Ok(q),
+            SrqMemory::User { .. } => Err(EINVAL),
         }
-        let dev = pd.device();
-        let c = &dev.caps;
-        let l = SrqLayout::new(attr.max_wr, attr.max_sge, c.max_srq_wqes, c.max_srq_sge)
-            .map_err(hw_err)?;
-        if l.desc_size() > MAX_DESC {
-            return Err(EINVAL);
+    }
+
+    fn mtt_of(mem: &SrqMemory) -> &Mtt {
+        match mem {
+            SrqMemory::Kernel(q) => q.ring.mtt(),
+            SrqMemory::User { ring, .. } => ring.mtt(),
         }
-        let mdev = dev.mdev();
-        let db = Db::new(mdev, 0)?;
+    }
+
+    fn db_dma_of(mem: &SrqMemory) -> u64 {
+        match mem {
+            SrqMemory::Kernel(q) => q.db.dma(),
+            SrqMemory::User { _db, .. } => _db.dma(),
+        }
+    }
+
+    /// Sets up a kernel SRQ's ring: every WQE free, linked to the next, with no valid
+    /// scatter entry, and the doorbell record at 0.
+    fn kernel_queue(dev: &mlx4::Dev, l: SrqLayout) -> Result<Arc<SrqQueue>> {
+        let db = Db::new(dev, 0)?;
         db.write(0, 0)?;
-        let ring = QueueBuf::new(mdev, l.buf_size())?;
-        // Every WQE free, linked to the next, with no valid scatter entry.
+        let ring = QueueBuf::new(dev, l.buf_size())?;
         let mut wqe = KVec::with_capacity(l.desc_size(), GFP_KERNEL)?;
         wqe.extend_from_slice(&[0u8; NEXT_SEG], GFP_KERNEL)?;
         while wqe.len() < l.desc_size() {
@@ -120,8 +138,7 @@ impl SrqOps<Mlx4Ib> for Mlx4Srq {
             ring.buf().write_bytes(l.offset(n), &wqe)?;
         }
         let wrid = zeroed_vec(l.max as usize)?;
-        attr.max_wr = l.max_wr();
-        let q = Arc::pin_init(
+        Arc::pin_init(
             try_pin_init!(SrqQueue {
                 ring,
                 db,
@@ -137,11 +154,47 @@ impl SrqOps<Mlx4Ib> for Mlx4Srq {
                 ),
             }? Error),
             GFP_KERNEL,
-        )?;
+        )
+    }
+}
+
+impl SrqOps<Mlx4Ib> for Mlx4Srq {
+    fn create<'a>(
+        pd: &'a Pd<Mlx4Ib>,
+        core: SrqCore<'a>,
+        attr: &mut SrqInitAttr,
+        user: Option<&'a User<'a, Mlx4Ib>>,
+        cx: &'a Sleepable<'a>,
+    ) -> Result<impl PinInit<Self, Error> + 'a> {
+        // The device offers no XRC (`IB_DEVICE_XRC`) and no tag matching.
+        if attr.srq_type != SrqType::Basic {
+            return Err(EOPNOTSUPP());
+        }
+        let dev = pd.device();
+        let c = &dev.caps;
+        let l = SrqLayout::new(attr.max_wr, attr.max_sge, c.max_srq_wqes, c.max_srq_sge)
+            .map_err(hw_err)?;
+        if l.desc_size() > MAX_DESC {
+            return Err(EINVAL);
+        }
+        let mdev = dev.mdev();
+        let mem = match user {
+            None => SrqMemory::Kernel(Self::kernel_queue(mdev, l)?),
+            Some(u) => {
+                let req = CreateQueue::parse(&u.udata.copy_in(cx)?);
+                let umem = Umem::get(dev, req.buf_addr, l.buf_size(), 0, cx)?;
+                SrqMemory::User {
+                    ring: UserBuf::with_page_entries(mdev, umem)?,
+                    _db: u.ctx.map_db(dev, req.db_addr, cx)?,
+                }
+            }
+        };
+        attr.max_wr = l.max_wr();
         let pdn = pd.pdn();
         let xrcdn = c.reserved_xrcds as u16;
         Ok(try_pin_init!(Self {
-            q,
+            mem,
+            layout: l,
             // Last, as it makes the SRQ live; its ring is in place.
             hw <- HwSrq::new(
                 mdev,
@@ -151,12 +204,17 @@ impl SrqOps<Mlx4Ib> for Mlx4Srq {
                     max: l.max,
                     max_gs: l.max_gs,
                     wqe_shift: l.wqe_shift,
-                    mtt: q.ring.mtt(),
-                    db: &q.db,
+                    mtt: Self::mtt_of(mem),
+                    db_dma: Self::db_dma_of(mem),
                 },
                 core,
             ),
-        }? Error))
+        }? Error)
+        .pin_chain(move |this| match user {
+            // The SRQ number only (`sizeof(__u32)`), as C.
+            Some(u) => u.udata.respond(&this.srqn(), cx),
+            None => Ok(()),
+        }))
     }
 
     fn modify(srq: &Srq<Mlx4Ib>, attr: &SrqAttr, mask: u32, _cx: &Sleepable<'_>) -> Result {
@@ -165,7 +223,7 @@ impl SrqOps<Mlx4Ib> for Mlx4Srq {
             return Err(EINVAL);
         }
         if mask & SRQ_LIMIT != 0 {
-            if attr.srq_limit >= srq.q.layout.max {
+            if attr.srq_limit >= srq.layout.max {
                 return Err(EINVAL);
             }
             srq.hw.arm(attr.srq_limit)?;
@@ -174,7 +232,7 @@ impl SrqOps<Mlx4Ib> for Mlx4Srq {
     }
 
     fn query(srq: &Srq<Mlx4Ib>, _cx: &Sleepable<'_>) -> Result<SrqAttr> {
-        let l = &srq.q.layout;
+        let l = &srq.layout;
         Ok(SrqAttr {
             max_wr: l.max_wr(),
             max_sge: l.max_gs,
@@ -187,7 +245,11 @@ impl SrqOps<Mlx4Ib> for Mlx4Srq {
         wrs: &mut dyn Iterator<Item = RecvWr<'_>>,
         _cx: &Atomic<'_>,
     ) -> core::result::Result<(), (usize, Error)> {
-        let q = &srq.q;
+        // A process posts to its SRQs in its own memory (libmlx4), not through the kernel.
+        let q = match srq.kernel() {
+            Ok(q) => q,
+            Err(e) => return Err((0, e)),
+        };
         let l = &q.layout;
         let mut st = q.st.lock();
         let mut nreq = 0usize;

@@ -42,6 +42,7 @@
 #include <rdma/ib_mad.h>
 #include <rdma/ib_pack.h>
 #include <rdma/ib_sa.h>
+#include <rdma/ib_umem.h>
 #include <rdma/ib_verbs.h>
 
 /* Macros with casts: `RUST_CONST_HELPER_X` becomes `X` (as in rust/bindings). */

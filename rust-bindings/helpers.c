@@ -31,7 +31,11 @@
 #include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/netlink.h>
+#include <rdma/ib_umem.h>
 #include <rdma/ib_verbs.h>
+#include <rdma/uverbs_ioctl.h>
+#include <linux/mm.h>
+#include <linux/scatterlist.h>
 
 u32 rust_helper_rdma_start_port(const struct ib_device *device)
 {
@@ -658,3 +662,78 @@ void rust_helper_mlx4_write64(const __be32 *val, void __iomem *dest)
 	mlx4_write64((__be32 *)val, dest, &rust_mlx4_doorbell_lock);
 }
 #endif
+
+/* The driver data of a user verb's attribute bundle. */
+struct ib_udata *rust_helper_bundle_udata(struct uverbs_attr_bundle *attrs)
+{
+	return &attrs->driver_udata;
+}
+
+/* The user context of the verb whose driver data `udata` is (`rdma_udata_to_drv_context`). */
+struct ib_ucontext *rust_helper_udata_ucontext(struct ib_udata *udata)
+{
+	return container_of(udata, struct uverbs_attr_bundle, driver_udata)->context;
+}
+
+/* Maps one page of I/O memory at `pfn` into `vma`, uncached or write-combining. */
+int rust_helper_user_mmap_io_page(struct ib_ucontext *ctx, struct vm_area_struct *vma,
+				  unsigned long pfn, bool wc)
+{
+	pgprot_t prot = wc ? pgprot_writecombine(vma->vm_page_prot) :
+			     pgprot_noncached(vma->vm_page_prot);
+
+	return rdma_user_mmap_io(ctx, vma, pfn, PAGE_SIZE, prot, NULL);
+}
+
+unsigned long rust_helper_vma_pgoff(const struct vm_area_struct *vma)
+{
+	return vma->vm_pgoff;
+}
+
+/* The first of the DMA-mapped segments of `umem`, and how many there are. */
+struct scatterlist *rust_helper_umem_dma_sgl(struct ib_umem *umem, unsigned int *nents)
+{
+	*nents = umem->sgt_append.sgt.nents;
+	return umem->sgt_append.sgt.sgl;
+}
+
+/* The DMA address and length of segment `sg`; returns the next segment. */
+struct scatterlist *rust_helper_sg_dma_seg(struct scatterlist *sg, u64 *addr, u64 *len)
+{
+	*addr = sg_dma_address(sg);
+	*len = sg_dma_len(sg);
+	return sg_next(sg);
+}
+
+/*
+ * Whether `start..start + length` of the caller's address space lies in one mapping that
+ * is writable (`*one_vma` says whether one mapping covers it), as mlx4_get_umem_mr asks.
+ */
+bool rust_helper_user_range_writable(u64 start, u64 length, bool *one_vma)
+{
+	unsigned long s = untagged_addr(start);
+	struct vm_area_struct *vma;
+	bool w = false;
+
+	*one_vma = false;
+	mmap_read_lock(current->mm);
+	vma = find_vma(current->mm, s);
+	if (vma && vma->vm_end >= s + length && vma->vm_start <= s) {
+		*one_vma = true;
+		w = !!(vma->vm_flags & VM_WRITE);
+	}
+	mmap_read_unlock(current->mm);
+	return w;
+}
+
+/* The page frame of the HCA's free-running clock (mlx4_ib's mmap at offset 3). */
+int rust_helper_mlx4_clock_pfn(struct mlx4_dev *dev, unsigned long *pfn)
+{
+	struct mlx4_clock_params params;
+	int err = mlx4_get_internal_clock_params(dev, &params);
+
+	if (err)
+		return err;
+	*pfn = (pci_resource_start(dev->persist->pdev, params.bar) + params.offset) >> PAGE_SHIFT;
+	return 0;
+}

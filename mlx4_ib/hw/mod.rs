@@ -10,6 +10,7 @@
 //! modules are shared by the Rust mlx4_ib and the software ConnectX-3 used to test it; the host
 //! unit tests check them against byte streams produced from the C definitions.
 
+pub(crate) mod abi;
 pub(crate) mod av;
 pub(crate) mod cqe;
 pub(crate) mod doorbell;
@@ -17,6 +18,7 @@ pub(crate) mod eqe;
 pub(crate) mod mlx;
 pub(crate) mod qp_state;
 pub(crate) mod qpc;
+pub(crate) mod qpc_query;
 pub(crate) mod sizing;
 pub(crate) mod smp;
 pub(crate) mod srq;

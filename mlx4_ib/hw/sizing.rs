@@ -258,6 +258,75 @@ pub(crate) fn layout(caps: &DevCaps, req: &Request) -> Result<Layout, Error> {
     })
 }
 
+/// `MLX4_IB_MIN_SQ_STRIDE`: the smallest send WQE stride (64 bytes).
+pub(crate) const MIN_SQ_STRIDE: u32 = 6;
+
+/// What libmlx4 asks of a user QP's rings (`struct mlx4_ib_create_qp`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct UserRequest {
+    /// The QP has its own receive queue: no SRQ.
+    pub(crate) has_rq: bool,
+    /// The requested capabilities (the receive ones matter; the send ring is the library's).
+    pub(crate) cap: QpCap,
+    /// log2 of the send ring's WQEs.
+    pub(crate) log_sq_bb_count: u8,
+    /// log2 of the send ring's stride.
+    pub(crate) log_sq_stride: u8,
+    /// Bytes of inline receive data.
+    pub(crate) inl_recv_sz: u32,
+}
+
+/// Sizes a user QP as `create_qp_common` does with udata: the receive ring from the
+/// capabilities (`set_rq_size` with `is_user`: at least one WQE with one entry, the counts
+/// written back unclamped), the send ring as the library laid it out (`set_user_sq_size`). The
+/// offsets are the library's business and left 0, as C leaves them.
+pub(crate) fn user_layout(caps: &DevCaps, req: &UserRequest) -> Result<Layout, Error> {
+    let mut cap = req.cap;
+    if cap.max_recv_wr > caps.max_wr() || cap.max_recv_sge > caps.max_sge() {
+        return Err(Error::Invalid);
+    }
+    let mut rq = Rq::default();
+    if !req.has_rq {
+        if cap.max_recv_wr != 0 || req.inl_recv_sz != 0 {
+            return Err(Error::Invalid);
+        }
+    } else {
+        let max_inl_recv = caps.max_rq_sg * DATA_SEG;
+        if cap.max_recv_wr == 0 || cap.max_recv_sge == 0 || req.inl_recv_sz > max_inl_recv {
+            return Err(Error::Invalid);
+        }
+        rq.wqe_cnt = roundup_pow_of_two(cap.max_recv_wr);
+        rq.max_gs = roundup_pow_of_two(cap.max_recv_sge);
+        rq.wqe_shift = ilog2((rq.max_gs * DATA_SEG).max(req.inl_recv_sz));
+    }
+    rq.max_post = rq.wqe_cnt;
+    cap.max_recv_wr = rq.wqe_cnt;
+    cap.max_recv_sge = rq.max_gs;
+    let cnt = 1u32.checked_shl(u32::from(req.log_sq_bb_count));
+    let cnt = match cnt {
+        Some(c) if req.log_sq_bb_count < 32 && c <= caps.max_wqes => c,
+        _ => return Err(Error::Invalid),
+    };
+    let stride = u32::from(req.log_sq_stride);
+    if stride > ilog2(roundup_pow_of_two(caps.max_sq_desc_sz)) || stride < MIN_SQ_STRIDE {
+        return Err(Error::Invalid);
+    }
+    let sq = Sq {
+        wqe_cnt: cnt,
+        wqe_shift: stride,
+        ..Sq::default()
+    };
+    let buf_size = u64::from(rq.wqe_cnt << rq.wqe_shift) + (u64::from(cnt) << stride);
+    Ok(Layout {
+        rq,
+        sq,
+        buf_size: u32::try_from(buf_size).map_err(|_| Error::Invalid)?,
+        rq_offset: 0,
+        sq_offset: 0,
+        cap,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,5 +606,50 @@ mod tests {
         let l = layout(&small, &req(QpType::Rc, true, c)).unwrap();
         assert_eq!(l.sq.wqe_shift, 8);
         assert_eq!(l.sq.max_gs, 12);
+    }
+
+    fn ureq(has_rq: bool, wr: u32, sge: u32, bb: u8, stride: u8) -> UserRequest {
+        UserRequest {
+            has_rq,
+            cap: QpCap {
+                max_send_wr: 64,
+                max_recv_wr: wr,
+                max_send_sge: 1,
+                max_recv_sge: sge,
+                max_inline_data: 0,
+            },
+            log_sq_bb_count: bb,
+            log_sq_stride: stride,
+            inl_recv_sz: 0,
+        }
+    }
+
+    #[test]
+    fn user_qp() {
+        // ibv_rc_pingpong's QP: 500 receives of one entry, 512 send blocks of 64 bytes.
+        let l = user_layout(&CX3, &ureq(true, 500, 1, 9, 6)).unwrap();
+        assert_eq!((l.rq.wqe_cnt, l.rq.wqe_shift, l.rq.max_gs), (512, 4, 1));
+        assert_eq!((l.sq.wqe_cnt, l.sq.wqe_shift), (512, 6));
+        assert_eq!(l.buf_size, 512 * 16 + 512 * 64);
+        assert_eq!((l.cap.max_recv_wr, l.cap.max_recv_sge), (512, 1));
+        // The send capabilities are left as asked.
+        assert_eq!(l.cap.max_send_wr, 64);
+    }
+
+    #[test]
+    fn user_qp_refusals() {
+        // A receive queue needs a WQE and an entry; an SRQ QP must ask for none.
+        assert!(user_layout(&CX3, &ureq(true, 0, 1, 6, 6)).is_err());
+        assert!(user_layout(&CX3, &ureq(true, 1, 0, 6, 6)).is_err());
+        assert!(user_layout(&CX3, &ureq(false, 1, 1, 6, 6)).is_err());
+        assert!(user_layout(&CX3, &ureq(false, 0, 0, 6, 6)).is_ok());
+        // Strides from 64 bytes to the descriptor size rounded up (1 KiB).
+        assert!(user_layout(&CX3, &ureq(true, 1, 1, 6, 5)).is_err());
+        assert!(user_layout(&CX3, &ureq(true, 1, 1, 6, 10)).is_ok());
+        assert!(user_layout(&CX3, &ureq(true, 1, 1, 6, 11)).is_err());
+        // No more blocks than `max_wqes`, and no shift overflow.
+        assert!(user_layout(&CX3, &ureq(true, 1, 1, 14, 6)).is_ok());
+        assert!(user_layout(&CX3, &ureq(true, 1, 1, 15, 6)).is_err());
+        assert!(user_layout(&CX3, &ureq(true, 1, 1, 40, 6)).is_err());
     }
 }

@@ -7,17 +7,21 @@ mod modify;
 mod post;
 
 use crate::device::Mlx4Ib;
+use crate::hw::abi::CreateQp;
 use crate::hw::qp_state::{IbQpState, IB_QP_CUR_STATE, IB_QP_STATE};
 use crate::hw::wqe::DS;
-use crate::hw::{qpc, sizing, QpType as HwQpType};
+use crate::hw::{qpc, qpc_query, sizing, QpType as HwQpType};
 use crate::rust_bindings::error::code::EOPNOTSUPP;
-use crate::rust_bindings::mlx4::{self, Db, HwQp, QpRange, QpState, QpUsage, QueueBuf};
+use crate::rust_bindings::mlx4::{
+    self, Buf, Db, HwQp, Mtt, QpRange, QpState, QpUsage, QueueBuf, UserBuf,
+};
 use crate::rust_bindings::rdma::provider::{
     self, Atomic as AtomicCx, Pd, Qp, QpAttr, QpCap, QpCore, QpHandle, QpInitAttr, QpOps, QpType,
-    RecvWr, SendWr, Sleepable,
+    RecvWr, SendWr, Sleepable, Umem, User,
 };
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::srq::SrqQueue;
+use crate::ucontext::UserDb;
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -48,6 +52,39 @@ struct Rq {
     wrid: KVec<u64>,
 }
 
+/// Where a QP's rings and receive doorbell record are.
+enum QpMemory {
+    /// A kernel consumer's: the driver writes the WQEs.
+    Kernel { ring: QueueBuf, db: Option<Db> },
+    /// A process's: libmlx4 writes the WQEs in its own memory.
+    User { ring: UserBuf, _db: Option<UserDb> },
+}
+
+impl QpMemory {
+    fn mtt(&self) -> &Mtt {
+        match self {
+            Self::Kernel { ring, .. } => ring.mtt(),
+            Self::User { ring, .. } => ring.mtt(),
+        }
+    }
+
+    /// The ring of a kernel QP.
+    fn kbuf(&self) -> Option<&Buf> {
+        match self {
+            Self::Kernel { ring, .. } => Some(ring.buf()),
+            Self::User { .. } => None,
+        }
+    }
+
+    /// The receive doorbell record of a kernel QP with a receive queue.
+    fn kdb(&self) -> Option<&Db> {
+        match self {
+            Self::Kernel { db, .. } => db.as_ref(),
+            Self::User { .. } => None,
+        }
+    }
+}
+
 /// What the data path of a QP shares with its CQs: the rings and their software state.
 #[pin_data]
 pub(crate) struct QpQueues {
@@ -60,9 +97,7 @@ pub(crate) struct QpQueues {
     /// The port of a special QP.
     pub(crate) port: u32,
     kind: HwQpType,
-    ring: QueueBuf,
-    /// The receive doorbell record, if the QP has a receive queue.
-    db: Option<Db>,
+    mem: QpMemory,
     /// The SRQ it receives from instead.
     pub(crate) srq: Option<Arc<SrqQueue>>,
     layout: sizing::Layout,
@@ -120,11 +155,14 @@ impl QpQueues {
     /// Stamps send WQE `n` (`stamp_send_wqe`): the first word of each 64-byte chunk but the
     /// first, up to the size it was last written with, becomes all ones.
     fn stamp(&self, n: u32) {
+        let Some(buf) = self.mem.kbuf() else {
+            return;
+        };
         let off = self.sq_off(n);
-        let size = usize::from(self.ring.buf().read_u8(off + 7).unwrap_or(0) & 0x3f) * DS;
+        let size = usize::from(buf.read_u8(off + 7).unwrap_or(0) & 0x3f) * DS;
         let mut i = 64;
         while i < size {
-            let _ = self.ring.buf().write_be32(off + i, 0xffff_ffff);
+            let _ = buf.write_be32(off + i, 0xffff_ffff);
             i += 64;
         }
     }
@@ -132,14 +170,15 @@ impl QpQueues {
     /// Prepares the send ring at RESET to INIT: every WQE owned by the hardware, sized to
     /// the stride, and stamped (the C driver's loop in `__mlx4_ib_modify_qp`).
     fn init_send_ring(&self) {
+        // A process prepares its own ring (libmlx4).
+        let Some(buf) = self.mem.kbuf() else {
+            return;
+        };
         let sq = &self.layout.sq;
         for i in 0..sq.wqe_cnt {
             let off = self.sq_off(i);
-            let _ = self.ring.buf().write_be32(off, 1 << 31);
-            let _ = self
-                .ring
-                .buf()
-                .write_u8(off + 7, (1u32 << (sq.wqe_shift - 4)) as u8);
+            let _ = buf.write_be32(off, 1 << 31);
+            let _ = buf.write_u8(off + 7, (1u32 << (sq.wqe_shift - 4)) as u8);
             self.stamp(i);
         }
     }
@@ -157,7 +196,7 @@ impl QpQueues {
             rq.head = 0;
             rq.tail = 0;
         }
-        if let Some(db) = &self.db {
+        if let Some(db) = self.mem.kdb() {
             let _ = db.write(0, 0);
         }
     }
@@ -166,8 +205,10 @@ impl QpQueues {
     /// chunk's first word after the rest of it, as the C driver writes data segments in
     /// reverse so the prefetcher never sees a chunk whose stamp is gone too early.
     fn copy_wqe(&self, n: u32, w: &[u8], size: usize, owner_opcode: u32) {
+        let Some(buf) = self.mem.kbuf() else {
+            return;
+        };
         let off = self.sq_off(n);
-        let buf = self.ring.buf();
         let mut chunk = size.div_ceil(64);
         while chunk > 0 {
             chunk -= 1;
@@ -247,6 +288,26 @@ fn ib_state(s: u32) -> Result<IbQpState> {
     IbQpState::from_raw(s).ok_or(EINVAL)
 }
 
+/// The address of a path read back from the hardware.
+fn from_qpc_ah(p: &qpc_query::QueriedPath) -> provider::AhAttr {
+    let a = &p.ah;
+    provider::AhAttr {
+        port: u32::from(p.port),
+        sl: a.sl,
+        static_rate: a.static_rate,
+        dlid: a.dlid,
+        src_path_bits: a.src_path_bits,
+        grh: a.grh.map(|g| provider::GlobalRoute {
+            dgid: g.dgid,
+            flow_label: g.flow_label,
+            sgid_index: g.sgid_index,
+            hop_limit: g.hop_limit,
+            traffic_class: g.traffic_class,
+        }),
+        not_ib: false,
+    }
+}
+
 fn to_qpc_ah(a: &provider::AhAttr) -> qpc::AhAttr {
     qpc::AhAttr {
         dlid: a.dlid,
@@ -306,7 +367,8 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
         pd: &'a Pd<Mlx4Ib>,
         core: QpCore<'a>,
         attr: &'a mut QpInitAttr<'a, Mlx4Ib>,
-        _cx: &'a Sleepable<'a>,
+        user: Option<&'a User<'a, Mlx4Ib>>,
+        cx: &'a Sleepable<'a>,
     ) -> Result<impl PinInit<Self, Error> + 'a> {
         let dev = pd.device();
         let qp_type = attr.qp_type();
@@ -330,38 +392,76 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
             _ => return Err(EINVAL),
         };
         let c = attr.cap();
-        let layout = sizing::layout(
-            &dev.sizing_caps(),
-            &sizing::Request {
-                qp_type: kind,
-                lso: false,
-                has_rq: srq.is_none(),
-                cap: sizing::QpCap {
-                    max_send_wr: c.max_send_wr,
-                    max_recv_wr: c.max_recv_wr,
-                    max_send_sge: c.max_send_sge,
-                    max_recv_sge: c.max_recv_sge,
-                    max_inline_data: c.max_inline_data,
-                },
-            },
-        )
-        .map_err(hw_err)?;
-        let mdev = dev.mdev();
-        let ring = QueueBuf::new(mdev, layout.buf_size as usize)?;
-        let db = if layout.rq.wqe_cnt > 0 {
-            let db = Db::new(mdev, 0)?;
-            db.write(0, 0)?;
-            Some(db)
-        } else {
-            None
+        let cap = sizing::QpCap {
+            max_send_wr: c.max_send_wr,
+            max_recv_wr: c.max_recv_wr,
+            max_send_sge: c.max_send_sge,
+            max_recv_sge: c.max_recv_sge,
+            max_inline_data: c.max_inline_data,
         };
-        let sq_wrid = zeroed_vec(layout.sq.wqe_cnt as usize)?;
-        let rq_wrid = zeroed_vec(layout.rq.wqe_cnt as usize)?;
+        let mdev = dev.mdev();
+        let (layout, mem, uar, ureq) = match user {
+            None => {
+                let layout = sizing::layout(
+                    &dev.sizing_caps(),
+                    &sizing::Request {
+                        qp_type: kind,
+                        lso: false,
+                        has_rq: srq.is_none(),
+                        cap,
+                    },
+                )
+                .map_err(hw_err)?;
+                let ring = QueueBuf::new(mdev, layout.buf_size as usize)?;
+                let db = if layout.rq.wqe_cnt > 0 {
+                    let db = Db::new(mdev, 0)?;
+                    db.write(0, 0)?;
+                    Some(db)
+                } else {
+                    None
+                };
+                (layout, QpMemory::Kernel { ring, db }, &dev.uar, None)
+            }
+            Some(u) => {
+                let req = CreateQp::parse(&u.udata.copy_in(cx)?);
+                let layout = sizing::user_layout(
+                    &dev.sizing_caps(),
+                    &sizing::UserRequest {
+                        has_rq: srq.is_none(),
+                        cap,
+                        log_sq_bb_count: req.log_sq_bb_count,
+                        log_sq_stride: req.log_sq_stride,
+                        inl_recv_sz: req.inl_recv_sz,
+                    },
+                )
+                .map_err(hw_err)?;
+                let umem = Umem::get(dev, req.buf_addr, layout.buf_size as usize, 0, cx)?;
+                let ring = UserBuf::new(mdev, umem)?;
+                let db = match srq {
+                    None => Some(u.ctx.map_db(dev, req.db_addr, cx)?),
+                    Some(_) => None,
+                };
+                let db_dma = db.as_ref().map_or(0, |d| d.dma());
+                let mem = QpMemory::User { ring, _db: db };
+                (layout, mem, u.ctx.uar(), Some((req, db_dma)))
+            }
+        };
+        let (sq_wrid, rq_wrid) = match ureq {
+            None => (
+                zeroed_vec(layout.sq.wqe_cnt as usize)?,
+                zeroed_vec(layout.rq.wqe_cnt as usize)?,
+            ),
+            Some(_) => (KVec::new(), KVec::new()),
+        };
         let (qpn, range) = if special {
             let base = dev.caps.base_sqpn + if kind == HwQpType::Smi { 0 } else { 2 };
             (base + port - 1, None)
         } else {
-            let r = QpRange::reserve(mdev, 1, 1, 0, QpUsage::Driver)?;
+            let usage = match user {
+                None => QpUsage::Driver,
+                Some(_) => QpUsage::UserVerbs,
+            };
+            let r = QpRange::reserve(mdev, 1, 1, 0, usage)?;
             (r.base(), Some(r))
         };
         let cap = &layout.cap;
@@ -379,21 +479,25 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
         });
         let info = qpc::QpInfo {
             qp_type: kind,
-            is_kernel: true,
+            is_kernel: user.is_none(),
             port: if special { port as u8 } else { 0 },
             pdn: pd.pdn(),
             sq_wqe_cnt: layout.sq.wqe_cnt,
             sq_wqe_shift: layout.sq.wqe_shift,
             rq_wqe_cnt: layout.rq.wqe_cnt,
             rq_wqe_shift: layout.rq.wqe_shift,
-            sq_no_prefetch: false,
-            inl_recv: false,
+            sq_no_prefetch: ureq.is_some_and(|(r, _)| r.sq_no_prefetch != 0),
+            inl_recv: ureq.is_some_and(|(r, _)| r.inl_recv_sz != 0),
             lso: false,
             srqn: srq.as_ref().map(|s| s.0),
             send_cqn,
             recv_cqn,
-            usr_page: dev.uar.hw_index(),
-            db_rec_addr: db.as_ref().map_or(0, |d| d.dma()),
+            usr_page: uar.hw_index(),
+            db_rec_addr: match (&mem, ureq) {
+                (QpMemory::Kernel { db, .. }, _) => db.as_ref().map_or(0, |d| d.dma()),
+                (QpMemory::User { .. }, Some((_, dma))) => dma,
+                (QpMemory::User { .. }, None) => 0,
+            },
             resp_depth: 0,
             atomic_rd_en: 0,
         };
@@ -405,9 +509,8 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
                 special,
                 port,
                 kind,
-                ring,
-                db,
-                srq: srq.map(|s| s.1),
+                mem,
+                srq: srq.and_then(|s| s.1),
                 layout,
                 sig_all: attr.sq_sig_all(),
                 sq <- new_spinlock_irq!(
@@ -488,23 +591,54 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
         cap: &mut QpCap,
         _cx: &Sleepable<'_>,
     ) -> Result {
-        let st = qp.st.lock();
+        let mut st = qp.st.lock();
         let l = &qp.q.layout;
+        // The hardware knows the state once it moved the QP to SQE or ERR (`mlx4_ib_query_qp`).
+        if st.state != IbQpState::Reset {
+            let c = qp.hw.query().map_err(|_| EINVAL)?;
+            let q = qpc_query::parse(&c);
+            st.state = q.state.ok_or(EINVAL)?;
+            attr.path_mtu = q.path_mtu;
+            attr.path_mig_state = q.mig_state;
+            attr.qkey = q.qkey;
+            attr.rq_psn = q.rq_psn;
+            attr.sq_psn = q.sq_psn;
+            attr.dest_qp_num = q.dest_qp_num;
+            attr.qp_access_flags = q.access;
+            if matches!(qp.q.kind, HwQpType::Rc | HwQpType::Uc) {
+                attr.ah_attr = from_qpc_ah(&q.pri);
+                attr.alt_ah_attr = from_qpc_ah(&q.alt);
+                attr.alt_pkey_index = q.alt.pkey_index;
+                attr.alt_port_num = u32::from(q.alt.port);
+            }
+            attr.pkey_index = q.pri.pkey_index;
+            attr.port_num = if st.state == IbQpState::Init {
+                u32::from(st.info.port)
+            } else {
+                u32::from(q.pri.port)
+            };
+            attr.sq_draining = u8::from(q.sq_draining);
+            attr.max_rd_atomic = q.max_rd_atomic;
+            attr.max_dest_rd_atomic = q.max_dest_rd_atomic;
+            attr.min_rnr_timer = q.min_rnr_timer;
+            attr.timeout = q.pri.timeout;
+            attr.retry_cnt = q.retry_cnt;
+            attr.rnr_retry = q.rnr_retry;
+            attr.alt_timeout = q.alt.timeout;
+        }
         attr.qp_state = st.state as u32;
         attr.cur_qp_state = st.state as u32;
-        attr.port_num = u32::from(st.info.port);
-        attr.qp_access_flags = u32::from(st.info.atomic_rd_en);
-        attr.max_dest_rd_atomic = st.info.resp_depth;
         if qp.q.special {
             let sq = qp.q.sq.lock();
             attr.qkey = sq.sqp.qkey;
-            attr.pkey_index = sq.sqp.pkey_index;
             attr.sq_psn = sq.sqp.send_psn;
         }
+        // As C: the rings' sizes; the send ring of a process's QP is the library's business.
+        let user = qp.q.mem.kbuf().is_none();
         *cap = QpCap {
-            max_send_wr: l.sq.max_post,
-            max_recv_wr: l.rq.max_post,
-            max_send_sge: l.sq.max_gs,
+            max_send_wr: if user { 0 } else { l.sq.wqe_cnt },
+            max_recv_wr: l.rq.wqe_cnt,
+            max_send_sge: if user { 0 } else { l.sq.max_gs },
             max_recv_sge: l.rq.max_gs,
             max_inline_data: 0,
         };

@@ -37,7 +37,7 @@ impl Mlx4Qp {
             qp.q.init_send_ring();
         }
         qp.hw.modify(
-            Some(qp.q.ring.mtt()),
+            Some(qp.q.mem.mtt()),
             mlx4_state(cur)?,
             mlx4_state(new)?,
             &ctx,

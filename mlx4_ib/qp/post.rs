@@ -161,6 +161,10 @@ pub(super) fn post_send(
 ) -> core::result::Result<(), (usize, Error)> {
     let q = &qp.q;
     let l = &q.layout;
+    // A process posts to its QPs in its own memory (libmlx4), not through the kernel.
+    if q.mem.kbuf().is_none() {
+        return Err((0, EINVAL));
+    }
     let mut sq = q.sq.lock();
     let mut ind = sq.next_wqe;
     let mut nreq = 0usize;
@@ -236,8 +240,12 @@ pub(super) fn post_recv(
 ) -> core::result::Result<(), (usize, Error)> {
     let q = &qp.q;
     let l = &q.layout;
+    // A process posts to its QPs in its own memory (libmlx4), not through the kernel.
+    let Some(buf) = q.mem.kbuf() else {
+        return Err((0, EINVAL));
+    };
     // A QP on an SRQ has no receive queue: it is always full (C's `mlx4_wq_overflow`).
-    let Some(db) = &q.db else {
+    let Some(db) = q.mem.kdb() else {
         return Err((0, ENOMEM));
     };
     let mut rq = q.rq.lock();
@@ -263,11 +271,11 @@ pub(super) fn post_recv(
                 addr: s.addr(),
             }
             .write(&mut seg);
-            let _ = q.ring.buf().write_bytes(off + i * DS, &seg);
+            let _ = buf.write_bytes(off + i * DS, &seg);
         }
         if sg.len() < l.rq.max_gs as usize {
             Data::TERMINATOR.write(&mut seg);
-            let _ = q.ring.buf().write_bytes(off + sg.len() * DS, &seg);
+            let _ = buf.write_bytes(off + sg.len() * DS, &seg);
         }
         let slot = (n & (l.rq.wqe_cnt - 1)) as usize;
         rq.wrid[slot] = wr.wr_id();

@@ -12,8 +12,10 @@
 //! the same bytes at the same time (a `be32` write racing a byte copy) gives values the kernel
 //! memory model defines but Rust's does not promise; the queue formats never need it.
 
+use super::mtt_calc::{EntryWriter, ShiftCalc};
 use super::Dev;
 use crate::rust_bindings::raw;
+use crate::rust_bindings::rdma::provider::Umem;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
 use kernel::error::{to_result, Result};
@@ -475,6 +477,95 @@ impl QueueBuf {
     /// Returns the memory.
     pub(crate) fn buf(&self) -> &Buf {
         &self.buf
+    }
+
+    /// Returns the MTT that maps it.
+    pub(crate) fn mtt(&self) -> &Mtt {
+        &self.mtt
+    }
+}
+
+/// The entry shift and count mlx4_ib chooses for `umem` seen by the device at `start_va`
+/// (`mlx4_ib_umem_calc_optimal_mtt_size`).
+pub(super) fn umem_mtt_size(umem: &Umem, start_va: u64) -> (u32, u64) {
+    let mut c = ShiftCalc::new(start_va, PAGE_SHIFT as u32);
+    let _ = umem.for_each_seg(|s| {
+        if c.push(s.addr, s.len) {
+            Ok(())
+        } else {
+            Err(EAGAIN)
+        }
+    });
+    c.finish(umem.num_blocks(PAGE_SHIFT as u32))
+}
+
+/// Hands `write` the MTT entries of `umem` with entries of `1 << shift` bytes, a page of them
+/// at a time: `(first entry index, entries)` (`mlx4_ib_umem_write_mtt`).
+pub(super) fn umem_mtt_entries(
+    umem: &Umem,
+    shift: u32,
+    mut write: impl FnMut(u32, &[u64]) -> Result,
+) -> Result {
+    const BATCH: usize = PAGE_SIZE / 8;
+    let mut batch = KVec::from_elem(0u64, BATCH, GFP_KERNEL)?;
+    let mut n = 0usize;
+    let mut start = 0u32;
+    let mut w = EntryWriter::new(shift);
+    let mut emit = |e: u64| -> Result {
+        batch[n] = e;
+        n += 1;
+        if n == BATCH {
+            write(start, &batch)?;
+            start += BATCH as u32;
+            n = 0;
+        }
+        Ok(())
+    };
+    umem.for_each_seg(|s| w.push(s.addr, s.len, &mut emit))?;
+    w.finish(&mut emit)?;
+    if n > 0 {
+        write(start, &batch[..n])?;
+    }
+    Ok(())
+}
+
+/// A process's queue memory (pinned by an [`Umem`]) with the MTT that maps it, as mlx4_ib sets
+/// up a user QP, CQ or SRQ.
+///
+/// # Invariants
+///
+/// The entries of `mtt` hold the pages of `umem` (the first and last rounded out to the entry
+/// size); the MTT is dropped before the memory is unpinned (field order).
+pub(crate) struct UserBuf {
+    mtt: Mtt,
+    umem: Umem,
+}
+
+impl UserBuf {
+    /// Maps `umem` with the entry size mlx4_ib chooses for queues (as if at address 0).
+    pub(crate) fn new(dev: &Dev, umem: Umem) -> Result<Self> {
+        let (shift, _) = umem_mtt_size(&umem, 0);
+        Self::with_shift(dev, umem, shift)
+    }
+
+    /// Maps `umem` with page-sized entries, as mlx4_ib does for SRQs.
+    pub(crate) fn with_page_entries(dev: &Dev, umem: Umem) -> Result<Self> {
+        Self::with_shift(dev, umem, PAGE_SHIFT as u32)
+    }
+
+    fn with_shift(dev: &Dev, umem: Umem, shift: u32) -> Result<Self> {
+        let mut n = 0u64;
+        umem_mtt_entries(&umem, shift, |_, e| {
+            n += e.len() as u64;
+            Ok(())
+        })?;
+        let mtt = Mtt::new(dev, u32::try_from(n).map_err(|_| EINVAL)?, shift)?;
+        // SAFETY: The entries are pages of `umem` (rounded out to the entry size, beyond which
+        // the HCA never reaches for a queue of the umem's size) and `umem` lives as long as
+        // the MTT (type invariant); no hardware object uses the new MTT yet.
+        umem_mtt_entries(&umem, shift, |i, e| unsafe { mtt.write(i, e) })?;
+        // INVARIANT: `mtt` maps `umem`.
+        Ok(Self { mtt, umem })
     }
 
     /// Returns the MTT that maps it.

@@ -25,6 +25,8 @@ use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
 /// `MLX4_RES_USAGE_DRIVER`.
 const USAGE_DRIVER: u8 = raw::mlx4_resource_usage_MLX4_RES_USAGE_DRIVER as u8;
+/// `MLX4_RES_USAGE_USER_VERBS`.
+const USAGE_USER: u8 = raw::mlx4_resource_usage_MLX4_RES_USAGE_USER_VERBS as u8;
 
 /// A hardware CQ (`struct mlx4_cq`) whose completions go to an `ib_cq`.
 ///
@@ -54,10 +56,24 @@ pub(crate) struct CqResources<'a> {
     pub(crate) mtt: &'a super::Mtt,
     /// The UAR page its doorbells are rung on.
     pub(crate) uar: &'a super::Uar,
-    /// The doorbell record pair (set_ci, arm).
-    pub(crate) db: &'a super::Db,
+    /// The doorbell record pair (set_ci, arm) and who polls the CQ.
+    pub(crate) mem: CqMem<'a>,
     /// The completion vector.
     pub(crate) vector: u32,
+}
+
+/// Who polls a CQ, and where its doorbell records are.
+pub(crate) enum CqMem<'a> {
+    /// The kernel: the records are in a [`Db`](super::Db) the driver polls with.
+    Kernel(&'a super::Db),
+    /// A process: the records are at bus address `db_dma` of its memory, and its ring at
+    /// `buf_addr` of its address space. Completions are reported from mlx4_core's tasklet.
+    User {
+        /// The bus address of the record pair.
+        db_dma: u64,
+        /// The process's address of the ring.
+        buf_addr: u64,
+    },
 }
 
 impl HwCq {
@@ -75,12 +91,18 @@ impl HwCq {
             kernel::init::pin_init_from_closure(move |slot: *mut Self| {
                 let cq = Opaque::raw_get(addr_of_mut!((*slot).cq));
                 cq.write(core::mem::zeroed());
-                let db = res.db.as_ptr();
-                (*cq).set_ci_db = db;
-                (*cq).arm_db = db.add(1);
-                (*cq).comp = Some(Self::comp_callback);
-                (*cq).event = Some(Self::event_callback);
-                (*cq).usage = USAGE_DRIVER;
+                let (db_dma, buf, user) = match res.mem {
+                    CqMem::Kernel(db) => {
+                        (*cq).set_ci_db = db.as_ptr();
+                        (*cq).arm_db = db.as_ptr().add(1);
+                        (*cq).usage = USAGE_DRIVER;
+                        (db.dma(), core::ptr::null_mut(), false)
+                    }
+                    CqMem::User { db_dma, buf_addr } => {
+                        (*cq).usage = USAGE_USER;
+                        (db_dma, buf_addr as usize as *mut kernel::ffi::c_void, true)
+                    }
+                };
                 addr_of_mut!((*slot).ibcq).write(ibcq);
                 addr_of_mut!((*slot).dev).write(mdev);
                 to_result(raw::mlx4_cq_alloc(
@@ -88,14 +110,23 @@ impl HwCq {
                     res.nent as i32,
                     res.mtt.as_raw(),
                     res.uar.as_raw(),
-                    res.db.dma(),
+                    db_dma,
                     cq,
                     res.vector,
                     0,
                     0,
-                    core::ptr::null_mut(),
-                    false,
-                ))
+                    buf,
+                    user,
+                ))?;
+                // mlx4_core points `comp` at its tasklet queue; mlx4_ib then takes kernel
+                // CQs' completions straight from the interrupt and user CQs' from the tasklet.
+                if user {
+                    (*cq).tasklet_ctx.comp = Some(Self::comp_callback);
+                } else {
+                    (*cq).comp = Some(Self::comp_callback);
+                }
+                (*cq).event = Some(Self::event_callback);
+                Ok(())
             })
         }
     }
@@ -246,6 +277,12 @@ impl HwQp {
         }
     }
 
+    /// Reads the QP's context from the hardware (`mlx4_qp_query`, `QUERY_QP`; may sleep).
+    pub(crate) fn query(&self) -> Result<[u8; 248]> {
+        // SAFETY: As in `modify`; the command only reads `qpn`.
+        unsafe { super::qp_query(Dev::from_raw(self.dev), self.qp.get()) }
+    }
+
     /// `mlx4_qp.event`.
     ///
     /// # Safety
@@ -386,8 +423,9 @@ pub(crate) struct SrqResources<'a> {
     pub(crate) wqe_shift: u32,
     /// The translation of the ring.
     pub(crate) mtt: &'a super::Mtt,
-    /// The doorbell record (the WQE counter).
-    pub(crate) db: &'a super::Db,
+    /// The bus address of the doorbell record (the WQE counter), the driver's or the
+    /// process's memory.
+    pub(crate) db_dma: u64,
 }
 
 impl HwSrq {
@@ -416,7 +454,7 @@ impl HwSrq {
                     0,
                     res.xrcdn,
                     res.mtt.as_raw(),
-                    res.db.dma(),
+                    res.db_dma,
                     srq,
                 ))
             })

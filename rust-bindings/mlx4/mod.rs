@@ -35,12 +35,13 @@ mod hwobj;
 pub(crate) mod layout;
 mod mcast;
 mod mr;
+mod mtt_calc;
 mod pd;
 mod qp;
 mod uar;
 
 pub(crate) use crate::rust_bindings::barrier;
-pub(crate) use buf::{Buf, Mtt, QueueBuf};
+pub(crate) use buf::{Buf, Mtt, QueueBuf, UserBuf};
 pub(crate) use caps::{
     Caps, DevFlags, BMME_FLAG_RESERVED_LKEY, DEV_CAP_FLAG2_SL_TO_VL_CHANGE_EVENT,
     DEV_CAP_FLAG_ATOMIC, DEV_CAP_FLAG_BAD_PKEY_CNTR, DEV_CAP_FLAG_BAD_QKEY_CNTR,
@@ -52,7 +53,7 @@ pub(crate) use cmd::{
 pub(crate) use cmd::{MAD_SIZE, MAILBOX_SIZE};
 pub(crate) use db::Db;
 pub(crate) use event::{Event, EventHandler, EventNotifier, EQE_SIZE};
-pub(crate) use hwobj::{CqResources, HwCq, HwQp, HwSrq, SrqResources};
+pub(crate) use hwobj::{CqMem, CqResources, HwCq, HwQp, HwSrq, SrqResources};
 pub(crate) use mr::{convert_access, Access, Mr};
 pub(crate) use pd::Pd;
 pub(crate) use qp::{qp_modify, qp_query, QpRange, QpState, QpUsage, QP_CONTEXT_SIZE};
@@ -162,6 +163,25 @@ impl Dev {
     pub(crate) unsafe fn from_raw<'a>(ptr: core::ptr::NonNull<raw::mlx4_dev>) -> &'a Self {
         // SAFETY: `Dev` is transparent over the C struct; validity is the caller's.
         unsafe { ptr.cast::<Self>().as_ref() }
+    }
+
+    /// Maps the page of the HCA's free-running clock into the process whose `mmap` this is,
+    /// uncached (mlx4_ib's `mmap` at offset 3); mlx4_core's error if the HCA has no clock.
+    pub(crate) fn map_user_clock(
+        &self,
+        map: crate::rust_bindings::rdma::provider::UserMap<'_>,
+    ) -> Result {
+        let mut pfn = 0;
+        // SAFETY: The device is bound (type invariant); the helper reads its clock parameters.
+        kernel::error::to_result(unsafe { raw::mlx4_clock_pfn(self.as_raw(), &mut pfn) })?;
+        // SAFETY: The clock page holds only the read-only counter mlx4_core exposes to every
+        // process of the device, as the C driver does.
+        unsafe {
+            map.map_io_page(
+                pfn as u64,
+                crate::rust_bindings::rdma::provider::IoCaching::Uncached,
+            )
+        }
     }
 
     fn raw_caps(&self) -> &raw::mlx4_caps {

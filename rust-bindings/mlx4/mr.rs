@@ -10,9 +10,10 @@
 //! (the HCA does not use it yet); enabling one is unsafe unless it is the local-only DMA region
 //! of [`Mr::dma`], which the HCA only uses for addresses the kernel posts.
 
-use super::buf::{mtt_capacity, write_mtt};
+use super::buf::{mtt_capacity, umem_mtt_entries, umem_mtt_size, write_mtt};
 use super::{Dev, Pd};
 use crate::rust_bindings::raw;
+use crate::rust_bindings::rdma::provider::Umem;
 use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 use kernel::ffi::c_int;
@@ -84,10 +85,12 @@ pub(crate) fn convert_access(ib_access: u32) -> Access {
 /// # Invariants
 ///
 /// `mr` was filled by `mlx4_mr_alloc(dev, ..)` and is owned; mlx4_core keeps no pointer to it.
-/// `dev` follows the resource lifetime rule of the module documentation.
+/// `dev` follows the resource lifetime rule of the module documentation. `umem`, if any, is the
+/// user memory the region's MTT entries map; it stays pinned until the region is freed.
 pub(crate) struct Mr {
     dev: NonNull<raw::mlx4_dev>,
     mr: raw::mlx4_mr,
+    umem: Option<Umem>,
 }
 
 // SAFETY: The region is owned by this object; mlx4_core's MPT and MTT allocators have their own
@@ -129,7 +132,34 @@ impl Mr {
         Ok(Self {
             dev: dev.as_non_null(),
             mr,
+            umem: None,
         })
+    }
+
+    /// Registers a process's memory pinned by `umem` (`start` being its address in the
+    /// process) as a region of PD `pd` the HCA sees at `iova`, `length` bytes, and enables it
+    /// (`mlx4_ib_reg_user_mr`: the MTT entry size mlx4_ib chooses, the entries written, then
+    /// `SW2HW_MPT`). Returns the region and its entry shift.
+    pub(crate) fn user(
+        dev: &Dev,
+        pd: &Pd,
+        umem: Umem,
+        start: u64,
+        iova: u64,
+        length: u64,
+        access: Access,
+    ) -> Result<(Self, u32)> {
+        let (shift, n) = umem_mtt_size(&umem, start);
+        let n = u32::try_from(n).map_err(|_| EINVAL)?;
+        let mut mr = Self::alloc(dev, pd.pdn(), iova, length, access, n, shift)?;
+        // SAFETY: The entries are the pages of `umem` (out to the entry size at both ends),
+        // which the region keeps pinned until it is freed; the region is not enabled yet.
+        umem_mtt_entries(&umem, shift, |i, e| unsafe { mr.mtt_write(i, e) })?;
+        mr.umem = Some(umem);
+        // SAFETY: The HCA reaches `iova..iova + length` through the entries just written, all
+        // in the pinned memory the region owns.
+        unsafe { mr.enable()? };
+        Ok((mr, shift))
     }
 
     /// Allocates and enables the DMA region of `pd`, as mlx4_ib's `get_dma_mr`: all bus
@@ -230,7 +260,11 @@ impl Mr {
     pub(crate) fn free(self) -> core::result::Result<(), (Self, Error)> {
         let mut this = core::mem::ManuallyDrop::new(self);
         match this.release() {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // The HCA no longer reaches the memory: unpin it.
+                drop(this.umem.take());
+                Ok(())
+            }
             Err(e) => Err((core::mem::ManuallyDrop::into_inner(this), e)),
         }
     }
@@ -252,6 +286,8 @@ impl Drop for Mr {
                 self.mr.key,
                 e
             );
+            // Its memory stays pinned for the HCA.
+            core::mem::forget(self.umem.take());
         }
     }
 }

@@ -13,6 +13,7 @@
 
 use super::Dev;
 use crate::rust_bindings::raw;
+use crate::rust_bindings::rdma::provider::{IoCaching, UserMap};
 use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 use kernel::prelude::*;
@@ -84,6 +85,27 @@ impl Uar {
     /// Returns the page frame number of the page (`uar.pfn`).
     pub(crate) fn pfn(&self) -> u64 {
         self.pfn
+    }
+
+    /// Maps the page into the process whose `mmap` this is, uncached (mlx4_ib's `mmap` at
+    /// offset 0). The process rings its own queues' doorbells there, and only those: the HCA
+    /// runs a queue only for doorbells on the queue's own page.
+    pub(crate) fn map_user(&self, map: UserMap<'_>) -> Result {
+        // SAFETY: The page is this UAR, which its owner (the process's context) hands to the
+        // process; it outlives the mapping, which the core zaps before the context goes.
+        unsafe { map.map_io_page(self.pfn, IoCaching::Uncached) }
+    }
+
+    /// Maps the page's BlueFlame page (`num_uars` pages further in the BAR), write-combining
+    /// (mlx4_ib's `mmap` at offset 1); `EINVAL` if the HCA has no BlueFlame
+    /// (`bf_reg_size == 0`), as C.
+    pub(crate) fn map_user_bf(&self, map: UserMap<'_>, bf_reg_size: u32, num_uars: u32) -> Result {
+        if bf_reg_size == 0 {
+            return Err(EINVAL);
+        }
+        let pfn = self.pfn.checked_add(u64::from(num_uars)).ok_or(EINVAL)?;
+        // SAFETY: As in `map_user`: the BlueFlame page of this UAR belongs to its owner.
+        unsafe { map.map_io_page(pfn, IoCaching::WriteCombine) }
     }
 
     /// Returns the C object, for rust-bindings code that creates CQs with it; C only reads it.

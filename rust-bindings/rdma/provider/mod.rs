@@ -36,7 +36,9 @@
 mod adapter;
 mod attrs;
 mod objects;
+mod ucontext;
 mod udata;
+mod umem;
 mod wr;
 
 pub(crate) use attrs::{
@@ -46,9 +48,11 @@ pub(crate) use attrs::{
 };
 pub(crate) use objects::{
     Ah, AhOps, Cq, CqCore, CqOps, Mr, MrCore, MrOps, NotifyFlags, Pd, PdOps, Qp, QpCore, QpOps,
-    Srq, SrqCore, SrqOps,
+    Srq, SrqCore, SrqOps, UContext, UserRegion,
 };
+pub(crate) use ucontext::{IoCaching, UContextOps, User, UserMap};
 pub(crate) use udata::UData;
+pub(crate) use umem::{user_range_writable, DmaSeg, Umem, ACCESS_LOCAL_WRITE};
 pub(crate) use wr::{
     wc_opcode, wc_status, AhAttr, CqInitAttr, GlobalRoute, QpAttr, QpCap, QpHandle, QpInitAttr,
     QpType, RecvWr, SendWr, UdWr, WcOpcode, WcOut, WcStatus, WrOpcode, WrSge, SEND_FENCE,
@@ -323,6 +327,8 @@ pub(crate) trait Driver: Sized + Send + Sync + 'static {
     type Ah: AhOps<Self>;
     /// Memory regions.
     type Mr: MrOps<Self>;
+    /// User contexts.
+    type UContext: UContextOps<Self>;
 
     /// Reports the device's attributes (`query_device`). Also runs inside registration.
     /// `uhw` is the extended query's driver data: none from the kernel, and empty at

@@ -5,7 +5,7 @@
 
 use super::{
     AhAttr, Atomic, CqInitAttr, Dev, Driver, QpAttr, QpCap, QpEvent, QpHandle, QpInitAttr, QpType,
-    RecvWr, SendWr, Sleepable, SrqAttr, SrqInitAttr, WcOut,
+    RecvWr, SendWr, Sleepable, SrqAttr, SrqInitAttr, User, WcOut,
 };
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::raw;
@@ -81,6 +81,10 @@ core_object!(
 core_object!(
     /// An address handle (`struct ib_ah`).
     Ah, ib_ah, Ah
+);
+core_object!(
+    /// The context of a process using the device (`struct ib_ucontext`).
+    UContext, ib_ucontext, UContext
 );
 core_object!(
     /// A memory region (`struct ib_mr`); unlike the others it is allocated by the adapter
@@ -263,12 +267,21 @@ impl MrCore<'_> {
         self.0.lkey = lkey;
         self.0.rkey = rkey;
     }
+
+    /// Sets the page size the region is mapped with (`ib_mr.page_size`).
+    pub(crate) fn set_page_size(&mut self, size: u32) {
+        self.0.page_size = size;
+    }
 }
 
 /// The operations of a protection domain.
 pub(crate) trait PdOps<D: Driver>: Sized + Send + Sync {
-    /// Allocates a PD (`alloc_pd`).
-    fn alloc<'a>(dev: &'a Dev<D>, cx: &'a Sleepable<'a>) -> Result<impl PinInit<Self, Error> + 'a>;
+    /// Allocates a PD (`alloc_pd`), for a process if `user` is set.
+    fn alloc<'a>(
+        dev: &'a Dev<D>,
+        user: Option<&'a User<'a, D>>,
+        cx: &'a Sleepable<'a>,
+    ) -> Result<impl PinInit<Self, Error> + 'a>;
 
     /// Releases the PD's resources (`dealloc_pd`); the data is dropped afterwards.
     fn dealloc(_pd: &Pd<D>, _cx: &Sleepable<'_>) {}
@@ -285,11 +298,12 @@ pub(crate) struct NotifyFlags {
 
 /// The operations of a completion queue.
 pub(crate) trait CqOps<D: Driver>: Sized + Send + Sync {
-    /// Creates a CQ for a kernel consumer (`create_cq`); must call `cq.set_cqe`.
+    /// Creates a CQ (`create_cq`), for a process if `user` is set; must call `cq.set_cqe`.
     fn create<'a>(
         dev: &'a Dev<D>,
         cq: CqCore<'a>,
         attr: &CqInitAttr,
+        user: Option<&'a User<'a, D>>,
         cx: &'a Sleepable<'a>,
     ) -> Result<impl PinInit<Self, Error> + 'a>;
 
@@ -310,12 +324,13 @@ pub(crate) trait CqOps<D: Driver>: Sized + Send + Sync {
 
 /// The operations of a queue pair.
 pub(crate) trait QpOps<D: Driver>: Sized + Send + Sync {
-    /// Creates a kernel QP (`create_qp`): must call `qp.set_qp_num` and write the actual
-    /// capabilities back into `attr`.
+    /// Creates a QP (`create_qp`), for a process if `user` is set: must call
+    /// `qp.set_qp_num` and write the actual capabilities back into `attr`.
     fn create<'a>(
         pd: &'a Pd<D>,
         qp: QpCore<'a>,
         attr: &'a mut QpInitAttr<'a, D>,
+        user: Option<&'a User<'a, D>>,
         cx: &'a Sleepable<'a>,
     ) -> Result<impl PinInit<Self, Error> + 'a>;
 
@@ -358,12 +373,13 @@ pub(crate) trait QpOps<D: Driver>: Sized + Send + Sync {
 
 /// The operations of a shared receive queue.
 pub(crate) trait SrqOps<D: Driver>: Sized + Send + Sync {
-    /// Creates an SRQ for a kernel consumer (`create_srq`): must write the actual `max_wr`
-    /// and `max_sge` back into `attr`.
+    /// Creates an SRQ (`create_srq`), for a process if `user` is set: must write the actual
+    /// `max_wr` and `max_sge` back into `attr`.
     fn create<'a>(
         pd: &'a Pd<D>,
         srq: SrqCore<'a>,
         attr: &mut SrqInitAttr,
+        user: Option<&'a User<'a, D>>,
         cx: &'a Sleepable<'a>,
     ) -> Result<impl PinInit<Self, Error> + 'a>;
 
@@ -399,6 +415,19 @@ pub(crate) trait AhOps<D: Driver>: Sized + Send + Sync {
     fn query(ah: &Ah<D>, attr: &mut AhAttr, cx: &Atomic<'_>) -> Result;
 }
 
+/// The user memory a `reg_user_mr` names.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UserRegion {
+    /// The process's address of the first byte.
+    pub(crate) start: u64,
+    /// The length in bytes.
+    pub(crate) length: u64,
+    /// The address the device sees for `start` (the IOVA).
+    pub(crate) virt: u64,
+    /// The `IB_ACCESS_*` rights.
+    pub(crate) access: u32,
+}
+
 /// The operations of a memory region.
 pub(crate) trait MrOps<D: Driver>: Sized + Send + Sync {
     /// Registers all of memory for DMA (`get_dma_mr`); must set the keys.
@@ -406,6 +435,16 @@ pub(crate) trait MrOps<D: Driver>: Sized + Send + Sync {
         pd: &'a Pd<D>,
         mr: &mut MrCore<'_>,
         access: u32,
+        cx: &'a Sleepable<'a>,
+    ) -> Result<impl PinInit<Self, Error> + 'a>;
+
+    /// Registers `length` bytes of the process's memory at `start`, seen by the device at
+    /// `virt` (`reg_user_mr`); must set the keys.
+    fn reg_user<'a>(
+        pd: &'a Pd<D>,
+        mr: &mut MrCore<'_>,
+        region: UserRegion,
+        user: &'a User<'a, D>,
         cx: &'a Sleepable<'a>,
     ) -> Result<impl PinInit<Self, Error> + 'a>;
 

@@ -616,24 +616,24 @@ unsafe extern "C" fn mlx4_cq_alloc(
         (*cq).uar = uar;
         raw::refcount_set_to(&raw mut (*cq).refcount, 1);
         raw::completion_init(&raw mut (*cq).free);
-        // User CQs complete through mlx4_core's tasklet, which calls `tasklet_ctx.comp`.
-        if user_cq {
-            (*cq).comp = Some(user_cq_comp);
-        }
+        // As mlx4_core: every CQ starts completing through the tasklet, which calls
+        // `tasklet_ctx.comp`; a driver that polls from the interrupt sets `comp` afterwards,
+        // and one that set it before the call has lost it.
+        let _ = user_cq;
+        (*cq).comp = Some(tasklet_comp);
         (*cq).irq = 0;
     }
     hca.state.lock().cqs.insert(node);
     0
 }
 
-/// `mlx4_cq.comp` of user CQs: mlx4_ib's handler is in `tasklet_ctx.comp`.
-pub(crate) unsafe extern "C" fn user_cq_comp(cq: *mut raw::mlx4_cq) {
-    // SAFETY: Called by the model with a live CQ.
-    unsafe {
-        if let Some(f) = (*cq).tasklet_ctx.comp {
-            f(cq);
-        }
-    }
+/// The `mlx4_cq.comp` mlx4_core's `mlx4_cq_alloc` sets (`mlx4_add_cq_to_tasklet`): the
+/// engine calls `tasklet_ctx.comp` from its softirq-like pass for CQs that still have it.
+pub(crate) unsafe extern "C" fn tasklet_comp(_cq: *mut raw::mlx4_cq) {}
+
+/// Whether `comp` is still mlx4_core's tasklet hook.
+pub(crate) fn is_tasklet_comp(comp: Option<unsafe extern "C" fn(*mut raw::mlx4_cq)>) -> bool {
+    comp.is_some_and(|f| f as *const () == tasklet_comp as *const ())
 }
 
 /// `mlx4_cq_free`: waits until no completion handler runs for it.

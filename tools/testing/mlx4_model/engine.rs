@@ -246,8 +246,14 @@ impl Events {
             raw::bh_disable();
             for &cq in &self.cqs[..self.ncq] {
                 if !cq.is_null() {
-                    if let Some(f) = (*cq).comp {
-                        f(cq);
+                    match (*cq).tasklet_ctx.comp {
+                        Some(f) => f(cq),
+                        None => crate::hca::violation_anywhere(format_args!(
+                            "CQ {:#x} completed with no handler: `comp` is mlx4_core's \
+                             tasklet and `tasklet_ctx.comp` is unset (set `comp` after \
+                             mlx4_cq_alloc)",
+                            (*cq).cqn
+                        )),
                     }
                     put_cq(cq);
                 }
@@ -271,8 +277,8 @@ impl Events {
         // the object was in the firmware's tables, so it is alive until put here.
         unsafe {
             for cq in &mut self.cqs[..self.ncq] {
-                // A user CQ: mlx4_ib gave it a tasklet handler (`tasklet_ctx.comp`).
-                if (**cq).tasklet_ctx.comp.is_some() {
+                // Completing through mlx4_core's tasklet (user CQs): left for `deliver`.
+                if crate::abi::is_tasklet_comp((**cq).comp) {
                     continue;
                 }
                 if let Some(f) = (**cq).comp {

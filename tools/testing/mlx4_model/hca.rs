@@ -1287,6 +1287,17 @@ unsafe extern "C" fn adev_release(dev: *mut raw::device) {
     }
 }
 
+/// Reports a driver mistake the model detected where the HCA is not at hand (a CQ's
+/// completion), as [`violation`] does.
+pub(crate) fn violation_anywhere(what: core::fmt::Arguments<'_>) {
+    violations_param::set(violations_param::get().wrapping_add(1));
+    if expect_violations_param::get() != 0 {
+        kernel::pr_info!("HCA ?: expected driver violation: {}\n", what);
+    } else {
+        kernel::pr_warn!("HCA ?: driver violation: {}\n", what);
+    }
+}
+
 /// Reports a driver mistake the model detected: counted in the `violations` parameter and
 /// logged as a failure (`tools/testing/vm/splats.txt`), or as expected while a negative test
 /// provokes it (`expect_violations`).

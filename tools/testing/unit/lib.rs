@@ -17,3 +17,6 @@ mod mlx4_model_sma;
 
 #[path = "../mlx4_model/idalloc.rs"]
 mod mlx4_model_idalloc;
+
+#[path = "../../../rust-bindings/mlx4/mtt_calc.rs"]
+mod mlx4_mtt_calc;

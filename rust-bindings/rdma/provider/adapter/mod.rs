@@ -4,10 +4,11 @@
 //! and port verbs here, those of the objects in [`objects`].
 
 mod objects;
+mod user;
 
 use super::{
     Ah, Cq, Dev, DeviceAttr, Driver, LinkLayer, MadIn, MadOut, MadWc, Mr, Pd, PortAttr, PortModify,
-    Qp, Sleepable, Srq, SysfsAttr, SysfsBuf, UData,
+    Qp, Sleepable, Srq, SysfsAttr, SysfsBuf, UContext, UData,
 };
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::raw;
@@ -73,6 +74,12 @@ impl<D: Driver> Adapter<D> {
         o.destroy_ah = Some(Self::destroy_ah);
         o.get_dma_mr = Some(Self::get_dma_mr);
         o.reg_user_mr = Some(Self::reg_user_mr);
+        o.alloc_ucontext = Some(Self::alloc_ucontext);
+        o.dealloc_ucontext = Some(Self::dealloc_ucontext);
+        o.mmap = Some(Self::mmap);
+        // Nothing to do beyond what the core does (zapping the mappings): its presence lets
+        // the device go while processes still hold their contexts.
+        o.disassociate_ucontext = Some(Self::disassociate_ucontext);
         o.dereg_mr = Some(Self::dereg_mr);
         if D::HAS_SYSFS_SHOW {
             o.device_group = &Self::GROUP;
@@ -82,6 +89,7 @@ impl<D: Driver> Adapter<D> {
         o.size_ib_qp = size_of::<Qp<D>>();
         o.size_ib_srq = size_of::<Srq<D>>();
         o.size_ib_ah = size_of::<Ah<D>>();
+        o.size_ib_ucontext = size_of::<UContext<D>>();
         o
     }
 
@@ -193,6 +201,7 @@ impl<D: Driver> Adapter<D> {
         assert!(offset_of!(Srq<D>, core) == 0);
         assert!(offset_of!(Ah<D>, core) == 0);
         assert!(offset_of!(Mr<D>, core) == 0);
+        assert!(offset_of!(UContext<D>, core) == 0);
         assert!(offset_of!(Dev<D>, core) == 0);
     };
 

@@ -5,10 +5,9 @@
 use super::super::{
     Ah, AhAttr, AhOps, Atomic, Cq, CqCore, CqInitAttr, CqOps, Driver, Mr, MrCore, MrOps,
     NotifyFlags, Pd, PdOps, Qp, QpAttr, QpCap, QpCore, QpInitAttr, QpOps, RecvWr, SendWr,
-    Sleepable, Srq, SrqAttr, SrqCore, SrqInitAttr, SrqOps, SrqType, WcOut,
+    Sleepable, Srq, SrqAttr, SrqCore, SrqInitAttr, SrqOps, SrqType, User, WcOut,
 };
 use super::Adapter;
-use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::raw;
 use core::mem::MaybeUninit;
 use core::ptr::addr_of_mut;
@@ -26,7 +25,7 @@ const CQ_REPORT_MISSED_EVENTS: u32 = 4;
 /// # Safety
 ///
 /// `slot` is the (uninitialised) data field of an object the core just allocated.
-unsafe fn init_data<T>(slot: *mut T, init: Result<impl PinInit<T, Error>>) -> Result {
+pub(super) unsafe fn init_data<T>(slot: *mut T, init: Result<impl PinInit<T, Error>>) -> Result {
     // SAFETY: The caller's guarantee; the core never moves the object.
     unsafe { init?.__pinned_init(slot) }
 }
@@ -61,15 +60,19 @@ impl<D: Driver> Adapter<D> {
         udata: *mut raw::ib_udata,
     ) -> c_int {
         from_result(|| {
-            if !udata.is_null() {
-                // Userspace verbs have no user context yet.
-                return Err(EOPNOTSUPP());
-            }
             let obj = pd.cast::<Pd<D>>();
-            // SAFETY: The core allocated `size_ib_pd` bytes and set `device`; process context.
-            let (dev, cx) = unsafe { (Self::dev((*pd).device), Sleepable::new()) };
+            // SAFETY: The core allocated `size_ib_pd` bytes and set `device`; process context;
+            // `udata` is NULL or that of this user verb.
+            let (dev, cx, user) = unsafe {
+                (
+                    Self::dev((*pd).device),
+                    Sleepable::new(),
+                    User::<D>::from_raw(udata),
+                )
+            };
+            let init = D::Pd::alloc(dev, user.as_ref(), &cx);
             // SAFETY: `data` is the uninitialised data of the new object.
-            unsafe { init_data(addr_of_mut!((*obj).data), D::Pd::alloc(dev, &cx))? };
+            unsafe { init_data(addr_of_mut!((*obj).data), init)? };
             Ok(0)
         })
     }
@@ -106,11 +109,15 @@ impl<D: Driver> Adapter<D> {
         attrs: *mut raw::uverbs_attr_bundle,
     ) -> c_int {
         from_result(|| {
-            if !attrs.is_null() {
-                // Userspace verbs have no user context yet.
-                return Err(EOPNOTSUPP());
-            }
             let obj = cq.cast::<Cq<D>>();
+            // SAFETY: `attrs` is NULL (a kernel consumer) or the bundle of this user verb.
+            let user = unsafe {
+                if attrs.is_null() {
+                    None
+                } else {
+                    User::<D>::from_raw(raw::bundle_udata(attrs))
+                }
+            };
             // SAFETY: The core allocated `size_ib_cq` bytes and set `device`; `attr` is valid
             // during the call; process context.
             let (dev, cx, a) = unsafe { (Self::dev((*cq).device), Sleepable::new(), &*attr) };
@@ -121,8 +128,9 @@ impl<D: Driver> Adapter<D> {
             };
             // SAFETY: `core` is the valid core part; the data is not read through it.
             let core = CqCore(unsafe { &*obj.cast() });
+            let init = D::Cq::create(dev, core, &a, user.as_ref(), &cx);
             // SAFETY: `data` is the uninitialised data of the new object.
-            unsafe { init_data(addr_of_mut!((*obj).data), D::Cq::create(dev, core, &a, &cx))? };
+            unsafe { init_data(addr_of_mut!((*obj).data), init)? };
             Ok(0)
         })
     }
@@ -227,23 +235,21 @@ impl<D: Driver> Adapter<D> {
         udata: *mut raw::ib_udata,
     ) -> c_int {
         from_result(|| {
-            if !udata.is_null() {
-                // Userspace verbs have no user context yet.
-                return Err(EOPNOTSUPP());
-            }
             let obj = qp.cast::<Qp<D>>();
             // SAFETY: The core allocated `size_ib_qp` bytes and set `device` and `pd` (a PD of
-            // this device); `init` is valid during the call; process context.
-            let (pd, cx, mut attr) = unsafe {
+            // this device); `init` is valid during the call; process context; `udata` is NULL
+            // or that of this user verb.
+            let (pd, cx, mut attr, user) = unsafe {
                 (
                     Pd::<D>::from_raw((*qp).pd),
                     Sleepable::new(),
                     QpInitAttr::<D>::new(&mut *init),
+                    User::<D>::from_raw(udata),
                 )
             };
             // SAFETY: `core` is the valid core part; the data is not read through it.
             let core = QpCore(unsafe { &*obj.cast() });
-            let init = D::Qp::create(pd, core, &mut attr, &cx);
+            let init = D::Qp::create(pd, core, &mut attr, user.as_ref(), &cx);
             // SAFETY: `data` is the uninitialised data of the new object.
             unsafe { init_data(addr_of_mut!((*obj).data), init)? };
             Ok(0)
@@ -262,10 +268,9 @@ impl<D: Driver> Adapter<D> {
         mask: c_int,
         udata: *mut raw::ib_udata,
     ) -> c_int {
+        // A user QP's modify carries udata; mlx4 has nothing in it for QPs other than RSS.
+        let _ = udata;
         from_result(|| {
-            if !udata.is_null() {
-                return Err(EOPNOTSUPP());
-            }
             // SAFETY: The QP exists during the call; `attr` is valid; process context.
             let (qp, cx, a) = unsafe { (Qp::<D>::from_raw(qp), Sleepable::new(), &*attr) };
             D::Qp::modify(qp, &QpAttr::from_raw(a), mask as u32, &cx)?;
@@ -398,15 +403,18 @@ impl<D: Driver> Adapter<D> {
         udata: *mut raw::ib_udata,
     ) -> c_int {
         from_result(|| {
-            if !udata.is_null() {
-                // Userspace verbs have no user context yet.
-                return Err(EOPNOTSUPP());
-            }
             let obj = srq.cast::<Srq<D>>();
             // SAFETY: The core allocated `size_ib_srq` bytes and set `device` and `pd` (a PD of
-            // this device); `init` is valid during the call; process context.
-            let (pd, cx, i) =
-                unsafe { (Pd::<D>::from_raw((*srq).pd), Sleepable::new(), &mut *init) };
+            // this device); `init` is valid during the call; process context; `udata` is NULL
+            // or that of this user verb.
+            let (pd, cx, i, user) = unsafe {
+                (
+                    Pd::<D>::from_raw((*srq).pd),
+                    Sleepable::new(),
+                    &mut *init,
+                    User::<D>::from_raw(udata),
+                )
+            };
             let mut a = SrqInitAttr {
                 srq_type: match i.srq_type {
                     raw::ib_srq_type_IB_SRQT_BASIC => SrqType::Basic,
@@ -418,7 +426,7 @@ impl<D: Driver> Adapter<D> {
             };
             // SAFETY: `core` is the valid core part; the data is not read through it.
             let core = SrqCore(unsafe { &*obj.cast() });
-            let init = D::Srq::create(pd, core, &mut a, &cx);
+            let init = D::Srq::create(pd, core, &mut a, user.as_ref(), &cx);
             // SAFETY: `data` is the uninitialised data of the new object.
             unsafe { init_data(addr_of_mut!((*obj).data), init)? };
             i.attr.max_wr = a.max_wr;
@@ -439,10 +447,9 @@ impl<D: Driver> Adapter<D> {
         mask: raw::ib_srq_attr_mask,
         udata: *mut raw::ib_udata,
     ) -> c_int {
+        // mlx4 has nothing in a user SRQ's modify udata.
+        let _ = udata;
         from_result(|| {
-            if !udata.is_null() {
-                return Err(EOPNOTSUPP());
-            }
             // SAFETY: The SRQ exists during the call; `attr` is valid; process context.
             let (s, cx, a) = unsafe { (Srq::<D>::from_raw(srq), Sleepable::new(), &*attr) };
             D::Srq::modify(s, &SrqAttr::from_raw(a), mask, &cx)?;
@@ -586,10 +593,10 @@ impl<D: Driver> Adapter<D> {
         init: *mut raw::rdma_ah_init_attr,
         udata: *mut raw::ib_udata,
     ) -> c_int {
+        // A user AH (one the library asks the kernel for) has nothing in its udata for mlx4
+        // on an InfiniBand port.
+        let _ = udata;
         from_result(|| {
-            if !udata.is_null() {
-                return Err(EOPNOTSUPP());
-            }
             let obj = ah.cast::<Ah<D>>();
             // SAFETY: The core allocated `size_ib_ah` bytes and set `device` and `pd`; `init`
             // and its `ah_attr` are valid during the call.
@@ -639,6 +646,43 @@ impl<D: Driver> Adapter<D> {
         0
     }
 
+    /// Allocates an MR (a `KBox`), its core part zeroed as the core expects of driver-made
+    /// MRs and its data not initialised: [`Adapter::finish_mr`] completes it.
+    pub(super) fn alloc_mr() -> Result<*mut Mr<D>> {
+        let b = KBox::<Mr<D>>::new_uninit(GFP_KERNEL)?;
+        let obj: *mut Mr<D> = KBox::into_raw(b).cast();
+        // SAFETY: `obj` is a fresh allocation of `Mr<D>`; nothing else refers to it.
+        unsafe { obj.cast::<raw::ib_mr>().write(core::mem::zeroed()) };
+        Ok(obj)
+    }
+
+    /// Initialises the data of an MR from [`Adapter::alloc_mr`] with `init`: the MR, or an
+    /// `ERR_PTR` with the MR freed.
+    ///
+    /// # Safety
+    ///
+    /// `obj` comes from `alloc_mr`, its data is not initialised and nothing else owns it.
+    pub(super) unsafe fn finish_mr(
+        obj: *mut Mr<D>,
+        init: Result<impl PinInit<D::Mr, Error>>,
+    ) -> *mut raw::ib_mr {
+        // SAFETY: `data` is the uninitialised data of the new MR.
+        match unsafe { init_data(addr_of_mut!((*obj).data), init) } {
+            Ok(()) => obj.cast(),
+            Err(e) => {
+                // SAFETY: Nothing else refers to the allocation; the data is not initialised.
+                drop(unsafe { KBox::from_raw(obj.cast::<MaybeUninit<Mr<D>>>()) });
+                Self::err_mr(e)
+            }
+        }
+    }
+
+    /// An `ERR_PTR` MR.
+    pub(super) fn err_mr(e: Error) -> *mut raw::ib_mr {
+        // SAFETY: `ERR_PTR` only encodes the errno.
+        unsafe { kernel::bindings::ERR_PTR(e.to_errno() as isize).cast() }
+    }
+
     /// `ib_device_ops.get_dma_mr`.
     ///
     /// # Safety
@@ -649,53 +693,17 @@ impl<D: Driver> Adapter<D> {
         pd: *mut raw::ib_pd,
         access: c_int,
     ) -> *mut raw::ib_mr {
-        let r: Result<*mut raw::ib_mr> = (|| {
-            let b = KBox::<Mr<D>>::new_uninit(GFP_KERNEL)?;
-            let obj: *mut Mr<D> = KBox::into_raw(b).cast();
-            // SAFETY: `obj` is a fresh allocation of `Mr<D>`; its core part is zeroed, as the
-            // core expects of driver-allocated MRs.
-            let core = unsafe {
-                let core = obj.cast::<raw::ib_mr>();
-                core.write(core::mem::zeroed());
-                &mut *core
-            };
-            let mut mc = MrCore(core);
-            // SAFETY: The PD is valid during the call; process context.
-            let (p, cx) = unsafe { (Pd::<D>::from_raw(pd), Sleepable::new()) };
-            let init = D::Mr::get_dma_mr(p, &mut mc, access as u32, &cx);
-            // SAFETY: `data` is the uninitialised data of the new MR.
-            if let Err(e) = unsafe { init_data(addr_of_mut!((*obj).data), init) } {
-                // SAFETY: Nothing else refers to the allocation; the data is not initialised.
-                drop(unsafe { KBox::from_raw(obj.cast::<MaybeUninit<Mr<D>>>()) });
-                return Err(e);
-            }
-            Ok(obj.cast())
-        })();
-        match r {
-            Ok(p) => p,
-            // SAFETY: `ERR_PTR` only encodes the errno.
-            Err(e) => unsafe { kernel::bindings::ERR_PTR(e.to_errno() as isize).cast() },
-        }
-    }
-
-    /// `ib_device_ops.reg_user_mr`.
-    ///
-    /// # Safety
-    ///
-    /// Called by the RDMA core only, for a device of `D` and with arguments as the op's
-    /// contract in `ib_verbs.h` describes them.
-    pub(super) unsafe extern "C" fn reg_user_mr(
-        _pd: *mut raw::ib_pd,
-        _start: u64,
-        _length: u64,
-        _virt: u64,
-        _access: c_int,
-        _udata: *mut raw::ib_udata,
-    ) -> *mut raw::ib_mr {
-        // Userspace verbs have no user context yet; the op is one of those ib_core requires of
-        // a kernel-verbs provider, so it is present and refuses.
-        // SAFETY: `ERR_PTR` only encodes the errno.
-        unsafe { kernel::bindings::ERR_PTR(EOPNOTSUPP().to_errno() as isize).cast() }
+        // SAFETY: The PD is valid during the call; process context.
+        let (p, cx) = unsafe { (Pd::<D>::from_raw(pd), Sleepable::new()) };
+        let obj = match Self::alloc_mr() {
+            Ok(o) => o,
+            Err(e) => return Self::err_mr(e),
+        };
+        // SAFETY: The core part of the new MR is the driver's to set, and only through `mc`.
+        let mut mc = MrCore(unsafe { &mut *obj.cast::<raw::ib_mr>() });
+        let init = D::Mr::get_dma_mr(p, &mut mc, access as u32, &cx);
+        // SAFETY: `obj` is from `alloc_mr`, its data not initialised.
+        unsafe { Self::finish_mr(obj, init) }
     }
 
     /// `ib_device_ops.dereg_mr`.
@@ -710,7 +718,7 @@ impl<D: Driver> Adapter<D> {
     ) -> c_int {
         from_result(|| {
             let obj = mr.cast::<Mr<D>>();
-            // SAFETY: The MR was made by `get_dma_mr` (a `KBox<Mr<D>>` with initialised data)
+            // SAFETY: The MR was made by `finish_mr` (a `KBox<Mr<D>>` with initialised data)
             // and the core deregisters it once, in process context.
             let (m, cx) = unsafe { (&*obj, Sleepable::new()) };
             D::Mr::dereg(m, &cx)?;

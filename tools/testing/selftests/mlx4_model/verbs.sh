@@ -6,6 +6,7 @@
 # UD send error taking the QP to SQE and back to RTS, and an RC INIT to RTR
 # without a destination QP or path refused with EINVAL (pyverbs).
 # timeout: 600
+# mlx4_ib: both
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
 

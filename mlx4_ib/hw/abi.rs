@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The mlx4 user verbs ABI: the driver data libmlx4 and the kernel exchange with each verb
+//! (C: `include/uapi/rdma/mlx4-abi.h`), in the host's byte order.
+//!
+//! Requests are parsed from the bytes the library wrote and responses encoded into bytes, so
+//! the layouts are checked here, on the host, against the C structures' offsets.
+
+/// The ABI version with the device capabilities in the context response.
+pub(crate) const ABI_VERSION: u32 = 4;
+/// The ABI version without them, when mlx4_core offers no userspace capabilities.
+pub(crate) const NO_DEV_CAPS_ABI_VERSION: u32 = 3;
+
+/// `struct mlx4_ib_alloc_ucontext_resp` (ABI 4) or `_resp_v3` (ABI 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct UcontextResp {
+    /// `dev_caps`: `MLX4_USER_DEV_CAP_*` (not in ABI 3).
+    pub(crate) dev_caps: u32,
+    /// `qp_tab_size`: the number of QPs (a power of two).
+    pub(crate) qp_tab_size: u32,
+    /// `bf_reg_size`: bytes of a BlueFlame register, 0 without BlueFlame.
+    pub(crate) bf_reg_size: u16,
+    /// `bf_regs_per_page`.
+    pub(crate) bf_regs_per_page: u16,
+    /// `cqe_size`: bytes per CQE (not in ABI 3).
+    pub(crate) cqe_size: u32,
+}
+
+impl UcontextResp {
+    /// The ABI 4 response (16 bytes).
+    pub(crate) fn to_v4(self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[0..4].copy_from_slice(&self.dev_caps.to_ne_bytes());
+        b[4..8].copy_from_slice(&self.qp_tab_size.to_ne_bytes());
+        b[8..10].copy_from_slice(&self.bf_reg_size.to_ne_bytes());
+        b[10..12].copy_from_slice(&self.bf_regs_per_page.to_ne_bytes());
+        b[12..16].copy_from_slice(&self.cqe_size.to_ne_bytes());
+        b
+    }
+
+    /// The ABI 3 response (8 bytes).
+    pub(crate) fn to_v3(self) -> [u8; 8] {
+        let mut b = [0u8; 8];
+        b[0..4].copy_from_slice(&self.qp_tab_size.to_ne_bytes());
+        b[4..6].copy_from_slice(&self.bf_reg_size.to_ne_bytes());
+        b[6..8].copy_from_slice(&self.bf_regs_per_page.to_ne_bytes());
+        b
+    }
+}
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[off..off + 8]);
+    u64::from_ne_bytes(a)
+}
+
+/// `struct mlx4_ib_create_cq` and `struct mlx4_ib_create_srq`: where the library put the ring
+/// and the doorbell record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CreateQueue {
+    /// The ring's address in the process.
+    pub(crate) buf_addr: u64,
+    /// The doorbell record's address in the process.
+    pub(crate) db_addr: u64,
+}
+
+impl CreateQueue {
+    /// Size of the request.
+    pub(crate) const SIZE: usize = 16;
+
+    /// Parses the request.
+    pub(crate) fn parse(b: &[u8; Self::SIZE]) -> Self {
+        Self {
+            buf_addr: u64_at(b, 0),
+            db_addr: u64_at(b, 8),
+        }
+    }
+}
+
+/// `struct mlx4_ib_create_qp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CreateQp {
+    /// The QP buffer's address in the process (both queues).
+    pub(crate) buf_addr: u64,
+    /// The receive doorbell record's address.
+    pub(crate) db_addr: u64,
+    /// log2 of the send queue's basic blocks.
+    pub(crate) log_sq_bb_count: u8,
+    /// log2 of the send queue's stride.
+    pub(crate) log_sq_stride: u8,
+    /// The send queue is not prefetched (`sq_no_prefetch`).
+    pub(crate) sq_no_prefetch: u8,
+    /// Bytes of inline receive data.
+    pub(crate) inl_recv_sz: u32,
+}
+
+impl CreateQp {
+    /// Size of the request.
+    pub(crate) const SIZE: usize = 24;
+
+    /// Parses the request.
+    pub(crate) fn parse(b: &[u8; Self::SIZE]) -> Self {
+        Self {
+            buf_addr: u64_at(b, 0),
+            db_addr: u64_at(b, 8),
+            log_sq_bb_count: b[16],
+            log_sq_stride: b[17],
+            sq_no_prefetch: b[18],
+            inl_recv_sz: u32::from_ne_bytes([b[20], b[21], b[22], b[23]]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ucontext_responses_have_the_c_layouts() {
+        let r = UcontextResp {
+            dev_caps: 1,
+            qp_tab_size: 0x1_0000,
+            bf_reg_size: 512,
+            bf_regs_per_page: 8,
+            cqe_size: 64,
+        };
+        let v4 = r.to_v4();
+        assert_eq!(&v4[0..4], &1u32.to_ne_bytes());
+        assert_eq!(&v4[4..8], &0x1_0000u32.to_ne_bytes());
+        assert_eq!(&v4[8..10], &512u16.to_ne_bytes());
+        assert_eq!(&v4[10..12], &8u16.to_ne_bytes());
+        assert_eq!(&v4[12..16], &64u32.to_ne_bytes());
+        let v3 = r.to_v3();
+        assert_eq!(&v3[0..4], &0x1_0000u32.to_ne_bytes());
+        assert_eq!(&v3[4..6], &512u16.to_ne_bytes());
+        assert_eq!(&v3[6..8], &8u16.to_ne_bytes());
+    }
+
+    #[test]
+    fn create_qp_is_parsed_at_the_c_offsets() {
+        let mut b = [0u8; 24];
+        b[0..8].copy_from_slice(&0x7f00_1000u64.to_ne_bytes());
+        b[8..16].copy_from_slice(&0x7f00_2040u64.to_ne_bytes());
+        b[16] = 6;
+        b[17] = 6;
+        b[18] = 1;
+        b[20..24].copy_from_slice(&64u32.to_ne_bytes());
+        let q = CreateQp::parse(&b);
+        assert_eq!(q.buf_addr, 0x7f00_1000);
+        assert_eq!(q.db_addr, 0x7f00_2040);
+        assert_eq!(
+            (q.log_sq_bb_count, q.log_sq_stride, q.sq_no_prefetch),
+            (6, 6, 1)
+        );
+        assert_eq!(q.inl_recv_sz, 64);
+        let c = CreateQueue::parse(&[1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!((c.buf_addr, c.db_addr), (1, 2));
+    }
+}
