@@ -18,7 +18,7 @@ use kernel::sync::Arc;
 /// being unregistered.
 pub(crate) struct Bound {
     _events: EventNotifier<events::Events>,
-    _reg: Registration<Mlx4Ib>,
+    _reg: mlx4::IbRegistration<Mlx4Ib>,
 }
 
 /// The `mlx4_core.ib` driver.
@@ -90,6 +90,8 @@ impl mlx4::Driver for Mlx4IbDriver {
             parent: core::ptr::NonNull::new(mdev.dma_device()).ok_or(ENODEV)?,
         };
         let reg = Registration::new(&crate::THIS_MODULE, &cfg, Mlx4Ib::new(mdev, ni.revision)?)?;
+        // The ports are the device's in devlink once it is active (`mlx4_ib_probe`).
+        let reg = mlx4::IbRegistration::new(mdev, reg);
         let ctx = Arc::new(events::Events::new(reg.handle()), GFP_KERNEL)?;
         let ev = EventNotifier::new(mdev, ctx)?;
         pr_info!(

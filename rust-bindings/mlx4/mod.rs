@@ -358,3 +358,76 @@ impl<T: Driver> Drop for Registration<T> {
         unsafe { raw::mlx4_unregister_auxiliary_driver(self.storage.adrv.get()) };
     }
 }
+
+/// An RDMA device registered for an HCA, with the HCA's InfiniBand ports shown as its ports in
+/// devlink (`devlink_port_type_ib_set`, as `mlx4_ib_probe` does); dropping it clears them
+/// (`devlink_port_type_clear`) before the device is unregistered.
+///
+/// # Invariants
+///
+/// `dev` is the bound HCA `reg` was registered for; the ports in `ib_ports` (bit N: port N)
+/// point devlink at `reg`'s device until drop.
+pub(crate) struct IbRegistration<D: crate::rust_bindings::rdma::provider::Driver> {
+    dev: core::ptr::NonNull<raw::mlx4_dev>,
+    ib_ports: u32,
+    reg: crate::rust_bindings::rdma::provider::Registration<D>,
+}
+
+impl<D: crate::rust_bindings::rdma::provider::Driver> IbRegistration<D> {
+    /// Shows the InfiniBand ports of `dev` as those of `reg`'s device.
+    pub(crate) fn new(
+        dev: &Dev,
+        reg: crate::rust_bindings::rdma::provider::Registration<D>,
+    ) -> Self {
+        let mut ib_ports = 0;
+        for port in 1..=dev.num_ports().min(2) {
+            if dev.port_type(port) == PortType::Ib {
+                // SAFETY: `dev` is bound; its devlink port `port` exists while it is, and the
+                // RDMA device stays registered until `drop` clears the port's type.
+                unsafe {
+                    raw::devlink_port_type_ib_set(
+                        raw::mlx4_get_devlink_port(dev.as_raw(), port as i32),
+                        reg.device().as_raw(),
+                    )
+                };
+                ib_ports |= 1 << port;
+            }
+        }
+        // INVARIANT: The ports set above point at `reg`'s device.
+        Self {
+            dev: dev.as_non_null(),
+            ib_ports,
+            reg,
+        }
+    }
+}
+
+impl<D: crate::rust_bindings::rdma::provider::Driver> core::ops::Deref for IbRegistration<D> {
+    type Target = crate::rust_bindings::rdma::provider::Registration<D>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.reg
+    }
+}
+
+impl<D: crate::rust_bindings::rdma::provider::Driver> Drop for IbRegistration<D> {
+    fn drop(&mut self) {
+        for port in 1..=2 {
+            if self.ib_ports & (1 << port) != 0 {
+                // SAFETY: The HCA is bound (resource lifetime rule) and the port was set in
+                // `new`; the registration is dropped after this.
+                unsafe {
+                    raw::devlink_port_type_clear(raw::mlx4_get_devlink_port(
+                        self.dev.as_ptr(),
+                        port,
+                    ))
+                };
+            }
+        }
+    }
+}
+
+// SAFETY: The registration is `Send`; the HCA pointer is only used in drop, in process context.
+unsafe impl<D: crate::rust_bindings::rdma::provider::Driver> Send for IbRegistration<D> {}
+// SAFETY: `&IbRegistration` only gives `&Registration`, which is `Sync`.
+unsafe impl<D: crate::rust_bindings::rdma::provider::Driver> Sync for IbRegistration<D> {}

@@ -245,17 +245,22 @@ model_partitions() {
 MLX4_IB=c
 grep -q 'ipoibrs.mlx4_ib=rust' /proc/cmdline 2>/dev/null && MLX4_IB=rust
 
+# loaded_mlx4_ib: the loaded mlx4_ib is the one this run is for ($MLX4_IB).
+loaded_mlx4_ib() {
+	if [ "$MLX4_IB" = rust ]; then
+		loaded_ours mlx4_ib || { echo "the loaded mlx4_ib is not ours"; return 1; }
+	else
+		loaded_c mlx4_ib || { echo "the loaded mlx4_ib is not the kernel's C one"; return 1; }
+	fi
+}
+
 # The software ConnectX-3 (tests under mlx4_model/): load the C mlx4_ib on it,
 # run opensm on mlx4_0 (PARTITIONS: an optional partitions.conf) and wait for
 # both ports to be ACTIVE.
 MODEL_SM_GUID=0x0002c90300a00001
 model_start() {
 	modprobe mlx4_ib || return 1
-	if [ "$MLX4_IB" = rust ]; then
-		loaded_ours mlx4_ib || { echo "the loaded mlx4_ib is not ours"; return 1; }
-	else
-		loaded_c mlx4_ib || { echo "the loaded mlx4_ib is not the kernel's C one"; return 1; }
-	fi
+	loaded_mlx4_ib || return 1
 	modprobe ib_umad || return 1
 	wait_for 20 test -e /sys/class/infiniband/mlx4_1/ports/1/state || return 1
 	set -- -g $MODEL_SM_GUID -B -f /tmp/opensm.log

@@ -7,6 +7,7 @@
 # straight into the BAR, as a buggy driver would), and the device carries
 # traffic on afterwards.
 # timeout: 300
+# mlx4_ib: both
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
 

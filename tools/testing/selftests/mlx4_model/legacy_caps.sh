@@ -4,6 +4,7 @@
 # lkey: mlx4_model cqe_size=32 rsvd_lkey=0) still runs the C drivers: the
 # devices, verbs and ipoib tests again, each asserting those caps took effect.
 # timeout: 600
+# mlx4_ib: both
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
 

@@ -7,6 +7,7 @@
 # drops what it does not share, and the requester ends in "retry exceeded".
 # Datagrams and SENDs through libmlx4 under the partitions opensm programmed.
 # timeout: 300
+# mlx4_ib: both
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
 
@@ -18,7 +19,7 @@ P2=0x8002 : ALL=limited;
 CONF
 export PARTITIONS
 check "mlx4_ib and opensm up, both ports ACTIVE" model_start
-check "the loaded mlx4_ib is the C one" loaded_c mlx4_ib
+check "the loaded mlx4_ib is the one of this run ($MLX4_IB)" loaded_mlx4_ib
 
 # index_of DEV KEY: the index of P_Key KEY (0x8002 also matches its limited 0x0002).
 index_of() {

@@ -7,6 +7,7 @@
 # C ib_ipoib then races its flush work, queued by the cabled peer's PORT_ERR,
 # with unregistering the netdev, and warns in ipoib_ndo_uninit.)
 # timeout: 420
+# mlx4_ib: both
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
 

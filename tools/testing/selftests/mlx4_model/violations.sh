@@ -7,12 +7,13 @@
 # counted driver violation with its own message, the SMP/MAD is not delivered
 # or the registration fails with EINVAL, and the fabric works on afterwards.
 # timeout: 300
+# mlx4_ib: both
 # exercises: reference
 . "$(dirname "$0")/../lib.sh"
 
 P=/sys/module/mlx4_model/parameters
 check "mlx4_ib and opensm up, both ports ACTIVE" model_start
-check "the loaded mlx4_ib is the C one" loaded_c mlx4_ib
+check "the loaded mlx4_ib is the one of this run ($MLX4_IB)" loaded_mlx4_ib
 check_eq "no violation so far" 0 "$(cat $P/violations)"
 lid1=$(cat /sys/class/infiniband/mlx4_1/ports/1/lid)
 
