@@ -6,8 +6,9 @@
 //! C header: [`include/rdma/ib_verbs.h`](srctree/include/rdma/ib_verbs.h).
 //!
 //! The C helpers `ib_copy_{from,to}_udata` copy what the driver asks for whatever the lengths
-//! are; these methods check them: a short request is `EINVAL`, a response is cut to the room
-//! the library gave (as `ib_respond_udata` of later kernels does).
+//! are; these methods check them: a missing request or no room for a response is `EFAULT`, as
+//! the C copy from or to the NULL buffer the core passes then; a short request is `EINVAL`; a
+//! response is cut to the room the library gave (as `ib_respond_udata` of later kernels does).
 
 use super::Sleepable;
 use crate::rust_bindings::error::code::EOPNOTSUPP;
@@ -48,9 +49,13 @@ impl<'a> UData<'a> {
         self.raw.outlen
     }
 
-    /// Reads the request as a `T`: `EINVAL` if it is shorter; bytes past it are ignored, as
-    /// the C drivers do for requests that grew.
+    /// Reads the request as a `T`: `EFAULT` if there is none (the C drivers copy from its NULL
+    /// buffer), `EINVAL` if it is shorter (where they read past it); bytes past it are
+    /// ignored, as the C drivers do for requests that grew.
     pub(crate) fn copy_in<T: FromBytes>(&self, _cx: &Sleepable<'_>) -> Result<T> {
+        if self.in_len() == 0 && size_of::<T>() > 0 {
+            return Err(EFAULT);
+        }
         if self.in_len() < size_of::<T>() {
             return Err(EINVAL);
         }
@@ -79,8 +84,13 @@ impl<'a> UData<'a> {
         Ok(v)
     }
 
-    /// Writes the response: as much of `v` as there is room for.
+    /// Writes the response: as much of `v` as there is room for; `EFAULT` if there is none
+    /// (the C drivers copy to its NULL buffer; where there is some but too little they write
+    /// past it, which this does not).
     pub(crate) fn respond<T: AsBytes>(&self, v: &T, _cx: &Sleepable<'_>) -> Result {
+        if self.out_len() == 0 && size_of::<T>() > 0 {
+            return Err(EFAULT);
+        }
         let n = self.out_len().min(size_of::<T>());
         // SAFETY: `AsBytes` guarantees that every byte of `*v` is initialised; the slice
         // borrows `v` for its life.

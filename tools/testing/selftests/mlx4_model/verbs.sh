@@ -4,7 +4,9 @@
 # ConnectX-3: the rdma-core pingpongs with their buffers validated, perftest's
 # bandwidth and latency tools, RC data checked byte for byte (pyverbs), and a
 # UD send error taking the QP to SQE and back to RTS, and an RC INIT to RTR
-# without a destination QP or path refused with EINVAL (pyverbs).
+# without a destination QP or path refused with EINVAL (pyverbs); malformed
+# commands through the raw uverbs interface get C's errno (uverbs_bad.py), and
+# the device works on after processes are closed or killed with objects alive.
 # timeout: 600
 # mlx4_ib: both
 # exercises: reference
@@ -51,6 +53,26 @@ cat /tmp/sqe.out
 src=$?
 cat /tmp/rtr.out
 [ $src = 0 ] || fail "RTR without its required fields (pyverbs)"
+# Malformed commands through the raw uverbs interface, each with C's errno; a
+# context closed with its objects alive; the device serves the next one.
+/usr/bin/python3 "$(dirname "$0")/uverbs_bad.py" mlx4_0 >/tmp/bad.out 2>&1
+brc=$?
+sed 's/^/# /' /tmp/bad.out
+[ $brc = 0 ] || fail "malformed user verbs (raw uverbs commands)"
+# Processes killed mid-stream (SIGKILL: the core cleans up after them).
+ib_write_bw -d mlx4_0 --run_infinitely -D 2 >/tmp/ksrv.out 2>&1 &
+ksrv=$!
+sleep 2
+ib_write_bw -d mlx4_1 --run_infinitely -D 2 127.0.0.1 >/tmp/kcli.out 2>&1 &
+kcli=$!
+write_flowing() {
+	awk '$1 ~ /^[0-9]+$/ && NF >= 5 && $4 + 0 > 0 { ok = 1 } END { exit !ok }' /tmp/kcli.out
+}
+check "RDMA WRITEs flowing (ib_write_bw reports bandwidth)" wait_for 30 write_flowing
+kill -9 $kcli $ksrv
+wait $kcli $ksrv 2>/dev/null
+check "ibv_rc_pingpong after both ends were killed mid-stream" \
+	pair rc ibv_rc_pingpong -c -n 50 -s 4096
 check "opensm stops, modules unload" model_stop
 check "no leak (kmemleak)" kmemleak_check
 finish
