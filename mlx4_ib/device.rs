@@ -5,7 +5,7 @@
 
 use crate::ah::Mlx4Ah;
 use crate::cq::Mlx4Cq;
-use crate::hw::{qpc, sizing, smp};
+use crate::hw::{abi, qpc, sizing, smp, wqe};
 use crate::mr::Mlx4Mr;
 use crate::pd::Mlx4Pd;
 use crate::qp::{Mlx4Qp, QpQueues};
@@ -289,11 +289,15 @@ impl Driver for Mlx4Ib {
         // `MLX4_MAX_CQ_COUNT`, `MLX4_MAX_CQ_PERIOD`.
         a.max_cq_moderation_count = u16::MAX;
         a.max_cq_moderation_period = u16::MAX;
-        // The response (`struct mlx4_uverbs_ex_query_device_resp`) has only its header so far:
-        // `comp_mask` 0 and `response_length` 8. The clock offset, inline receive, RSS and TSO
-        // fields come with userspace verbs.
+        // The extended response (`struct mlx4_uverbs_ex_query_device_resp`): the clock's
+        // offset in its page, the inline receive size; no RSS or TSO on InfiniBand ports.
         if let Some(u) = uhw.filter(|u| u.out_len() > 0) {
-            u.respond(&[0u32, 8], cx)?;
+            let (b, n) = abi::query_device_resp(
+                u.out_len(),
+                dev.mdev().clock_offset().ok(),
+                c.max_rq_sg * wqe::DS as u32,
+            );
+            u.respond_bytes(&b[..n], cx)?;
         }
         Ok(())
     }

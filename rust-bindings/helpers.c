@@ -737,3 +737,15 @@ int rust_helper_mlx4_clock_pfn(struct mlx4_dev *dev, unsigned long *pfn)
 	*pfn = (pci_resource_start(dev->persist->pdev, params.bar) + params.offset) >> PAGE_SHIFT;
 	return 0;
 }
+
+/* The offset of the HCA's clock counter in its page (the extended query_device response). */
+int rust_helper_mlx4_clock_offset(struct mlx4_dev *dev, u32 *offset)
+{
+	struct mlx4_clock_params params;
+	int err = mlx4_get_internal_clock_params(dev, &params);
+
+	if (err)
+		return err;
+	*offset = params.offset % PAGE_SIZE;
+	return 0;
+}

@@ -111,6 +111,46 @@ impl CreateQp {
     }
 }
 
+/// `MLX4_IB_QUERY_DEV_RESP_MASK_CORE_CLOCK_OFFSET`.
+pub(crate) const QUERY_DEV_RESP_MASK_CORE_CLOCK_OFFSET: u32 = 1 << 0;
+
+/// `struct mlx4_uverbs_ex_query_device_resp` as `mlx4_ib_query_device` fills it on a device
+/// with InfiniBand ports only (no RSS, no TSO): the fields that fit in `outlen` bytes, each
+/// counted in `response_length`. Returns the bytes and how many to copy (none without room).
+pub(crate) fn query_device_resp(
+    outlen: usize,
+    clock_offset: Option<u32>,
+    max_inl_recv_sz: u32,
+) -> ([u8; 48], usize) {
+    let mut b = [0u8; 48];
+    if outlen == 0 {
+        return (b, 0);
+    }
+    let mut comp_mask = 0u32;
+    let mut len = 8usize;
+    if outlen >= len + 8 {
+        len += 8;
+        if let Some(off) = clock_offset {
+            comp_mask |= QUERY_DEV_RESP_MASK_CORE_CLOCK_OFFSET;
+            b[8..16].copy_from_slice(&u64::from(off).to_ne_bytes());
+        }
+    }
+    if outlen >= len + 4 {
+        len += 4;
+        b[16..20].copy_from_slice(&max_inl_recv_sz.to_ne_bytes());
+    }
+    // `rss_caps` (24..40) and `tso_caps` (40..48) stay zero: counted when they fit.
+    if outlen >= 40 {
+        len = 40;
+    }
+    if outlen >= 48 {
+        len = 48;
+    }
+    b[0..4].copy_from_slice(&comp_mask.to_ne_bytes());
+    b[4..8].copy_from_slice(&(len as u32).to_ne_bytes());
+    (b, len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +195,29 @@ mod tests {
         assert_eq!(q.inl_recv_sz, 64);
         let c = CreateQueue::parse(&[1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!((c.buf_addr, c.db_addr), (1, 2));
+    }
+
+    #[test]
+    fn query_device_response_grows_with_the_room() {
+        let len = |outlen| {
+            let (b, n) = query_device_resp(outlen, None, 512);
+            if n > 0 {
+                assert_eq!(u32::from_ne_bytes([b[4], b[5], b[6], b[7]]) as usize, n);
+            }
+            n
+        };
+        assert_eq!(len(0), 0);
+        assert_eq!(len(8), 8);
+        assert_eq!(len(16), 16);
+        assert_eq!(len(24), 20);
+        assert_eq!(len(40), 40);
+        assert_eq!(len(48), 48);
+        assert_eq!(len(64), 48);
+        let (b, n) = query_device_resp(48, Some(0x100), 512);
+        assert_eq!(n, 48);
+        assert_eq!(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]), 1);
+        assert_eq!(&b[8..16], &0x100u64.to_ne_bytes());
+        assert_eq!(&b[16..20], &512u32.to_ne_bytes());
+        assert!(b[20..48].iter().all(|&x| x == 0));
     }
 }

@@ -165,6 +165,15 @@ impl Dev {
         unsafe { ptr.cast::<Self>().as_ref() }
     }
 
+    /// The offset of the HCA's free-running clock in its page (what libmlx4 reads in the page
+    /// [`Dev::map_user_clock`] maps); mlx4_core's error if the HCA has no clock.
+    pub(crate) fn clock_offset(&self) -> Result<u32> {
+        let mut off = 0;
+        // SAFETY: The device is bound (type invariant); the helper reads its clock parameters.
+        kernel::error::to_result(unsafe { raw::mlx4_clock_offset(self.as_raw(), &mut off) })?;
+        Ok(off)
+    }
+
     /// Maps the page of the HCA's free-running clock into the process whose `mmap` this is,
     /// uncached (mlx4_ib's `mmap` at offset 3); mlx4_core's error if the HCA has no clock.
     pub(crate) fn map_user_clock(

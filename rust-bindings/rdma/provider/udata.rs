@@ -87,16 +87,22 @@ impl<'a> UData<'a> {
     /// Writes the response: as much of `v` as there is room for; `EFAULT` if there is none
     /// (the C drivers copy to its NULL buffer; where there is some but too little they write
     /// past it, which this does not).
-    pub(crate) fn respond<T: AsBytes>(&self, v: &T, _cx: &Sleepable<'_>) -> Result {
-        if self.out_len() == 0 && size_of::<T>() > 0 {
-            return Err(EFAULT);
-        }
-        let n = self.out_len().min(size_of::<T>());
+    pub(crate) fn respond<T: AsBytes>(&self, v: &T, cx: &Sleepable<'_>) -> Result {
         // SAFETY: `AsBytes` guarantees that every byte of `*v` is initialised; the slice
         // borrows `v` for its life.
-        let bytes = unsafe { core::slice::from_raw_parts((v as *const T).cast::<u8>(), n) };
+        let bytes =
+            unsafe { core::slice::from_raw_parts((v as *const T).cast::<u8>(), size_of::<T>()) };
+        self.respond_bytes(bytes, cx)
+    }
+
+    /// Writes a response of `bytes`, as [`UData::respond`].
+    pub(crate) fn respond_bytes(&self, bytes: &[u8], _cx: &Sleepable<'_>) -> Result {
+        if self.out_len() == 0 && !bytes.is_empty() {
+            return Err(EFAULT);
+        }
+        let n = self.out_len().min(bytes.len());
         UserSlice::new(self.raw.outbuf as usize, n)
             .writer()
-            .write_slice(bytes)
+            .write_slice(&bytes[..n])
     }
 }

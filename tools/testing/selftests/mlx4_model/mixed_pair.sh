@@ -55,6 +55,51 @@ check "sminfo from our end" sh -c "sminfo -C $r_dev | grep -q 'sm lid 1 .*SMINFO
 check "saquery from our end: two node records" sh -c \
 	"[ \$(saquery -C $r_dev 2>/dev/null | grep -c '^NodeRecord dump') = 2 ]"
 
+# User verbs across the cable: libmlx4 on both drivers, each as server and client.
+# upair SERVER CLIENT CMD...: server on RDMA device SERVER, client on CLIENT.
+upair() {
+	_s=$1 _c=$2
+	shift 2
+	timeout 120 "$@" -d $_s >/tmp/srv.out 2>&1 &
+	_spid=$!
+	sleep 2
+	timeout 120 "$@" -d $_c 127.0.0.1 >/tmp/cli.out 2>&1
+	_crc=$?
+	wait $_spid
+	_src=$?
+	tail -n 2 /tmp/cli.out | sed 's/^/#   /'
+	[ $_crc = 0 ] && [ $_src = 0 ]
+}
+check "ibv_rc_pingpong, server on ours (validated)" \
+	upair $r_dev $c_dev ibv_rc_pingpong -c -n 100 -s 4096
+check "ibv_rc_pingpong, server on C (validated)" \
+	upair $c_dev $r_dev ibv_rc_pingpong -c -n 100 -s 4096
+check "ibv_ud_pingpong across (validated)" upair $r_dev $c_dev ibv_ud_pingpong -c -n 100 -s 2048
+check "ibv_srq_pingpong across (validated, 4 QPs)" \
+	upair $c_dev $r_dev ibv_srq_pingpong -c -n 50 -q 4
+check "ib_write_bw across" upair $r_dev $c_dev ib_write_bw -n 200
+check "ib_read_bw across" upair $c_dev $r_dev ib_read_bw -n 200
+check "ib_atomic_bw across" upair $r_dev $c_dev ib_atomic_bw -n 200
+/usr/bin/python3 "$(dirname "$0")/rdma_verify.py" $c_dev $r_dev >/tmp/verify.out 2>&1
+vrc=$?
+cat /tmp/verify.out
+[ $vrc = 0 ] || fail "RC data checks across, C to ours (pyverbs)"
+
+# ibv_devinfo -v of the two drivers on identical HCAs: the same but for what
+# names the HCA (its name, GUIDs and port address) and the port capability
+# IsSM (bit 1), which only the port opensm runs on (C's) has.
+devinfo() {
+	ibv_devinfo -v -d $1 |
+		grep -Ev 'hca_id:|node_guid:|sys_image_guid:|port_lid:|GID\[|port_cap_flags:'
+}
+devinfo $c_dev >/tmp/devinfo.c
+devinfo $r_dev >/tmp/devinfo.r
+check "ibv_devinfo -v: ours as C" diff /tmp/devinfo.c /tmp/devinfo.r
+diff /tmp/devinfo.c /tmp/devinfo.r | sed 's/^/#   /'
+capflags() { ibv_devinfo -v -d $1 | sed -n 's/.*port_cap_flags:[[:space:]]*//p'; }
+check "port capabilities: C's port has IsSM on top of ours" \
+	sh -c "[ \$(( $(capflags $c_dev) ^ $(capflags $r_dev) )) = 2 ]"
+
 # ipoib_across IMPL: ib0 and ib1 (one on each HCA) in namespaces a and b, traffic
 # both modes, then the module is unloaded.
 ipoib_across() {

@@ -84,7 +84,8 @@ def send_wr(opcode, mr, length, offset=0):
 
 
 def main():
-    a, b = End("mlx4_0"), End("mlx4_1")
+    names = sys.argv[1:3] if len(sys.argv) > 2 else ["mlx4_0", "mlx4_1"]
+    a, b = End(names[0]), End(names[1])
     a.connect(b)
     b.connect(a)
 
