@@ -10,22 +10,14 @@
 # figures per mode and the ratios. BENCH_ROUNDS rounds (default 3) alternate
 # the two ib_ipoibs on each mlx4_ib; each figure is the median, with the spread.
 . "$REPO/tools/testing/selftests/lib.sh"
+. "$REPO/tools/testing/bench-lib.sh"
 
 T=${BENCH_SECONDS:-10}
 
 model_start || { echo "bench-model: set-up failed"; exit 1; }
 ip link set lo up
 
-# pair CMD...: perftest server on mlx4_0, client on mlx4_1; prints the client's output.
-pair() {
-	"$@" -d mlx4_0 >/tmp/srv.out 2>&1 &
-	sleep 2
-	"$@" -d mlx4_1 127.0.0.1 >/tmp/cli.out 2>&1
-	wait
-	cat /tmp/cli.out
-}
-gbit() { awk '$1 ~ /^[0-9]+$/ && NF >= 5 { bw = $4 } END { if (bw != "") printf "%.1f", bw * 1000 }'; }
-sbw=$(pair ib_send_bw -c RC -s 65536 -D "$T" -F --report_gbits | gbit)
+sbw=$(pair ib_send_bw -c RC -s 65536 -D "$T" -F --report_gbits | mbit)
 # The latency line: bytes, iterations, t_min, t_max, t_typical, t_avg.
 lat=$(pair ib_send_lat -s 2 -n 1000 -F | awk '$1 == 2 && NF >= 6 { print $5 }')
 
@@ -60,12 +52,8 @@ ipoib_tcp() {
 	rmmod ib_ipoib
 	ip netns del b
 }
-ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 ROUNDS=${BENCH_ROUNDS:-3}
-# median FILE: the median of the numbers in FILE, and their range.
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR) printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
-med() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
 # rounds TAG: ROUNDS alternating runs of the C ib_ipoib and ours on the loaded
 # mlx4_ib; the results in /tmp/bench.TAG.{c,rs}.{dg,cm}.

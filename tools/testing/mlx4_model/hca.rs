@@ -38,7 +38,7 @@ const LOG_NUM_QPS: u32 = 17;
 const LOG_NUM_CQS: u32 = 16;
 const LOG_NUM_SRQS: u32 = 16;
 const LOG_NUM_MPTS: u32 = 17;
-const LOG_NUM_MTTS: u32 = 18;
+const LOG_NUM_MTTS: u32 = 20;
 const LOG_NUM_PDS: u32 = 15;
 /// MTT entries per allocation segment (`1 << log_mtts_per_seg`, default 3).
 const MTTS_PER_SEG: u32 = 8;

@@ -339,3 +339,9 @@ swiotlb_bounced() {
 	echo "swiotlb slots used at most: ${_hw:-unknown}"
 	[ "${_hw:-0}" -gt 0 ]
 }
+
+# perftest_flowing FILE: a perftest run with --run_infinitely, whose output is
+# FILE, reported a period with a non-zero average bandwidth.
+perftest_flowing() {
+	awk '$1 ~ /^[0-9]+$/ && NF >= 5 && $4 + 0 > 0 { ok = 1 } END { exit !ok }' "$1"
+}

@@ -21,7 +21,9 @@ PAGE = mmap.PAGESIZE
 failed = 0
 
 # enum ib_uverbs_write_cmds
-GET_CONTEXT, ALLOC_PD, DEALLOC_PD, REG_MR, DEREG_MR = 0, 3, 4, 9, 13
+GET_CONTEXT, ALLOC_PD, DEALLOC_PD, REG_MR, REREG_MR, DEREG_MR = 0, 3, 4, 9, 11, 13
+# IB_MR_REREG_ACCESS
+REREG_ACCESS = 4
 CREATE_CQ, DESTROY_CQ, CREATE_QP, DESTROY_QP, CREATE_SRQ = 18, 20, 24, 27, 32
 QPT_RC = 2
 
@@ -106,6 +108,11 @@ class Uverbs:
     def reg_mr(self, start, length, va, pd, access):
         core, _ = self.cmd(REG_MR, struct.pack("QQQII", start, length, va, pd, access), 12)
         return struct.unpack("III", core)
+
+    def rereg_mr(self, h, flags, access):
+        req = struct.pack("IIQQQII", h, flags, 0, 0, 0, 0, access)
+        core, _ = self.cmd(REREG_MR, req, 8)
+        return struct.unpack("II", core)
 
     def dereg_mr(self, h):
         self.cmd(DEREG_MR, struct.pack("I", h), has_resp=False)
@@ -213,6 +220,10 @@ def main():
     mr_buf2 = Buf(4 * PAGE)
     mr2, lkey2, _ = u.reg_mr(mr_buf2.addr, 4 * PAGE, 0x7000_0000, pd, 1)
     check("a REG_MR at another IOVA gets another key", lkey2 != lkey1)
+    # Re-registering: the model has no MPT access for it (C's mlx4_mr_hw_get_mpt fails),
+    # ours has no rereg op (the core refuses).
+    expect_errno("REREG_MR of the access rights: EOPNOTSUPP", errno.EOPNOTSUPP,
+                 lambda: u.rereg_mr(mr1, REREG_ACCESS, 1))
 
     qp_buf = Buf(16 * PAGE)
     expect_errno("CREATE_QP with a 32-byte send stride: EINVAL", errno.EINVAL,

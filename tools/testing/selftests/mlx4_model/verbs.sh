@@ -65,10 +65,8 @@ ksrv=$!
 sleep 2
 ib_write_bw -d mlx4_1 --run_infinitely -D 2 127.0.0.1 >/tmp/kcli.out 2>&1 &
 kcli=$!
-write_flowing() {
-	awk '$1 ~ /^[0-9]+$/ && NF >= 5 && $4 + 0 > 0 { ok = 1 } END { exit !ok }' /tmp/kcli.out
-}
-check "RDMA WRITEs flowing (ib_write_bw reports bandwidth)" wait_for 30 write_flowing
+check "RDMA WRITEs flowing (ib_write_bw reports bandwidth)" \
+	wait_for 30 perftest_flowing /tmp/kcli.out
 kill -9 $kcli $ksrv
 wait $kcli $ksrv 2>/dev/null
 check "ibv_rc_pingpong after both ends were killed mid-stream" \

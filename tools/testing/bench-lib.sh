@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers of the benchmarks on the software ConnectX-3 (bench-model.sh,
+# bench-verbs.sh), sourced after selftests/lib.sh.
+
+# pair CMD...: perftest server on mlx4_0, client on mlx4_1; prints the client's output.
+pair() {
+	"$@" -d mlx4_0 >/tmp/srv.out 2>&1 &
+	sleep 2
+	"$@" -d mlx4_1 127.0.0.1 >/tmp/cli.out 2>&1
+	wait
+	cat /tmp/cli.out
+}
+# mbit: the last average bandwidth of a perftest --report_gbits run, in Mbit/s.
+mbit() { awk '$1 ~ /^[0-9]+$/ && NF >= 5 { bw = $4 } END { if (bw != "") printf "%.1f", bw * 1000 }'; }
+# median FILE: the median of the numbers in FILE, and their range.
+median() { sort -n "$1" 2>/dev/null | awk '{ v[NR] = $1 } END { if (NR) printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR]; else printf "?" }'; }
+# med FILE: the median alone.
+med() { sort -n "$1" 2>/dev/null | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+# ratio A B: A / B to two decimals, nothing if either is missing.
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
