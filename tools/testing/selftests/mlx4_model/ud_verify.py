@@ -10,6 +10,10 @@
     ud_verify.py rtr
         An RC QP taken to RTR without a destination QP, or without a path (DLID 0), is
         refused with EINVAL (the firmware's bad-parameter status) and stays in INIT.
+    ud_verify.py srq
+        A UD QP on an SRQ with 8 receives posted and the limit armed at 4: three
+        datagrams leave 5 posted and raise nothing; two more leave 3 and raise
+        SRQ_LIMIT_REACHED, after which the limit reads 0 (disarmed).
     ud_verify.py sqe
         A send with a bad lkey completes with a local protection error and takes the
         sender to SQE (send queue error), where a further send is flushed while its
@@ -18,6 +22,8 @@
 Prints "# ok ..." or "# FAIL ..." lines and exits 1 on any failure.
 """
 import errno
+import fcntl
+import os
 import sys
 import time
 
@@ -29,6 +35,7 @@ from pyverbs.mr import MR
 from pyverbs.pd import PD
 from pyverbs.pyverbs_error import PyverbsRDMAError
 from pyverbs.qp import QP, QPAttr, QPCap, QPInitAttr
+from pyverbs.srq import SRQ, SrqAttr, SrqInitAttr
 from pyverbs.wr import SGE, RecvWR, SendWR
 
 import rdma_verify as rv
@@ -42,14 +49,18 @@ class End:
     """A QP of `qp_type` on port 1 of `name` under P_Key index `pkey_index`; a UD QP is
     taken to RTS at once, an RC QP by `connect`."""
 
-    def __init__(self, name, pkey_index, qp_type=e.IBV_QPT_UD):
+    def __init__(self, name, pkey_index, qp_type=e.IBV_QPT_UD, srq_wr=0):
         self.ctx = Context(name=name)
         self.lid = self.ctx.query_port(1).lid
         self.pd = PD(self.ctx)
         self.cq = CQ(self.ctx, 16)
-        cap = QPCap(max_send_wr=4, max_recv_wr=4, max_send_sge=1, max_recv_sge=1)
-        self.qp = QP(self.pd, QPInitAttr(qp_type=qp_type, scq=self.cq,
-                                         rcq=self.cq, cap=cap))
+        cap = QPCap(max_send_wr=4, max_recv_wr=0 if srq_wr else 4, max_send_sge=1,
+                    max_recv_sge=1)
+        self.srq = None
+        if srq_wr:
+            self.srq = SRQ(self.pd, SrqInitAttr(SrqAttr(max_wr=srq_wr, max_sge=1)))
+        self.qp = QP(self.pd, QPInitAttr(qp_type=qp_type, scq=self.cq, rcq=self.cq,
+                                         srq=self.srq, cap=cap))
         self.mr = MR(self.pd, 4096, e.IBV_ACCESS_LOCAL_WRITE)
         self.pkey_index = pkey_index
         if qp_type != e.IBV_QPT_UD:
@@ -172,9 +183,55 @@ def sqe():
     rv.check("and the peer receives it", received(b.poll(2)))
 
 
+def srq_limit():
+    a, b = End("mlx4_0", 0), End("mlx4_1", 0, srq_wr=16)
+    for i in range(8):
+        b.srq.post_recv(RecvWR(wr_id=i, num_sge=1, sg=[SGE(b.mr.buf, GRH + 256, b.mr.lkey)]))
+    b.srq.modify(SrqAttr(srq_limit=4), e.IBV_SRQ_LIMIT)
+    rv.check("query_srq: the limit is 4", b.srq.query().srq_limit == 4)
+    # The contexts' async event files, made non-blocking so that they can be polled.
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if "infinibandevent" in os.readlink(f"/proc/self/fd/{fd}"):
+                fl = fcntl.fcntl(int(fd), fcntl.F_GETFL)
+                fcntl.fcntl(int(fd), fcntl.F_SETFL, fl | os.O_NONBLOCK)
+        except OSError:
+            pass
+    events = []
+
+    def poll_events():
+        try:
+            events.append(b.ctx.get_async_event())
+        except PyverbsRDMAError:
+            pass
+    a.mr.write(b"s" * 64, 64)
+    for i in range(3):
+        send(a, b)
+    got = [b.poll(2) for _ in range(3)]
+    rv.check("three datagrams received through the SRQ", all(received(w) for w in got), got)
+    time.sleep(1)
+    poll_events()
+    rv.check("5 receives still posted: no limit event", not events, events)
+    for i in range(2):
+        send(a, b)
+    got = [b.poll(2) for _ in range(2)]
+    rv.check("two more received", all(received(w) for w in got), got)
+    deadline = time.time() + 10
+    while not events and time.time() < deadline:
+        poll_events()
+        time.sleep(0.05)
+    ev = events[0].event_type if events else None
+    rv.check("3 posted: SRQ_LIMIT_REACHED", ev == e.IBV_EVENT_SRQ_LIMIT_REACHED, ev)
+    if events:
+        events[0].ack()
+    rv.check("the limit is disarmed (reads 0)", b.srq.query().srq_limit == 0)
+
+
 def main():
     if sys.argv[1] == "pkey":
         pkey(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif sys.argv[1] == "srq":
+        srq_limit()
     elif sys.argv[1] == "rtr":
         rtr_required()
     elif sys.argv[1] == "rc":

@@ -3,10 +3,11 @@
 # Userspace verbs between mlx4_0 and mlx4_1 through libmlx4 on the software
 # ConnectX-3: the rdma-core pingpongs with their buffers validated, perftest's
 # bandwidth and latency tools, RC data checked byte for byte (pyverbs), and a
-# UD send error taking the QP to SQE and back to RTS, and an RC INIT to RTR
-# without a destination QP or path refused with EINVAL (pyverbs); malformed
-# commands through the raw uverbs interface get C's errno (uverbs_bad.py), and
-# the device works on after processes are closed or killed with objects alive.
+# UD send error taking the QP to SQE and back to RTS, an SRQ limit event, and an
+# RC INIT to RTR without a destination QP or path refused with EINVAL (pyverbs);
+# malformed commands through the raw uverbs interface get C's errno
+# (uverbs_bad.py), and the device works on after processes are closed or killed
+# with objects alive.
 # timeout: 600
 # mlx4_ib: both
 # exercises: reference
@@ -48,6 +49,11 @@ cat /tmp/verify.out
 src=$?
 cat /tmp/sqe.out
 [ $src = 0 ] || fail "UD send error and SQE recovery (pyverbs)"
+# An SRQ's limit event: armed, not raised above the limit, raised below it.
+/usr/bin/python3 "$(dirname "$0")/ud_verify.py" srq >/tmp/srq.out 2>&1
+src=$?
+cat /tmp/srq.out
+[ $src = 0 ] || fail "SRQ limit event (pyverbs)"
 # INIT to RTR without the fields it requires is refused.
 /usr/bin/python3 "$(dirname "$0")/ud_verify.py" rtr >/tmp/rtr.out 2>&1
 src=$?
