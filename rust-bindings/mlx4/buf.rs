@@ -544,21 +544,19 @@ pub(crate) struct UserBuf {
 impl UserBuf {
     /// Maps `umem` with the entry size mlx4_ib chooses for queues (as if at address 0).
     pub(crate) fn new(dev: &Dev, umem: Umem) -> Result<Self> {
-        let (shift, _) = umem_mtt_size(&umem, 0);
-        Self::with_shift(dev, umem, shift)
+        let (shift, n) = umem_mtt_size(&umem, 0);
+        Self::with_shift(dev, umem, shift, n)
     }
 
     /// Maps `umem` with page-sized entries, as mlx4_ib does for SRQs.
     pub(crate) fn with_page_entries(dev: &Dev, umem: Umem) -> Result<Self> {
-        Self::with_shift(dev, umem, PAGE_SHIFT as u32)
+        let n = umem.num_blocks(PAGE_SHIFT as u32);
+        Self::with_shift(dev, umem, PAGE_SHIFT as u32, n)
     }
 
-    fn with_shift(dev: &Dev, umem: Umem, shift: u32) -> Result<Self> {
-        let mut n = 0u64;
-        umem_mtt_entries(&umem, shift, |_, e| {
-            n += e.len() as u64;
-            Ok(())
-        })?;
+    /// Maps `umem` with `n` entries of `1 << shift` bytes, as the size calculation counted
+    /// them (writing more would fail the MTT's range check).
+    fn with_shift(dev: &Dev, umem: Umem, shift: u32, n: u64) -> Result<Self> {
         let mtt = Mtt::new(dev, u32::try_from(n).map_err(|_| EINVAL)?, shift)?;
         // SAFETY: The entries are pages of `umem` (rounded out to the entry size, beyond which
         // the HCA never reaches for a queue of the umem's size) and `umem` lives as long as
