@@ -29,13 +29,13 @@ mod generated {
     type __kernel_size_t = usize;
     type __kernel_ssize_t = isize;
     type __kernel_ptrdiff_t = isize;
-    include!("bindings_generated.rs");
+    include!(concat!(env!("RB_GENERATED"), "/bindings_generated.rs"));
 }
 
 mod helpers {
     use super::generated::*;
     use kernel::ffi;
-    include!("helpers_generated.rs");
+    include!(concat!(env!("RB_GENERATED"), "/helpers_generated.rs"));
 }
 
 pub(crate) use generated::*;
