@@ -31,8 +31,8 @@ KBUILD_ARGS = -C "$(KDIR_CMD)" M="$(CURDIR)" -j$(JOBS) $(if $(CLIPPY),CLIPPY=1)
 
 RUST_SOURCES = $(shell git ls-files '*.rs' 2>/dev/null)
 
-.PHONY: all modules kernel kernel-bench deps check demo bench stress unit clippy selftests \
-	install clean fmt fmtcheck
+.PHONY: all modules kernel kernel-bench deps check demo bench stress unit clippy selftests demo-ib \
+	install clean fmt fmtcheck intree-check dkms-deb
 
 all: modules
 
@@ -75,7 +75,7 @@ clean:
 	-$(MAKE) -C "$(KDIR_CMD)" M="$(CURDIR)" clean 2>/dev/null
 	rm -f .kdir-stamp
 	rm -f rust-bindings/*_generated.rs rust-bindings/.*.cmd
-	rm -rf target tools/testing/unit/target
+	rm -rf target tools/testing/unit/target dist
 
 # The cargo target directory is kept outside the tree: kbuild's clean deletes every *.o in it.
 unit:
@@ -101,6 +101,12 @@ fmtcheck:
 
 selftests: $(KDIR_DEP)
 	$(SELFTESTS)/run.sh
+
+dkms-deb:
+	tools/packaging/mkdeb.sh dist
+
+intree-check: deps kernel
+	tools/testing/intree/check.sh
 
 # Everything a contributor and CI run. The summary line comes last.
 check: deps kernel

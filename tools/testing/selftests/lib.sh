@@ -112,18 +112,32 @@ dmesg_count() {
 	test_dmesg | grep -E -c -- "$1"
 }
 
-# Our build of a module, not the in-tree C one of the same name.
+# Our build of a module, not the in-tree C one of the same name. Under
+# SELFTEST_INTREE=1 (tools/testing/intree/check.sh) the kernel was built with our
+# drivers in its tree, in their own directories, and without the C ones.
+ours_intree_re='/drivers/infiniband/(ulp/ipoib_rs|hw/mlx4_rs)/'
 is_ours() {
-	modinfo -F filename "$1" 2>/dev/null | grep -q '/updates/'
+	if [ "${SELFTEST_INTREE:-0}" = 1 ]; then
+		modinfo -F filename "$1" 2>/dev/null | grep -E -q "$ours_intree_re"
+	else
+		modinfo -F filename "$1" 2>/dev/null | grep -q '/updates/'
+	fi
 }
 
 # loaded_ours MODULE / loaded_c MODULE: the loaded MODULE is this repository's
-# build (an out-of-tree module: taint flag O) or the kernel's own C one.
+# build (an out-of-tree module: taint flag O; in-tree: the file is ours) or the
+# kernel's own C one.
 loaded_ours() {
-	[ -d "/sys/module/$1" ] && grep -q O "/sys/module/$1/taint"
+	[ -d "/sys/module/$1" ] || return 1
+	if [ "${SELFTEST_INTREE:-0}" = 1 ]; then
+		is_ours "$1" && ! grep -q O "/sys/module/$1/taint"
+	else
+		grep -q O "/sys/module/$1/taint"
+	fi
 }
 loaded_c() {
-	[ -d "/sys/module/$1" ] && ! grep -q O "/sys/module/$1/taint"
+	[ -d "/sys/module/$1" ] && ! grep -q O "/sys/module/$1/taint" || return 1
+	[ "${SELFTEST_INTREE:-0}" != 1 ] || ! is_ours "$1"
 }
 
 # kmemleak_check: scan for leaks of objects allocated since the last check.

@@ -20,7 +20,8 @@
 #   -a  a kernel command-line parameter to add (repeatable)
 #
 # CMD runs in each guest from the repository root with VM_NAME=a|b,
-# NVMS=1|2 and XCH=/run/xch (a directory shared by the host and all guests).
+# NVMS=1|2, XCH=/run/xch (a directory shared by the host and all guests) and
+# KBUILD (the kernel's build directory, which the guest sees at the same path).
 # Exit status: 0 when every guest command exited 0, no guest hit the deadline
 # and no guest's dmesg holds a kernel splat (see splats.txt).
 set -euo pipefail
@@ -53,7 +54,9 @@ shift $((OPTIND - 1))
 [ $# -gt 0 ] || { echo "usage: run.sh [options] -- CMD [ARG]..." >&2; exit 2; }
 case "$nvms" in 1 | 2) ;; *) echo "run.sh: -n must be 1 or 2" >&2; exit 2 ;; esac
 
-kbuild=$("$here/kernel.sh" path "$flavour")
+# IPOIB_RS_KBUILD: another kernel build directory with a staged module tree (the
+# in-tree check's, tools/testing/intree/check.sh).
+kbuild=${IPOIB_RS_KBUILD:-$("$here/kernel.sh" path "$flavour")}
 kver=$(cat "$kbuild/include/config/kernel.release")
 bzimage="$kbuild/arch/x86/boot/bzImage"
 
@@ -92,7 +95,7 @@ xch="$rundir/xch"
 mkdir -p "$xch"
 {
 	echo "cd '$repo' || exit 1"
-	echo "export REPO='$repo' NVMS=$nvms"
+	echo "export REPO='$repo' NVMS=$nvms KBUILD='$kbuild'"
 	# The host's SELFTEST_* variables (test knobs such as SELFTEST_ROUNDS) reach the guests.
 	while IFS= read -r var; do
 		printf 'export %s=%q\n' "$var" "${!var}"
