@@ -4,12 +4,17 @@
 #
 #   make check     host unit tests + clippy build + VM selftests (sets everything up)
 #   make demo      two VMs joined by a virtual wire, soft-RoCE on each, our modules loaded
+#   make demo-ib   one VM with the software ConnectX-3: our mlx4_ib and ib_ipoib over
+#                  InfiniBand, opensm, ibstat, the SA's view
 #   make bench     benchmarks on a kernel without debug options (not part of check)
 #   make stress    long repetitions (children, mode switches, rdma link, start-ups; not in check)
 #   make kernel    build (once) the cached test kernel
+#   make intree-check  lay the drivers into a copy of the kernel tree, build it, run
+#                  selftests on its modules (a kernel build: not part of check)
 #   make modules   build ib_ipoib.ko and mlx4_ib.ko, then the test-only mlx4_model.ko
 #                  (KDIR=... for another kernel)
 #   make install   modules_install + depmod into KDIR's kernel (real hosts)
+#   make dkms-deb  the DKMS package, dist/ipoib-rs-dkms_VERSION_all.deb (real hosts)
 #   make CLIPPY=1  build with clippy
 #   make fmt / fmtcheck / unit / clean
 
@@ -122,6 +127,10 @@ stress: deps kernel modules
 
 demo: deps kernel modules
 	$(VM)/run.sh -n 2 -t 600 -k ib_ipoib.ko -k mlx4_ib.ko -- tools/testing/demo.sh
+
+demo-ib: deps kernel modules
+	$(VM)/run.sh -n 1 -m -t 900 -k mlx4_model.ko -k ib_ipoib.ko -k mlx4_ib.ko -- \
+		tools/testing/demo-ib.sh
 
 # The bench kernel has another .config, so the modules are rebuilt against it (and rebuilt
 # against the debug kernel by the next `make check`).

@@ -10,7 +10,7 @@ BINDGEN_VERSION=0.73.2
 PKGS=(linux-source-6.12 qemu-system-x86 libclang-dev clang flex bison bc libelf-dev
       libssl-dev cpio xz-utils busybox-static rdma-core ibverbs-utils ibverbs-providers
       perftest iperf3 iproute2 iputils-ping ethtool kmod python3-pyverbs
-      infiniband-diags opensm rsync)
+      infiniband-diags opensm rsync dkms dh-dkms debhelper dpkg-dev binutils)
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -1,0 +1,26 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# dkms-check.sh KDIR: can ib_ipoib and mlx4_ib (Rust) be built for the kernel
+# whose build directory (headers) is KDIR? Silent and 0 if so; else one line
+# saying why on stdout, and 1. Used by dkms.conf (a kernel that cannot take
+# them is skipped, not half-built) and by the package's postinst.
+kdir=${1:?usage: dkms-check.sh KDIR}
+PATH="$PATH:${HOME:-/root}/.cargo/bin"
+cfg=$kdir/.config
+
+no() { echo "$*"; exit 1; }
+[ -f "$cfg" ] || no "no kernel configuration at $cfg (are the kernel's headers installed?)"
+for opt in CONFIG_RUST CONFIG_INFINIBAND CONFIG_MLX4_CORE; do
+	grep -Eq "^$opt=[ym]" "$cfg" || no "the kernel was built without $opt"
+done
+want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$cfg")
+have=$(rustc --version 2>/dev/null)
+[ -n "$have" ] || no "no rustc on PATH (the kernel was built with $want)"
+[ "$have" = "$want" ] || no "the kernel was built with $want, but rustc here is $have"
+want=$(sed -n 's/^CONFIG_BINDGEN_VERSION_TEXT="\(.*\)"$/\1/p' "$cfg")
+have=$(bindgen --version 2>/dev/null)
+[ -n "$have" ] || no "no bindgen on PATH (the kernel was built with $want)"
+[ -d "$kdir/rust" ] && ls "$kdir"/rust/libkernel.rmeta >/dev/null 2>&1 ||
+	no "the kernel's headers lack its Rust metadata ($kdir/rust/libkernel.rmeta)"
+exit 0
