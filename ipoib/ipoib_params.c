@@ -8,6 +8,11 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
+/* The out-of-tree build's version (top-level Kbuild, from dkms.conf). */
+#ifdef IPOIB_RS_VERSION
+MODULE_VERSION(IPOIB_RS_VERSION);
+#endif
+
 int ipoib_rs_sendq_size = 128;
 int ipoib_rs_recvq_size = 256;
 module_param_named(send_queue_size, ipoib_rs_sendq_size, int, 0444);

@@ -32,10 +32,18 @@ command -v dkms >/dev/null || fail "dkms is not installed (tools/testing/vm/host
 [ -n "${KBUILD:-}" ] && [ -f "$KBUILD/.config" ] || fail "no kernel build directory (KBUILD='${KBUILD:-}')"
 if [ "$FAILED" = 1 ]; then barrier dkms-installed 10; finish; fi
 
+# The guest's /usr is the host's, read-only: dpkg and DKMS write to tmpfs
+# overlays of the directories they install into (gone with the VM).
+writable() {
+	_t=/run/dkms-ovl$(echo "$1" | tr / _)
+	mkdir -p "$1" "$_t/u" "$_t/w"
+	mount -t overlay overlay -o "lowerdir=$1,upperdir=$_t/u,workdir=$_t/w" "$1"
+}
+writable /usr/src
+writable /usr/share/doc
 # A writable module tree without the run's own copies of ours, and the kernel's
 # headers where DKMS looks for them (the test kernel's build directory).
-mkdir -p /run/dkms-mods/u /run/dkms-mods/w
-mount -t overlay overlay -o "lowerdir=$mods,upperdir=/run/dkms-mods/u,workdir=/run/dkms-mods/w" "$mods"
+writable "$mods"
 rm -f "$mods/updates/ib_ipoib.ko" "$mods/updates/mlx4_ib.ko"
 ln -sfn "$KBUILD" "$mods/build"
 depmod -a
@@ -54,7 +62,7 @@ check "the package builds (mkdeb.sh)" sh -c "tools/packaging/mkdeb.sh /tmp/deb >
 deb=$(tail -n 1 /tmp/mkdeb.out 2>/dev/null)
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 start=$(date +%s)
-check "dpkg -i installs it (DKMS builds for $kver)" sh -c "dpkg -i '$deb' >/tmp/dpkg.out 2>&1"
+check "dpkg -i installs it (DKMS builds for $kver)" sh -c "DEBIAN_FRONTEND=noninteractive dpkg -i '$deb' >/tmp/dpkg.out 2>&1"
 echo "# dpkg -i took $(($(date +%s) - start)) s:"
 sed 's/^/#   /' /tmp/dpkg.out
 check_eq "the package is installed" "install ok installed" \
@@ -87,7 +95,7 @@ check "5 pings to vm b over ib0" pings 5 "$(ib_ip4 b)"
 barrier pinged 300
 teardown_ipoib
 
-check "dpkg -r removes it" sh -c "dpkg -r ipoib-rs-dkms >/tmp/dpkg.out 2>&1"
+check "dpkg -r removes it" sh -c "DEBIAN_FRONTEND=noninteractive dpkg -r ipoib-rs-dkms >/tmp/dpkg.out 2>&1"
 sed 's/^/#   /' /tmp/dpkg.out
 check_eq "dkms status: empty" "" "$(dkms status 2>&1)"
 check "the DKMS modules are gone" sh -c "! ls $mods/updates/dkms/*.ko* 2>/dev/null | grep -q ."
