@@ -66,28 +66,21 @@ grep -q tristate "$ib/hw/mlx4_rs/Kconfig"
 
 # kbuild Makefiles: the objects of the top-level Kbuild, paths relative to the directory.
 # The C helpers are only called from Rust: no prototypes (as in rust/Makefile).
-cat >"$ib/ulp/ipoib_rs/Makefile" <<'EOF'
+driver_makefile() { # driver_makefile SYMBOL MODULE FILE-PREFIX
+	cat <<EOF
 # SPDX-License-Identifier: GPL-2.0
-rb_src := $(srctree)/drivers/infiniband/rust
-include $(rb_src)/Kbuild.bindgen
+rb_src := \$(srctree)/drivers/infiniband/rust
+include \$(rb_src)/Kbuild.bindgen
 
-obj-$(CONFIG_INFINIBAND_IPOIB_RUST) += ib_ipoib.o
-ib_ipoib-y := ipoib_main.o ipoib_params.o ipoib_helpers.o
+obj-\$(CONFIG_$1) += $2.o
+$2-y := $3_main.o $3_params.o $3_helpers.o
 
-CFLAGS_REMOVE_ipoib_helpers.o = -Wmissing-prototypes -Wmissing-declarations
-$(obj)/ipoib_main.o: $(rb_generated)
+CFLAGS_REMOVE_$3_helpers.o = -Wmissing-prototypes -Wmissing-declarations
+\$(obj)/$3_main.o: \$(rb_generated)
 EOF
-cat >"$ib/hw/mlx4_rs/Makefile" <<'EOF'
-# SPDX-License-Identifier: GPL-2.0
-rb_src := $(srctree)/drivers/infiniband/rust
-include $(rb_src)/Kbuild.bindgen
-
-obj-$(CONFIG_MLX4_INFINIBAND_RUST) += mlx4_ib.o
-mlx4_ib-y := mlx4_ib_main.o mlx4_ib_params.o mlx4_ib_helpers.o
-
-CFLAGS_REMOVE_mlx4_ib_helpers.o = -Wmissing-prototypes -Wmissing-declarations
-$(obj)/mlx4_ib_main.o: $(rb_generated)
-EOF
+}
+driver_makefile INFINIBAND_IPOIB_RUST ib_ipoib ipoib >"$ib/ulp/ipoib_rs/Makefile"
+driver_makefile MLX4_INFINIBAND_RUST mlx4_ib mlx4_ib >"$ib/hw/mlx4_rs/Makefile"
 
 # Hook both into the tree, next to the C drivers they replace (idempotent).
 own "$ib/Kconfig"
