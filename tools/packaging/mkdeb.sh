@@ -28,7 +28,8 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/ipoib-rs-deb.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 top=$stage/ipoib-rs-$version
 mkdir -p "$top/src"
-(cd "$repo" && git ls-files -- Kbuild Kconfig Makefile dkms.conf README.md ipoib mlx4_ib \
+# A read-only listing: safe whoever owns the checkout (the test VMs run as root).
+(cd "$repo" && git -c safe.directory="$repo" ls-files -- Kbuild Kconfig Makefile dkms.conf README.md ipoib mlx4_ib \
 	rust-bindings tools/packaging/dkms-check.sh) | grep -v '^mlx4_ib/mlx4_ib_pair' |
 	while IFS= read -r f; do
 		mkdir -p "$top/src/$(dirname "$f")"
@@ -44,7 +45,8 @@ chmod +x "$top/debian/rules" "$top/debian/postinst"
 cat >"$top/debian/changelog" <<EOT
 ipoib-rs ($version) unstable; urgency=medium
 
-  * Built from $(cd "$repo" && git describe --always --dirty 2>/dev/null || echo "a source tree").
+  * Built from $(cd "$repo" && git -c safe.directory="$repo" describe --always --dirty 2>/dev/null ||
+	echo "a source tree").
 
  -- ipoib-rs developers <ipoib-rs@localhost>  $(date -R)
 EOT

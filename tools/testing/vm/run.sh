@@ -21,7 +21,8 @@
 #
 # CMD runs in each guest from the repository root with VM_NAME=a|b,
 # NVMS=1|2, XCH=/run/xch (a directory shared by the host and all guests) and
-# KBUILD (the kernel's build directory, which the guest sees at the same path).
+# KBUILD (the kernel's build directory, which the guest sees at the same path)
+# and HOST_HOME (the host user's home, where rustup keeps the toolchain).
 # Exit status: 0 when every guest command exited 0, no guest hit the deadline
 # and no guest's dmesg holds a kernel splat (see splats.txt).
 set -euo pipefail
@@ -95,7 +96,7 @@ xch="$rundir/xch"
 mkdir -p "$xch"
 {
 	echo "cd '$repo' || exit 1"
-	echo "export REPO='$repo' NVMS=$nvms KBUILD='$kbuild'"
+	echo "export REPO='$repo' NVMS=$nvms KBUILD='$kbuild' HOST_HOME='$HOME'"
 	# The host's SELFTEST_* variables (test knobs such as SELFTEST_ROUNDS) reach the guests.
 	while IFS= read -r var; do
 		printf 'export %s=%q\n' "$var" "${!var}"
