@@ -40,7 +40,7 @@ mkdir -p "$top/src"
 
 cp -r "$here/debian" "$top/debian"
 echo "VERSION := $version" >"$top/debian/version.mk"
-sed -i "s/@VERSION@/$version/g" "$top/debian/postinst"
+sed -i "s/@VERSION@/$version/g" "$top/debian/postinst" "$top/debian/kernel-hook"
 chmod +x "$top/debian/rules" "$top/debian/postinst"
 cat >"$top/debian/changelog" <<EOT
 ipoib-rs ($version) unstable; urgency=medium

@@ -88,13 +88,19 @@ for k in 6.12.0-norust 6.12.0-otherrustc; do
 	dkms build -m ipoib-rs -v "$version" -k "$k" >/tmp/dkms.build 2>&1
 	check_eq "dkms build for $k: skipped (77)" 77 "$?"
 done
-# A new kernel's postinst hook runs dkms's autoinstaller: a kernel the drivers cannot
-# take must not fail it (dkms 3.0.10 counts a skipped module as an autoinstall failure,
-# which would leave the kernel's package unconfigured).
+# A new kernel's postinst runs dkms's hook and ours: a kernel the drivers cannot take
+# must fail neither (dkms 3.0.10's autoinstall counts a skipped module as a failure,
+# which would leave the kernel's package unconfigured), and ours says why.
 for k in 6.12.0-norust 6.12.0-otherrustc; do
-	/usr/lib/dkms/dkms_autoinstaller start "$k" >/tmp/dkms.auto 2>&1
-	check_eq "dkms autoinstall for $k (a new kernel's hook): succeeds" 0 "$?"
+	for hook in /etc/kernel/postinst.d/dkms /etc/kernel/postinst.d/ipoib-rs-dkms \
+		/etc/kernel/header_postinst.d/ipoib-rs-dkms; do
+		"$hook" "$k" >/tmp/dkms.hook 2>&1
+		check_eq "$hook $k (a new kernel): succeeds" 0 "$?"
+	done
+	check "the hook says why $k is skipped" grep -q "^ipoib-rs: not built for $k: " /tmp/dkms.hook
 done
+/etc/kernel/postinst.d/ipoib-rs-dkms "$kver" >/tmp/dkms.hook 2>&1
+check_eq "our hook for $kver (installed already): succeeds" 0 "$?"
 check "no module under the other kernels" sh -c "! find /lib/modules/6.12.0-norust /lib/modules/6.12.0-otherrustc -name '*.ko*' | grep -q ."
 check_eq "modprobe resolves ib_ipoib to the DKMS build" "$mods/updates/dkms/ib_ipoib.ko" "$(modinfo -F filename ib_ipoib)"
 check_eq "modprobe resolves mlx4_ib to the DKMS build" "$mods/updates/dkms/mlx4_ib.ko" "$(modinfo -F filename mlx4_ib)"
