@@ -16,6 +16,7 @@ pub(crate) mod cqe;
 pub(crate) mod doorbell;
 pub(crate) mod eqe;
 pub(crate) mod mlx;
+pub(crate) mod offload;
 pub(crate) mod qp_state;
 pub(crate) mod qpc;
 pub(crate) mod qpc_query;

@@ -16,9 +16,10 @@
 
 use crate::doorbell::scan_doorbells;
 use crate::fabric::{Fabric, NUM_HCAS};
-use crate::hca::{violation, Hca, QpRec, State, RESERVED_LKEY};
+use crate::hca::{csum_ok_param, lso_wqes_param, violation, Hca, QpRec, State, RESERVED_LKEY};
 use crate::hw::av::{Datagram, DATAGRAM_SIZE};
 use crate::hw::cqe::{Cqe, ErrCqe, RecvOpcode, Syndrome, CQE_SIZE};
+use crate::hw::offload::{self, Lso, LsoSeg, RxCsum};
 use crate::hw::wqe::{Ctrl, Data, Opcode, Raddr, DS, INVALID_LKEY};
 use crate::rust_bindings::raw;
 use crate::sma::{pkey_match, LinkState};
@@ -116,6 +117,8 @@ pub(crate) struct QpView {
     gen: u32,
     /// The UAR page its send doorbells must be rung on (`usr_page`).
     pub(crate) uar: u32,
+    /// log2 of the largest message (`mtu_msgmax`).
+    msg_max: u8,
 }
 
 pub(crate) fn be32(v: u32) -> u32 {
@@ -178,6 +181,7 @@ impl QpView {
             rnr_retry: ((be32(c.params1) >> 13) & 7) as u8,
             gen: rec.gen,
             uar: be32(c.usr_page) & 0xff_ffff,
+            msg_max: c.mtu_msgmax & 0x1f,
         }
     }
 
@@ -637,6 +641,8 @@ struct Delivery<'a> {
     qkey: Option<u32>,
     imm: Option<u32>,
     solicited: bool,
+    /// What the receiver's checksum offload finds (UD QPs of a device that offers it).
+    csum: Option<RxCsum>,
 }
 
 /// Outcome of a send WQE.
@@ -1046,6 +1052,7 @@ impl Fabric {
             qkey: (!smi).then_some(qkey),
             imm: None,
             solicited: false,
+            csum: None,
         };
         self.deliver_ud(dh, dqpn, &d, ev);
         Step::Done(None)
@@ -1087,7 +1094,8 @@ impl Fabric {
         (dlid == 0xffff || mine(plid, plmc)).then_some(j)
     }
 
-    /// Sends a UD WQE.
+    /// Sends a UD WQE: a datagram, or with LSO the segments of one message, each to the
+    /// destination (or every member of the multicast group).
     #[allow(clippy::too_many_arguments)]
     fn send_ud(
         &self,
@@ -1100,50 +1108,63 @@ impl Fabric {
         ev: &mut Events,
     ) -> Step {
         let h = hcas[i].expect("sender attached");
-        if c.opcode != Opcode::Send && c.opcode != Opcode::SendImm {
+        let lso = c.opcode == Opcode::Lso;
+        if !(c.opcode == Opcode::Send || c.opcode == Opcode::SendImm || (lso && h.offloads)) {
             return Step::Done(Some(Syndrome::LocalQpOp));
         }
         if wqe.len() < DS + DATAGRAM_SIZE {
             return Step::Done(Some(Syndrome::LocalQpOp));
         }
         let dg = Datagram::read(&wqe[DS..]);
-        let Some(sgl) = Sgl::parse_send(wqe, DS + DATAGRAM_SIZE) else {
+        let mut data = DS + DATAGRAM_SIZE;
+        let seg = if lso {
+            // The LSO segment: the MSS, the headers to replicate, then the data segments
+            // (the payload after the headers).
+            let Some(mut seg) = wqe.get(data..).and_then(LsoSeg::read) else {
+                return Step::Done(Some(Syndrome::LocalQpOp));
+            };
+            if crate::hca::take_inject(crate::hca::INJECT_LSO_MSS_ZERO) {
+                seg.mss = 0;
+            }
+            lso_wqes_param::set(lso_wqes_param::get().wrapping_add(1));
+            data += LsoSeg::size(seg.header.len());
+            Some(seg)
+        } else {
+            None
+        };
+        let Some(sgl) = Sgl::parse_send(wqe, data) else {
             return Step::Done(Some(Syndrome::LocalQpOp));
         };
         let len = sgl.len() as usize;
-        if len > PORT_MTU {
-            return Step::Done(Some(Syndrome::LocalLength));
-        }
+        let plan = match &seg {
+            Some(seg) => {
+                // The message may not exceed the QP's `msg_max` (mlx4_ib gives an LSO QP
+                // log2 of `max_gso_sz`, others 8 KiB), each segment not the MTU.
+                if seg.header.len() + len > 1usize << qp.msg_max {
+                    return Step::Done(Some(Syndrome::LocalLength));
+                }
+                let Ok(plan) = Lso::new(seg, len) else {
+                    return Step::Done(Some(Syndrome::LocalQpOp));
+                };
+                if plan.len(0) > PORT_MTU {
+                    return Step::Done(Some(Syndrome::LocalLength));
+                }
+                Some(plan)
+            }
+            None if len > PORT_MTU => return Step::Done(Some(Syndrome::LocalLength)),
+            None => None,
+        };
+        // Checksum generation: only on a device that offers it.
+        let ip_csum = h.offloads && c.flags & offload::CTRL_IP_CSUM != 0;
+        let l4_csum = h.offloads && c.flags & offload::CTRL_TCP_UDP_CSUM != 0;
         let (sgid, slid, pkey) = {
             let s = h.state.lock();
-            if let Err(e) = copy_sgl(
-                h,
-                &s,
-                &sgl,
-                (qp.pd, qp.rlkey),
-                0,
-                0,
-                Buf::Gather(&mut stage[GRH_BYTES..GRH_BYTES + len]),
-            ) {
-                return Step::Done(Some(e));
-            }
             let mut g = [0u8; 16];
             g[..8].copy_from_slice(&s.port.gid_prefix.to_be_bytes());
             g[8..].copy_from_slice(&s.port.guid.to_be_bytes());
             let pk = s.port.pkeys[usize::from(qp.pkey_index) % s.port.pkeys.len()];
             (g, s.port.lid | u16::from(dg.av.src_path_bits), pk)
         };
-        stage[..GRH_BYTES].fill(0);
-        if let Some(g) = dg.av.grh {
-            // IPVer 6, traffic class, flow label; payload length; next header 0x1b (BTH).
-            let w0 = (6u32 << 28) | (u32::from(g.tclass) << 20) | (g.flow_label & 0xf_ffff);
-            stage[0..4].copy_from_slice(&w0.to_be_bytes());
-            stage[4..6].copy_from_slice(&((len + 12 + 8 + 4) as u16).to_be_bytes());
-            stage[6] = 0x1b;
-            stage[7] = g.hop_limit;
-            stage[8..24].copy_from_slice(&sgid);
-            stage[24..40].copy_from_slice(&g.dgid);
-        }
         // A Q_Key with the high bit set means "the QP's own Q_Key".
         let qkey = if dg.qkey & 0x8000_0000 != 0 {
             qp.qkey
@@ -1158,21 +1179,86 @@ impl Fabric {
             grh: dg.av.grh.is_some(),
             pkey,
         };
-        let d = Delivery {
-            origin,
-            pkt: &stage[..GRH_BYTES + len],
-            qkey: Some(qkey),
-            imm: (c.opcode == Opcode::SendImm).then_some(c.imm),
-            solicited: c.flags & crate::hw::wqe::CTRL_SOLICITED != 0,
-        };
+        let segments = plan.as_ref().map_or(1, Lso::segments);
+        for k in 0..segments {
+            let (off, n, hlen) = match &plan {
+                Some(p) => {
+                    let (off, n) = p.range(k);
+                    (off, n, p.len(k) - n)
+                }
+                None => (0, len, 0),
+            };
+            let plen = hlen + n;
+            let pkt = &mut stage[GRH_BYTES..GRH_BYTES + plen];
+            {
+                let s = h.state.lock();
+                if let Err(e) = copy_sgl(
+                    h,
+                    &s,
+                    &sgl,
+                    (qp.pd, qp.rlkey),
+                    0,
+                    off as u64,
+                    Buf::Gather(&mut pkt[hlen..]),
+                ) {
+                    return Step::Done(Some(e));
+                }
+            }
+            match (&plan, &seg) {
+                (Some(p), Some(seg)) => p.finish(seg, k, pkt),
+                _ if ip_csum || l4_csum => offload::tx_checksum(pkt, ip_csum, l4_csum),
+                _ => {}
+            }
+            if offload::is_tcp(pkt) && crate::hca::take_inject(crate::hca::INJECT_WIRE_BIT_FLIP) {
+                // A bit flipped on the wire, after the sender's checksum (the last byte: the
+                // payload's, or the TCP header's).
+                if let Some(b) = pkt.last_mut() {
+                    *b ^= 1;
+                }
+            }
+            let csum = h.offloads.then(|| offload::rx_checksum(pkt));
+            stage[..GRH_BYTES].fill(0);
+            if let Some(g) = dg.av.grh {
+                // IPVer 6, traffic class, flow label; payload length; next header 0x1b (BTH).
+                let w0 = (6u32 << 28) | (u32::from(g.tclass) << 20) | (g.flow_label & 0xf_ffff);
+                stage[0..4].copy_from_slice(&w0.to_be_bytes());
+                stage[4..6].copy_from_slice(&((plen + 12 + 8 + 4) as u16).to_be_bytes());
+                stage[6] = 0x1b;
+                stage[7] = g.hop_limit;
+                stage[8..24].copy_from_slice(&sgid);
+                stage[24..40].copy_from_slice(&g.dgid);
+            }
+            let d = Delivery {
+                origin,
+                pkt: &stage[..GRH_BYTES + plen],
+                qkey: Some(qkey),
+                imm: (c.opcode == Opcode::SendImm).then_some(c.imm),
+                solicited: c.flags & crate::hw::wqe::CTRL_SOLICITED != 0,
+                csum,
+            };
+            self.send_datagram(hcas, i, qp, &dg, &d, ev);
+        }
+        Step::Done(None)
+    }
+
+    /// Puts a UD datagram on the wire: to its destination, or to every QP attached to its
+    /// multicast group on the sending port and across the cable, but not the sender itself.
+    fn send_datagram(
+        &self,
+        hcas: &[Option<&Hca>; NUM_HCAS],
+        i: usize,
+        qp: &QpView,
+        dg: &Datagram,
+        d: &Delivery<'_>,
+        ev: &mut Events,
+    ) {
+        let h = hcas[i].expect("sender attached");
         if dg.av.dlid >= 0xc000 && dg.av.dlid != 0xffff {
-            // Multicast: every attached QP on the sending port and across the cable, but
-            // not the sender itself.
             let Some(g) = dg.av.grh else {
-                return Step::Done(None);
+                return;
             };
             if h.state.lock().port.state != LinkState::Active {
-                return Step::Done(None);
+                return;
             }
             for (j, dh) in hcas.iter().enumerate() {
                 let Some(dh) = dh else { continue };
@@ -1193,17 +1279,16 @@ impl Fabric {
                     if j == i && q == qp.qpn {
                         continue;
                     }
-                    self.deliver_ud(dh, q, &d, ev);
+                    self.deliver_ud(dh, q, d, ev);
                 }
             }
-            return Step::Done(None);
+            return;
         }
         if let Some(j) = self.route(hcas, i, dg.av.dlid, false) {
             if let Some(dh) = hcas[j] {
-                self.deliver_ud(dh, dg.dqpn, &d, ev);
+                self.deliver_ud(dh, dg.dqpn, d, ev);
             }
         }
-        Step::Done(None)
     }
 
     /// Delivers a datagram (GRH area + payload) to UD or special QP `dqpn` of `dh`. Checks
@@ -1278,6 +1363,11 @@ impl Fabric {
             push_recv_err(dh, &mut s, &qp, &r, e, ev);
             return;
         }
+        // Checksum verification of IPoIB datagrams: UD QPs only (not QP1).
+        let csum = d.csum.filter(|_| qp.st == ST_UD).unwrap_or_default();
+        if RxCsum::ok(csum.status, csum.checksum) {
+            csum_ok_param::set(csum_ok_param::get().wrapping_add(1));
+        }
         push_cqe(dh, &mut s, qp.cqn_recv, d.solicited, ev, |buf, owner| {
             Cqe {
                 qpn: qp.qpn,
@@ -1289,6 +1379,8 @@ impl Fabric {
                 rlid: origin.slid,
                 byte_cnt: pkt.len() as u32,
                 wqe_index: r.index,
+                status: csum.status,
+                checksum: csum.checksum,
                 opcode: if imm.is_some() {
                     RecvOpcode::SendImm as u8
                 } else {

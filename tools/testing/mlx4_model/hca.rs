@@ -55,6 +55,8 @@ c_int_param!(
 pub(crate) const INJECT_MLX_NO_VL15: i32 = 1;
 pub(crate) const INJECT_MLX_NO_ICRC: i32 = 2;
 pub(crate) const INJECT_MTT_MISALIGNED: i32 = 3;
+pub(crate) const INJECT_LSO_MSS_ZERO: i32 = 4;
+pub(crate) const INJECT_WIRE_BIT_FLIP: i32 = 5;
 
 /// Whether the negative test asked for `what` now; it is consumed.
 pub(crate) fn take_inject(what: i32) -> bool {
@@ -79,9 +81,23 @@ c_int_param!(
     pub(crate) doorbells_param => mlx4_model_doorbells
 );
 c_int_param!(
+    /// `lso_wqes`: LSO WQEs executed.
+    pub(crate) lso_wqes_param => mlx4_model_lso_wqes
+);
+c_int_param!(
+    /// `csum_ok`: UD receive CQEs with verified checksums.
+    pub(crate) csum_ok_param => mlx4_model_csum_ok
+);
+c_int_param!(
     /// `rsvd_lkey`: whether the reserved lkey is advertised (`BMME_FLAG_RESERVED_LKEY`).
     pub(crate) rsvd_lkey_param => mlx4_model_rsvd_lkey
 );
+c_int_param!(
+    /// `offloads`: IPoIB checksum offload and UD LSO are advertised and executed.
+    pub(crate) offloads_param => mlx4_model_offloads
+);
+/// The largest LSO message (`caps.max_gso_sz`; QUERY_DEV_CAP gives its log2, 16 here).
+pub(crate) const MAX_GSO_SZ: c_int = 1 << 16;
 
 /// QPNs below this are reserved; the special QPs start at `BASE_SQPN`.
 pub(crate) const BASE_SQPN: u32 = 0x40;
@@ -671,6 +687,8 @@ pub(crate) struct Hca {
     pub(crate) index: u32,
     /// Bytes per CQE slot (32 or 64); with 64 the entry is the second half.
     pub(crate) cqe_size: u32,
+    /// IPoIB checksum offload and UD LSO (`offloads`), fixed at probe.
+    pub(crate) offloads: bool,
     pub(crate) fabric: Arc<Fabric>,
     #[pin]
     pub(crate) state: SpinLockIrq<State>,
@@ -747,6 +765,7 @@ impl Hca {
                 uar_map,
                 index,
                 cqe_size,
+                offloads: offloads_param::get() != 0,
                 fabric,
                 state <- new_spinlock_irq!(state, "mlx4_model::state"),
                 cmd <- new_mutex!((), "mlx4_model::cmd"),
@@ -851,6 +870,11 @@ impl Hca {
             c.cqe_size = self.cqe_size;
             if rsvd_lkey_param::get() != 0 {
                 c.bmme_flags |= raw::MLX4_BMME_FLAG_RESERVED_LKEY;
+            }
+            if self.offloads {
+                // mlx4_ib offers IB_DEVICE_UD_IP_CSUM and, with BLH and max_gso_sz, IBK_UD_TSO.
+                c.flags |= (raw::MLX4_DEV_CAP_FLAG_IPOIB_CSUM | raw::MLX4_DEV_CAP_FLAG_BLH) as u64;
+                c.max_gso_sz = MAX_GSO_SZ;
             }
             c.eqe_factor = 0;
             c.reserved_qps = FIRST_QPN as c_int;
