@@ -6,12 +6,13 @@ use crate::device::Mlx4Ib;
 use crate::hw::abi::CreateQueue;
 use crate::hw::cqe::{self, ErrCqe, Syndrome, OPCODE_ERROR, OPCODE_RESIZE};
 use crate::hw::doorbell::{ArmCmd, CqArm};
+use crate::hw::offload;
 use crate::hw::wqe::Opcode;
 use crate::qp::QpQueues;
 use crate::rust_bindings::mlx4::{self, Db, HwCq, Mtt, QueueBuf, UserBuf};
 use crate::rust_bindings::rdma::provider::{
     wc_opcode, wc_status, Atomic, Cq, CqCore, CqInitAttr, CqOps, Dev, NotifyFlags, Sleepable, Umem,
-    User, WcOut, ACCESS_LOCAL_WRITE, WC_GRH, WC_WITH_IMM, WC_WITH_INVALIDATE,
+    User, WcOut, ACCESS_LOCAL_WRITE, WC_GRH, WC_IP_CSUM_OK, WC_WITH_IMM, WC_WITH_INVALIDATE,
 };
 use crate::rust_bindings::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::srq::SrqQueue;
@@ -326,6 +327,10 @@ impl CqOps<Mlx4Ib> for Mlx4Cq {
                 );
                 if c.grh {
                     w.add_flags(WC_GRH);
+                }
+                // The HCA verified an IPoIB datagram's IPv4 and TCP/UDP checksums.
+                if offload::RxCsum::ok(c.status, c.checksum) {
+                    w.add_flags(WC_IP_CSUM_OK);
                 }
                 w.set_pkey_index((c.immed & 0x7f) as u16);
                 if qp.special {

@@ -28,6 +28,9 @@ use kernel::sync::{Arc, Mutex};
 const MAX_SGE_RD: u32 = 30;
 /// `MLX4_MAX_FAST_REG_PAGES`.
 const MAX_FAST_REG_PAGES: u32 = 511;
+/// The first ConnectX revision, without LSO (`MLX4_IB_CARD_REV_A0`; mlx4_ib keeps NodeInfo's
+/// revision in a `u8`).
+const REV_A0: u8 = 0xa0;
 
 /// An HCA registered with the RDMA core (`struct mlx4_ib_dev`).
 #[pin_data(PinnedDrop)]
@@ -245,8 +248,14 @@ impl Driver for Mlx4Ib {
         if c.flags & mlx4::DEV_CAP_FLAG_UD_AV_PORT != 0 {
             a.device_cap_flags |= device_cap::UD_AV_PORT_ENFORCE;
         }
-        // Checksum offload (`IB_DEVICE_UD_IP_CSUM`) and LSO (`IBK_UD_TSO`) are not offered
-        // yet: the send path does not build their WQEs.
+        if c.flags & mlx4::DEV_CAP_FLAG_IPOIB_CSUM != 0 {
+            a.device_cap_flags |= device_cap::UD_IP_CSUM;
+        }
+        // LSO needs the "big LSO header" bit; revision A0 had no LSO.
+        if c.max_gso_sz != 0 && dev.hw_rev as u8 != REV_A0 && c.flags & mlx4::DEV_CAP_FLAG_BLH != 0
+        {
+            a.kernel_cap_flags |= kernel_cap::UD_TSO;
+        }
         if c.bmme_flags & mlx4::BMME_FLAG_RESERVED_LKEY != 0 {
             a.kernel_cap_flags |= kernel_cap::LOCAL_DMA_LKEY;
         }

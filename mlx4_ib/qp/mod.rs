@@ -10,7 +10,7 @@ use crate::device::Mlx4Ib;
 use crate::hw::abi::CreateQp;
 use crate::hw::qp_state::{IbQpState, IB_QP_CUR_STATE, IB_QP_STATE};
 use crate::hw::wqe::DS;
-use crate::hw::{qpc, qpc_query, sizing, QpType as HwQpType};
+use crate::hw::{offload, qpc, qpc_query, sizing, QpType as HwQpType};
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::mlx4::{
     self, Buf, Db, HwQp, Mtt, QpRange, QpState, QpUsage, QueueBuf, UserBuf,
@@ -26,10 +26,12 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
+/// `IB_QP_CREATE_IPOIB_UD_LSO`.
+const CREATE_IPOIB_UD_LSO: u32 = 1 << 0;
 /// `IB_QP_CREATE_BLOCK_MULTICAST_LOOPBACK`.
 const CREATE_BLOCK_MULTICAST_LOOPBACK: u32 = 1 << 1;
 /// `MLX4_WQE_CTRL_IP_CSUM | MLX4_WQE_CTRL_TCP_UDP_CSUM`.
-const CTRL_CSUM: u32 = (1 << 4) | (1 << 5);
+const CTRL_CSUM: u32 = offload::CTRL_IP_CSUM | offload::CTRL_TCP_UDP_CSUM;
 /// `MLX4_WQE_CTRL_STRONG_ORDER`.
 const CTRL_STRONG_ORDER: u32 = 1 << 7;
 /// The largest send WQE: `max_sq_desc_sz` is below 1 KiB on every ConnectX-3.
@@ -374,8 +376,13 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
         let qp_type = attr.qp_type();
         let kind = hw_type(qp_type)?;
         let flags = attr.create_flags();
-        if flags & !CREATE_BLOCK_MULTICAST_LOOPBACK != 0 {
+        if flags & !(CREATE_BLOCK_MULTICAST_LOOPBACK | CREATE_IPOIB_UD_LSO) != 0 {
             return Err(EOPNOTSUPP());
+        }
+        // LSO is for kernel UD QPs (IPoIB) only.
+        let lso = flags & CREATE_IPOIB_UD_LSO != 0;
+        if lso && (user.is_some() || kind != HwQpType::Ud) {
+            return Err(EINVAL);
         }
         // No XRC or RSS verbs yet.
         if attr.has_xrcd_or_rss() {
@@ -406,7 +413,7 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
                     &dev.sizing_caps(),
                     &sizing::Request {
                         qp_type: kind,
-                        lso: false,
+                        lso,
                         has_rq: srq.is_none(),
                         cap,
                     },
@@ -488,7 +495,7 @@ impl QpOps<Mlx4Ib> for Mlx4Qp {
             rq_wqe_shift: layout.rq.wqe_shift,
             sq_no_prefetch: ureq.is_some_and(|(r, _)| r.sq_no_prefetch != 0),
             inl_recv: ureq.is_some_and(|(r, _)| r.inl_recv_sz != 0),
-            lso: false,
+            lso,
             srqn: srq.as_ref().map(|s| s.0),
             send_cqn,
             recv_cqn,

@@ -7,6 +7,7 @@
 use super::{hw_err, Mlx4Qp, Sq, CTRL_CSUM, CTRL_STRONG_ORDER, MAX_WQE};
 use crate::device::Mlx4Ib;
 use crate::hw::av::Datagram;
+use crate::hw::offload::LsoSeg;
 use crate::hw::wqe::{self, Atomic, Ctrl, Data, Opcode, Raddr, DS};
 use crate::hw::{mlx, QpType as HwQpType};
 use crate::rust_bindings::mlx4;
@@ -42,7 +43,8 @@ impl Mlx4Qp {
             WrOpcode::MaskedAtomicFetchAdd => Opcode::MaskedAtomicFa,
             WrOpcode::SendInv => Opcode::SendInval,
             WrOpcode::LocalInv => Opcode::LocalInval,
-            // LSO and fast registration are not supported yet.
+            WrOpcode::Lso if q.kind == HwQpType::Ud => Opcode::Lso,
+            // Fast registration is not supported yet.
             _ => return Err(EINVAL),
         };
         let imm = match op {
@@ -94,6 +96,7 @@ impl Mlx4Qp {
             return Ok((end, s.owner_opcode(owner)));
         }
         let mut off = DS;
+        let mut blh = 0;
         match q.kind {
             HwQpType::Ud => {
                 let ud = wr.ud().ok_or(EINVAL)?;
@@ -104,6 +107,24 @@ impl Mlx4Qp {
                 }
                 .write(&mut w[off..]);
                 off += crate::hw::av::DATAGRAM_SIZE;
+                if opcode == Opcode::Lso {
+                    // The headers to replicate, then the payload's data segments (C:
+                    // `build_lso_seg`); the WQE must hold them all.
+                    let hlen = ud.header.len();
+                    let size = LsoSeg::size(hlen);
+                    let mss = u16::try_from(ud.mss).map_err(|_| EINVAL)?;
+                    if hlen == 0 || off + size + sges.len() * DS > w.len() {
+                        return Err(EINVAL);
+                    }
+                    let seg = LsoSeg {
+                        mss,
+                        header: ud.header,
+                    };
+                    seg.write_header(&mut w[off..]);
+                    w[off..off + 4].copy_from_slice(&seg.first_word().to_be_bytes());
+                    blh = LsoSeg::blh(hlen);
+                    off += size;
+                }
             }
             _ => {
                 if let Some((addr, rkey)) = wr.rdma() {
@@ -150,7 +171,7 @@ impl Mlx4Qp {
             imm,
         };
         ctrl.write(w);
-        let oo = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
+        let oo = u32::from_be_bytes([w[0], w[1], w[2], w[3]]) | blh;
         Ok((off, oo))
     }
 }

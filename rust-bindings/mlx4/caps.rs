@@ -191,6 +191,8 @@ pub(crate) const DEV_CAP_FLAG_IPOIB_CSUM: u64 = 1 << 7;
 pub(crate) const DEV_CAP_FLAG_BAD_PKEY_CNTR: u64 = 1 << 8;
 /// `caps.flags`: a bad Q_Key counter (`MLX4_DEV_CAP_FLAG_BAD_QKEY_CNTR`).
 pub(crate) const DEV_CAP_FLAG_BAD_QKEY_CNTR: u64 = 1 << 9;
+/// `caps.flags`: LSO headers longer than a cache line (`MLX4_DEV_CAP_FLAG_BLH`).
+pub(crate) const DEV_CAP_FLAG_BLH: u64 = 1 << 15;
 /// `caps.flags`: atomic operations (`MLX4_DEV_CAP_FLAG_ATOMIC`).
 pub(crate) const DEV_CAP_FLAG_ATOMIC: u64 = 1 << 18;
 /// `caps.flags`: UD address vectors are checked against the port (`MLX4_DEV_CAP_FLAG_UD_AV_PORT`).

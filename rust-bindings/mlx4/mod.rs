@@ -44,7 +44,7 @@ pub(crate) use crate::rust_bindings::barrier;
 pub(crate) use buf::{Buf, Mtt, QueueBuf, UserBuf};
 pub(crate) use caps::{
     Caps, DevFlags, BMME_FLAG_RESERVED_LKEY, DEV_CAP_FLAG2_SL_TO_VL_CHANGE_EVENT,
-    DEV_CAP_FLAG_ATOMIC, DEV_CAP_FLAG_BAD_PKEY_CNTR, DEV_CAP_FLAG_BAD_QKEY_CNTR,
+    DEV_CAP_FLAG_ATOMIC, DEV_CAP_FLAG_BAD_PKEY_CNTR, DEV_CAP_FLAG_BAD_QKEY_CNTR, DEV_CAP_FLAG_BLH,
     DEV_CAP_FLAG_IPOIB_CSUM, DEV_CAP_FLAG_PORT_MNG_CHG_EV, DEV_CAP_FLAG_UD_AV_PORT,
 };
 pub(crate) use cmd::{
