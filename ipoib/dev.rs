@@ -761,6 +761,21 @@ impl net::DeviceOps for IpoibOps {
         }
     }
 
+    /// Connected mode sends through RC QPs, which compute no checksums and cut no large sends
+    /// (`ipoib_fix_features`).
+    fn fix_features(
+        _rtnl: &net::Rtnl,
+        _dev: &NetDevice,
+        p: ArcBorrow<'_, Priv>,
+        features: u64,
+    ) -> u64 {
+        if p.cm_connected() {
+            features & !(net::NETIF_F_IP_CSUM | net::NETIF_F_TSO)
+        } else {
+            features
+        }
+    }
+
     fn get_iflink(dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> i32 {
         match &p.child {
             Some(c) => c.parent_dev.ifindex(),

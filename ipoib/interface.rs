@@ -57,6 +57,20 @@ fn features(p: &Priv) -> u64 {
     net::NETIF_F_VLAN_CHALLENGED | net::NETIF_F_HIGHDMA | sg
 }
 
+/// The offloads of the HCA's UD QPs, on from the start and switchable with ethtool
+/// (`ipoib_set_dev_features`): checksums both ways, then TCP segmentation.
+fn offloads(p: &Priv) -> u64 {
+    if !p.device.ud_ip_csum() {
+        return 0;
+    }
+    let tso = if p.device.ud_tso() {
+        net::NETIF_F_TSO
+    } else {
+        0
+    };
+    net::NETIF_F_IP_CSUM | net::NETIF_F_RXCSUM | tso
+}
+
 /// How an interface looks to the stack (`ipoib_setup_common`, `ipoib_ndo_init`).
 fn config<'a>(p: &Priv, name: &'a CStr, addr: &'a HwAddr, broadcast: &'a HwAddr) -> Config<'a> {
     let port_index = u16::try_from(p.port.saturating_sub(1)).unwrap_or(0);
@@ -81,6 +95,7 @@ fn config<'a>(p: &Priv, name: &'a CStr, addr: &'a HwAddr, broadcast: &'a HwAddr)
         // For ICMP "fragmentation needed" (`ipoib_setup_common`).
         keep_dst: true,
         features: features(p),
+        hw_features: offloads(p),
     }
 }
 

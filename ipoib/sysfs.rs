@@ -49,6 +49,8 @@ pub(crate) fn set_mode(rtnl: &Rtnl, dev: &NetDevice, p: &Arc<Priv>, mode: Mode) 
             p.cm.connected.store(false, Ordering::Relaxed);
             return Err(ENOMEM);
         }
+        // No checksum offload or TSO on RC QPs (`fix_features`).
+        dev.update_features(rtnl);
         pr_warn!(
             "{}: enabling connected mode will cause multicast packet drops\n",
             dev.name()
@@ -71,6 +73,7 @@ pub(crate) fn set_mode(rtnl: &Rtnl, dev: &NetDevice, p: &Arc<Priv>, mode: Mode) 
         dev.tx_disable();
     }
     p.cm_flush_active();
+    dev.update_features(rtnl);
     let ud_max = mtu::ud_mtu(p.active_ib_mtu.load(Ordering::Relaxed));
     if let Err(e) = dev.set_mtu(rtnl, ud_max.min(dev.mtu())) {
         pr_warn!("{}: cannot set MTU {}: {:?}\n", dev.name(), ud_max, e);

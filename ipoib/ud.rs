@@ -13,11 +13,11 @@ use crate::proto::header::{self, GrhLayout, TxClass};
 use crate::proto::{mtu, roce};
 use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::net::{
-    MappedSkBuff, MappedTxSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff, TX_SGE,
+    self, MappedSkBuff, MappedTxSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff, TX_SGE,
 };
 use crate::rust_bindings::rdma::{
     query_path, Ah, Cq, CqHandler, Gid, McMember, NetworkHdr, PathHandler, PathRec, PathRequest,
-    Pd, Sge, UdQp, UdQpCaps, Wc, MAX_SGE,
+    Pd, Sge, UdOffload, UdQp, UdQpCaps, Wc, MAX_SGE,
 };
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use core::sync::atomic::Ordering;
@@ -26,6 +26,8 @@ use kernel::sync::{Arc, ArcBorrow};
 
 /// Completions polled per call (`IPOIB_NUM_WC` is 4; larger batches cost nothing here).
 const WC_BATCH: usize = 16;
+/// The longest LSO header (IPoIB, IP and TCP headers with options: 4 + 60 + 60 bytes).
+const LSO_HEADER_MAX: usize = 128;
 /// NAPI weight (the C driver's RX weight is 4, its TX weight 64).
 const NAPI_WEIGHT: i32 = 64;
 /// Scatter entries of a send on `p`'s device: the linear part and every fragment of an skb,
@@ -145,6 +147,7 @@ impl Ud {
                 recv_wr: rx_size as u32,
                 send_sge: tx_sge as u32,
                 recv_sge: 1,
+                lso: p.device.ud_tso(),
             },
         )?;
         let mut rx = KVec::with_capacity(rx_size, GFP_KERNEL)?;
@@ -609,8 +612,10 @@ impl Ud {
         }
         // Datagrams carry at most the link's MTU, whatever the interface's (connected mode):
         // the sender learns the path's MTU as from a router (`ipoib_cm_skb_too_long`).
+        // A TCP large send goes out in segments the HCA cuts (LSO); anything else must fit.
+        let tso = skb.tso_size().zip(skb.tcp_all_headers());
         let ud_mtu = mtu::ud_mtu(p.active_ib_mtu.load(Ordering::Relaxed));
-        if !await_path && skb.len() > ud_mtu + header::ENCAP_LEN as u32 {
+        if tso.is_none() && !await_path && skb.len() > ud_mtu + header::ENCAP_LEN as u32 {
             inc(&s.tx_dropped);
             inc(&s.tx_errors);
             skb.send_too_big(ud_mtu);
@@ -637,6 +642,33 @@ impl Ud {
             }
             return;
         };
+        // LSO: the headers (IPoIB, IP, TCP) go into the WQE, the payload is gathered.
+        let mut lso_header = [0u8; LSO_HEADER_MAX];
+        let mut lso = None;
+        if let Some((mss, hlen)) = tso {
+            let (Ok(mss), Some(h)) = (u16::try_from(mss), skb.data().get(..hlen as usize)) else {
+                inc(&s.tx_dropped);
+                return;
+            };
+            let Some(dst) = lso_header.get_mut(..h.len()) else {
+                inc(&s.tx_dropped);
+                return;
+            };
+            dst.copy_from_slice(h);
+            if skb.pull(hlen).is_err() {
+                inc(&s.tx_dropped);
+                return;
+            }
+            lso = Some((mss, hlen as usize));
+        }
+        let offload = match lso {
+            Some((mss, hlen)) => UdOffload::Lso {
+                header: &lso_header[..hlen],
+                mss,
+            },
+            None if skb.csum_partial() => UdOffload::Csum,
+            None => UdOffload::None,
+        };
         let Some(buf) = map_for_send(&p, skb, self.tx_sge) else {
             return;
         };
@@ -652,10 +684,13 @@ impl Ud {
         let wr_id = tx.head;
         let mut sges = [Sge::default(); TX_SGE];
         let sges = buf.sges(self.lkey, &mut sges);
-        if let Err(e) = self
-            .qp
-            .post_send(wr_id, sges, &ah, qpn, p.qkey.load(Ordering::Relaxed))
-        {
+        if let Err(e) = self.qp.post_send(
+            wr_id,
+            sges,
+            &ah,
+            (qpn, p.qkey.load(Ordering::Relaxed)),
+            offload,
+        ) {
             pr_debug!("{}: post_send failed: {:?}\n", dev.name(), e);
             inc(&s.tx_errors);
             return;
@@ -790,6 +825,10 @@ impl Ud {
         if skb.pull(header::GRH_LEN as u32).is_err() {
             inc(&s.rx_dropped);
             return;
+        }
+        // The HCA verified the IPv4 and TCP/UDP checksums.
+        if wc.ip_csum_ok() && dev.features() & net::NETIF_F_RXCSUM != 0 {
+            skb.set_csum_unnecessary();
         }
         deliver(p, napi, skb, pkt_type);
     }

@@ -225,6 +225,32 @@ unsigned int rust_helper_skb_nr_frags(const struct sk_buff *skb)
 	return skb_shinfo(skb)->nr_frags;
 }
 
+/* The segment size of a TCP large send (TSO), 0 for any other skb. */
+unsigned int rust_helper_skb_tso_size(const struct sk_buff *skb)
+{
+	if (!skb_is_gso(skb) || !(skb_shinfo(skb)->gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)))
+		return 0;
+	return skb_shinfo(skb)->gso_size;
+}
+
+/* The bytes from data to the end of the TCP header, of a TSO skb only. */
+unsigned int rust_helper_skb_tcp_all_headers(const struct sk_buff *skb)
+{
+	return skb_tcp_all_headers(skb);
+}
+
+/* Whether the stack left the checksum to the device (CHECKSUM_PARTIAL). */
+bool rust_helper_skb_csum_partial(const struct sk_buff *skb)
+{
+	return skb->ip_summed == CHECKSUM_PARTIAL;
+}
+
+/* The device verified the checksums (CHECKSUM_UNNECESSARY). */
+void rust_helper_skb_set_csum_unnecessary(struct sk_buff *skb)
+{
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+}
+
 void rust_helper_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off,
 				 int size, unsigned int truesize)
 {

@@ -68,6 +68,20 @@ impl NetDevice {
         to_result(unsafe { raw::dev_set_mtu(self.as_raw(), mtu) })
     }
 
+    /// The active `NETIF_F_*` features (`dev->features`, changed under RTNL; a lockless read,
+    /// as in C's data paths).
+    pub(crate) fn features(&self) -> u64 {
+        // SAFETY: The device is valid; a racy read of a word-sized field, as C's readers do.
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).features) }
+    }
+
+    /// Recomputes the features (`netdev_update_features`: `ndo_fix_features`, then the
+    /// notifications); RTNL must be held, which `_rtnl` proves.
+    pub(crate) fn update_features(&self, _rtnl: &super::Rtnl) {
+        // SAFETY: The device is valid and RTNL is held.
+        unsafe { raw::netdev_update_features(self.as_raw()) }
+    }
+
     /// Returns whether this is the same device as `other`.
     pub(crate) fn is(&self, other: &NetDevice) -> bool {
         core::ptr::eq(self.as_raw(), other.as_raw())

@@ -50,6 +50,12 @@ pub(crate) const NETIF_F_SG: u64 = raw::NETIF_F_SG;
 pub(crate) const NETIF_F_HIGHDMA: u64 = raw::NETIF_F_HIGHDMA;
 /// `NETIF_F_VLAN_CHALLENGED`: no VLAN devices on top.
 pub(crate) const NETIF_F_VLAN_CHALLENGED: u64 = raw::NETIF_F_VLAN_CHALLENGED;
+/// `NETIF_F_IP_CSUM`: the device computes IPv4 TCP/UDP checksums on send.
+pub(crate) const NETIF_F_IP_CSUM: u64 = raw::NETIF_F_IP_CSUM;
+/// `NETIF_F_RXCSUM`: the device verifies checksums on receive.
+pub(crate) const NETIF_F_RXCSUM: u64 = raw::NETIF_F_RXCSUM;
+/// `NETIF_F_TSO`: the device segments TCP over IPv4 large sends.
+pub(crate) const NETIF_F_TSO: u64 = raw::NETIF_F_TSO;
 /// `IFF_BROADCAST`.
 pub(crate) const IFF_BROADCAST: u32 = raw::net_device_flags_IFF_BROADCAST;
 /// `IFF_UP`.

@@ -149,6 +149,17 @@ pub(crate) trait DeviceOps: Sized + 'static {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
 
+    /// `ndo_fix_features`: the `NETIF_F_*` features the device can have now out of `features`
+    /// (RTNL held).
+    fn fix_features(
+        _rtnl: &super::Rtnl,
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _features: u64,
+    ) -> u64 {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Called with the data when the device is freed (unregistered and unreferenced, process
     /// context, RTNL not held), or when its configuration or registration failed (then maybe
     /// under RTNL).
@@ -315,6 +326,24 @@ impl<T: Ops> Adapter<T> {
 
     /// # Safety
     ///
+    /// Called by the networking core only, under RTNL (`__netdev_update_features`).
+    unsafe extern "C" fn fix_features_callback(
+        dev: *mut raw::net_device,
+        features: raw::netdev_features_t,
+    ) -> raw::netdev_features_t {
+        // SAFETY: As in `open_callback`; the core holds RTNL for the call.
+        let (ndev, data, rtnl) = unsafe {
+            (
+                NetDevice::from_raw(dev),
+                Self::data(dev),
+                super::Rtnl::assume_held(),
+            )
+        };
+        T::fix_features(&rtnl, ndev, data, features)
+    }
+
+    /// # Safety
+    ///
     /// Called by the networking core only, under RTNL.
     unsafe extern "C" fn change_mtu_callback(dev: *mut raw::net_device, new_mtu: c_int) -> c_int {
         from_result(|| {
@@ -428,6 +457,11 @@ impl<T: Ops> Adapter<T> {
         },
         ndo_get_iflink: if T::HAS_GET_IFLINK {
             Some(Self::get_iflink_callback)
+        } else {
+            None
+        },
+        ndo_fix_features: if T::HAS_FIX_FEATURES {
+            Some(Self::fix_features_callback)
         } else {
             None
         },

@@ -51,6 +51,8 @@ pub(crate) struct Config<'a> {
     pub(crate) keep_dst: bool,
     /// `NETIF_F_*` features, none of them changeable with ethtool.
     pub(crate) features: u64,
+    /// `NETIF_F_*` features on from the start that ethtool may turn off (`hw_features`).
+    pub(crate) hw_features: u64,
 }
 
 /// A registered network device and its driver data; dropping it unregisters the device (which
@@ -146,7 +148,8 @@ unsafe fn configure<T: Ops>(d: *mut raw::net_device, cfg: &Config<'_>, data: T::
         if cfg.keep_dst {
             raw::netif_keep_dst(d);
         }
-        (*d).features |= cfg.features;
+        (*d).hw_features |= cfg.hw_features;
+        (*d).features |= cfg.features | cfg.hw_features;
         if let Some(g) = cfg.sysfs {
             (*d).sysfs_groups[0] = g.as_raw();
         }

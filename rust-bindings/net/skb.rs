@@ -56,6 +56,34 @@ impl SkBuffRef {
         unsafe { raw::skb_headlen(self.as_raw()) }
     }
 
+    /// The segment size of a TCP large send (TSO: the device cuts it into segments of this
+    /// much payload), or `None` for a single packet.
+    pub(crate) fn tso_size(&self) -> Option<u32> {
+        // SAFETY: The skb is valid.
+        let mss = unsafe { raw::skb_tso_size(self.as_raw()) };
+        (mss != 0).then_some(mss)
+    }
+
+    /// The length of the headers up to the end of TCP's, counted from `data` (TSO skbs only:
+    /// `None` otherwise).
+    pub(crate) fn tcp_all_headers(&self) -> Option<u32> {
+        self.tso_size()?;
+        // SAFETY: The skb is valid and a TCP GSO skb, whose transport header is set.
+        Some(unsafe { raw::skb_tcp_all_headers(self.as_raw()) })
+    }
+
+    /// Whether the stack left the IP and TCP/UDP checksums to the device (`CHECKSUM_PARTIAL`).
+    pub(crate) fn csum_partial(&self) -> bool {
+        // SAFETY: The skb is valid.
+        unsafe { raw::skb_csum_partial(self.as_raw()) }
+    }
+
+    /// Marks the checksums as verified by the device (`CHECKSUM_UNNECESSARY`).
+    pub(crate) fn set_csum_unnecessary(&mut self) {
+        // SAFETY: The skb is valid and exclusively ours (`&mut`).
+        unsafe { raw::skb_set_csum_unnecessary(self.as_raw()) }
+    }
+
     /// Returns whether part of the data lives in page fragments.
     pub(crate) fn is_nonlinear(&self) -> bool {
         // SAFETY: The skb is valid.

@@ -431,6 +431,20 @@ impl Device {
         u32::try_from(n).unwrap_or(0)
     }
 
+    /// Whether UD QPs compute and verify IPv4 TCP/UDP checksums (`IB_DEVICE_UD_IP_CSUM`).
+    pub(crate) fn ud_ip_csum(&self) -> bool {
+        // SAFETY: The device is valid; `attrs` is filled at registration and not changed.
+        let f = unsafe { (*self.as_raw()).attrs.device_cap_flags };
+        f & raw::ib_device_cap_flags_IB_DEVICE_UD_IP_CSUM as u64 != 0
+    }
+
+    /// Whether UD QPs segment TCP large sends (`IBK_UD_TSO`).
+    pub(crate) fn ud_tso(&self) -> bool {
+        // SAFETY: The device is valid; `attrs` is filled at registration and not changed.
+        let f = unsafe { (*self.as_raw()).attrs.kernel_cap_flags };
+        f & raw::ib_kernel_cap_flags_IBK_UD_TSO as u64 != 0
+    }
+
     /// Returns the most scatter entries a receive of a QP takes (`attrs.max_recv_sge`).
     pub(crate) fn max_recv_sge(&self) -> u32 {
         // SAFETY: The device is valid; `attrs` is filled at registration and not changed.

@@ -7,7 +7,7 @@ use super::{Device, Gid};
 use crate::rust_bindings::raw;
 use core::ptr::NonNull;
 use kernel::error::{from_err_ptr, to_result, Result};
-use kernel::ffi::c_void;
+use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -240,6 +240,12 @@ impl Wc {
         self.0.wc_flags & raw::ib_wc_flags_IB_WC_GRH as i32 != 0
     }
 
+    /// Whether the device verified the IPv4 and TCP/UDP checksums of the datagram
+    /// (`IB_WC_IP_CSUM_OK`).
+    pub(crate) fn ip_csum_ok(&self) -> bool {
+        self.0.wc_flags & raw::ib_wc_flags_IB_WC_IP_CSUM_OK as i32 != 0
+    }
+
     /// Returns the network header type of a RoCEv2 packet, when the device reports it.
     pub(crate) fn network_hdr(&self) -> Option<NetworkHdr> {
         if self.0.wc_flags & raw::ib_wc_flags_IB_WC_WITH_NETWORK_HDR_TYPE as i32 == 0 {
@@ -351,6 +357,21 @@ pub(crate) struct UdQpCaps {
     pub(crate) recv_wr: u32,
     pub(crate) send_sge: u32,
     pub(crate) recv_sge: u32,
+    /// Large sends (`IB_QP_CREATE_IPOIB_UD_LSO`), on a device that offers `IBK_UD_TSO`.
+    pub(crate) lso: bool,
+}
+
+/// How a UD send is offloaded.
+#[derive(Clone, Copy)]
+pub(crate) enum UdOffload<'a> {
+    /// Sent as it is.
+    None,
+    /// The device fills in the IPv4 and TCP/UDP checksums (`IB_SEND_IP_CSUM`).
+    Csum,
+    /// A TCP large send (`IB_WR_LSO`): the device sends the payload in segments of `mss`
+    /// bytes, each behind a fixed-up copy of `header` (IPoIB, IP and TCP headers), with the
+    /// checksums filled in.
+    Lso { header: &'a [u8], mss: u16 },
 }
 
 /// The largest number of scatter entries one work request takes here.
@@ -517,6 +538,9 @@ impl UdQp {
         attr.cap.max_recv_wr = caps.recv_wr;
         attr.cap.max_send_sge = caps.send_sge;
         attr.cap.max_recv_sge = caps.recv_sge;
+        if caps.lso {
+            attr.create_flags = raw::ib_qp_create_flags_IB_QP_CREATE_IPOIB_UD_LSO as u32;
+        }
         Ok(Self {
             qp: Qp::create(pd, &mut attr)?,
         })
@@ -559,14 +583,14 @@ impl UdQp {
         self.modify(&mut a, raw::ib_qp_attr_mask_IB_QP_QKEY)
     }
 
-    /// Posts a UD send gathered from `sges` to `remote_qpn` through `ah`.
+    /// Posts a UD send gathered from `sges` to `remote_qpn` through `ah`, with `offload`.
     pub(crate) fn post_send(
         &self,
         wr_id: u64,
         sges: &[Sge],
         ah: &Ah,
-        remote_qpn: u32,
-        remote_qkey: u32,
+        (remote_qpn, remote_qkey): (u32, u32),
+        offload: UdOffload<'_>,
     ) -> Result {
         let mut raw_sg = [raw::ib_sge::default(); MAX_SGE];
         let n = raw_sges(sges, &mut raw_sg)?;
@@ -581,6 +605,18 @@ impl UdQp {
         wr.wr.num_sge = n;
         wr.wr.opcode = raw::ib_wr_opcode_IB_WR_SEND;
         wr.wr.send_flags = raw::ib_send_flags_IB_SEND_SIGNALED;
+        match offload {
+            UdOffload::None => {}
+            UdOffload::Csum => wr.wr.send_flags |= raw::ib_send_flags_IB_SEND_IP_CSUM,
+            UdOffload::Lso { header, mss } => {
+                wr.wr.opcode = raw::ib_wr_opcode_IB_WR_LSO;
+                wr.wr.send_flags |= raw::ib_send_flags_IB_SEND_IP_CSUM;
+                // The provider copies the headers into the WQE during the call.
+                wr.header = header.as_ptr().cast_mut().cast();
+                wr.hlen = c_int::try_from(header.len()).map_err(|_| EINVAL)?;
+                wr.mss = i32::from(mss);
+            }
+        }
         // The `ib_send_wr` is the first member of the `ib_ud_wr`, as providers expect.
         self.qp.post_send(&wr.wr)
     }
