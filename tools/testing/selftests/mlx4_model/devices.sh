@@ -58,12 +58,16 @@ done
 # The caps: a ConnectX-3 as it ships (64-byte CQEs, the reserved lkey), or the old subset
 # that legacy_caps.sh asks for (MODEL_CAPS=legacy).
 case "${MODEL_CAPS:-}" in
-legacy) want_cqe=32 want_lkey=0 ;;
-*) want_cqe=64 want_lkey=1 ;;
+legacy) want_cqe=32 want_lkey=0 want_offloads=0 ;;
+*) want_cqe=64 want_lkey=1 want_offloads=1 ;;
 esac
 P=/sys/module/mlx4_model/parameters
 check_eq "model cqe_size" $want_cqe "$(cat $P/cqe_size)"
 check_eq "model rsvd_lkey" $want_lkey "$(cat $P/rsvd_lkey)"
+check_eq "model offloads" $want_offloads "$(cat $P/offloads)"
+# mlx4_ib turns IPOIB_CSUM into IB_DEVICE_UD_IP_CSUM.
+check_eq "UD_IP_CSUM in device_cap_flags as the caps say" $want_offloads \
+	"$(grep -c '[[:space:]]UD_IP_CSUM$' /tmp/devinfo)"
 # libmlx4 learns of 64-byte CQEs through the ucontext: mlx4_ib offers uverbs ABI 4 then
 # (non-zero userspace_caps), 3 otherwise.
 check_eq "uverbs ABI version" $((want_cqe == 64 ? 4 : 3)) \

@@ -30,6 +30,12 @@ check "ib0 carrier (broadcast group joined)" wait_for 30 \
 	sh -c "[ \$(cat /sys/class/net/ib0/carrier) = 1 ]"
 check "ib1 carrier" wait_for 30 ip netns exec b sh -c "[ \$(cat /sys/class/net/ib1/carrier) = 1 ]"
 check_eq "datagram MTU (4K broadcast group)" 4092 "$(cat /sys/class/net/ib0/mtu)"
+# The IPoIB offloads follow the caps (legacy_caps.sh runs this without them).
+[ "${MODEL_CAPS:-}" = legacy ] && want=off || want=on
+check_eq "TSO as the caps say" $want \
+	"$(ethtool -k ib0 | sed -n 's/^tcp-segmentation-offload: \([a-z]*\).*/\1/p')"
+check_eq "TX checksum offload as the caps say" $want \
+	"$(ethtool -k ib0 | sed -n 's/^[[:space:]]*tx-checksum-ipv4: \([a-z]*\).*/\1/p')"
 check "ping (datagram)" pings 3 10.9.0.2
 check "ping6 (datagram)" pings 3 -6 fd00:9::2
 check "ping -s 4000 (datagram)" pings 2 -s 4000 10.9.0.2
