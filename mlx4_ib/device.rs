@@ -299,12 +299,18 @@ impl Driver for Mlx4Ib {
         a.max_cq_moderation_count = u16::MAX;
         a.max_cq_moderation_period = u16::MAX;
         // The extended response (`struct mlx4_uverbs_ex_query_device_resp`): the clock's
-        // offset in its page, the inline receive size; no RSS or TSO on InfiniBand ports.
+        // offset in its page, the inline receive size; no RSS. TSO for raw packet QPs when a
+        // port is Ethernet, as C decides it: it asks ports 1 and 2, and takes a port the
+        // device does not have (`port_mask` 0, not InfiniBand) for Ethernet, so a one-port
+        // InfiniBand HCA with LSO reports it too.
+        let eth = |p: u32| c.port_mask(p) != mlx4::PortType::Ib;
+        let max_tso = (c.max_gso_sz != 0 && (eth(1) || eth(2))).then_some(c.max_gso_sz);
         if let Some(u) = uhw.filter(|u| u.out_len() > 0) {
             let (b, n) = abi::query_device_resp(
                 u.out_len(),
                 dev.mdev().clock_offset().ok(),
                 c.max_rq_sg * wqe::DS as u32,
+                max_tso,
             );
             u.respond_bytes(&b[..n], cx)?;
         }

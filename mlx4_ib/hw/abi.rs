@@ -114,13 +114,18 @@ impl CreateQp {
 /// `MLX4_IB_QUERY_DEV_RESP_MASK_CORE_CLOCK_OFFSET`.
 pub(crate) const QUERY_DEV_RESP_MASK_CORE_CLOCK_OFFSET: u32 = 1 << 0;
 
+/// `IB_QPT_RAW_PACKET`, in `tso_caps.supported_qpts`.
+const QPT_RAW_PACKET: u32 = 8;
+
 /// `struct mlx4_uverbs_ex_query_device_resp` as `mlx4_ib_query_device` fills it on a device
-/// with InfiniBand ports only (no RSS, no TSO): the fields that fit in `outlen` bytes, each
-/// counted in `response_length`. Returns the bytes and how many to copy (none without room).
+/// without RSS: the fields that fit in `outlen` bytes, each counted in `response_length`;
+/// `max_tso` (raw packet QPs) when given. Returns the bytes and how many to copy (none
+/// without room).
 pub(crate) fn query_device_resp(
     outlen: usize,
     clock_offset: Option<u32>,
     max_inl_recv_sz: u32,
+    max_tso: Option<u32>,
 ) -> ([u8; 48], usize) {
     let mut b = [0u8; 48];
     if outlen == 0 {
@@ -139,12 +144,16 @@ pub(crate) fn query_device_resp(
         len += 4;
         b[16..20].copy_from_slice(&max_inl_recv_sz.to_ne_bytes());
     }
-    // `rss_caps` (24..40) and `tso_caps` (40..48) stay zero: counted when they fit.
+    // `rss_caps` (24..40) stays zero, counted when it fits; then `tso_caps` (40..48).
     if outlen >= 40 {
         len = 40;
     }
     if outlen >= 48 {
         len = 48;
+        if let Some(max) = max_tso {
+            b[40..44].copy_from_slice(&max.to_ne_bytes());
+            b[44..48].copy_from_slice(&(1u32 << QPT_RAW_PACKET).to_ne_bytes());
+        }
     }
     b[0..4].copy_from_slice(&comp_mask.to_ne_bytes());
     b[4..8].copy_from_slice(&(len as u32).to_ne_bytes());
@@ -200,7 +209,7 @@ mod tests {
     #[test]
     fn query_device_response_grows_with_the_room() {
         let len = |outlen| {
-            let (b, n) = query_device_resp(outlen, None, 512);
+            let (b, n) = query_device_resp(outlen, None, 512, Some(65536));
             if n > 0 {
                 assert_eq!(u32::from_ne_bytes([b[4], b[5], b[6], b[7]]) as usize, n);
             }
@@ -213,11 +222,18 @@ mod tests {
         assert_eq!(len(40), 40);
         assert_eq!(len(48), 48);
         assert_eq!(len(64), 48);
-        let (b, n) = query_device_resp(48, Some(0x100), 512);
+        let (b, n) = query_device_resp(48, Some(0x100), 512, None);
         assert_eq!(n, 48);
         assert_eq!(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]), 1);
         assert_eq!(&b[8..16], &0x100u64.to_ne_bytes());
         assert_eq!(&b[16..20], &512u32.to_ne_bytes());
         assert!(b[20..48].iter().all(|&x| x == 0));
+        let (b, _) = query_device_resp(48, None, 512, Some(65536));
+        assert_eq!(&b[40..44], &65536u32.to_ne_bytes());
+        assert_eq!(&b[44..48], &(1u32 << 8).to_ne_bytes());
+        // Without room for `tso_caps` it is neither written nor counted.
+        let (b, n) = query_device_resp(47, None, 512, Some(65536));
+        assert_eq!(n, 40);
+        assert!(b[40..48].iter().all(|&x| x == 0));
     }
 }

@@ -237,6 +237,16 @@ impl Caps {
             .unwrap_or_default()
     }
 
+    /// Returns the type `port` is used as (`caps.port_mask[port]`; `Other` for a port the
+    /// device does not have).
+    pub(crate) fn port_mask(&self, port: u32) -> PortType {
+        usize::try_from(port)
+            .ok()
+            .and_then(|p| self.port_mask.get(p))
+            .copied()
+            .unwrap_or(PortType::Other)
+    }
+
     /// Returns the current type of `port` (`caps.port_type[port]`).
     pub(crate) fn port_type(&self, port: u32) -> PortType {
         usize::try_from(port)
