@@ -140,6 +140,6 @@ bench: deps kernel-bench
 	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" -j$(JOBS) modules
 	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" -j$(JOBS) MLX4_MODEL=1 modules
 	$(VM)/run.sh -n 2 -f bench -t 900 -k ib_ipoib.ko -k mlx4_ib.ko -- tools/testing/bench.sh
-	$(VM)/run.sh -n 1 -m -f bench -t 600 -k mlx4_model.ko -- tools/testing/bench-model.sh
+	$(VM)/run.sh -n 1 -m -f bench -t 1200 -k mlx4_model.ko -- tools/testing/bench-model.sh
 	$(VM)/run.sh -n 1 -m -f bench -t 1200 -k mlx4_model.ko -- tools/testing/bench-verbs.sh
 	$(MAKE) -C "$$($(VM)/kernel.sh path bench)" M="$(CURDIR)" clean >/dev/null

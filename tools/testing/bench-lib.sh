@@ -19,3 +19,19 @@ median() { sort -n "$1" 2>/dev/null | awk '{ v[NR] = $1 } END { if (NR) printf "
 med() { sort -n "$1" 2>/dev/null | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 # ratio A B: A / B to two decimals, nothing if either is missing.
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# sampled TAG COMMAND...: runs COMMAND; with PROFILE set, perf samples every CPU
+# meanwhile (cpu-clock: TCG has no PMU) and the hottest symbols go to
+# /tmp/profile.$PROFILE.TAG.
+sampled() {
+	_tag=$1
+	shift
+	if [ -z "${PROFILE:-}" ]; then
+		"$@"
+		return
+	fi
+	perf record -q -e cpu-clock -F 499 -a -o "/tmp/perf.$PROFILE.$_tag" -- "$@" 2>/dev/null
+	_rc=$?
+	perf report -q -i "/tmp/perf.$PROFILE.$_tag" --stdio --sort dso,sym 2>/dev/null |
+		grep -v '^$' | head -n "${PROFILE_TOP:-15}" >"/tmp/profile.$PROFILE.$_tag"
+	return $_rc
+}

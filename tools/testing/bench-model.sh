@@ -9,6 +9,8 @@
 # (the C one unloaded, ours loaded, opensm restarted), in the same boot: four
 # figures per mode and the ratios. BENCH_ROUNDS rounds (default 3) alternate
 # the two ib_ipoibs on each mlx4_ib; each figure is the median, with the spread.
+# One extra run of each ib_ipoib on the C mlx4_ib is sampled with perf (every CPU,
+# cpu-clock) for the hottest symbols of each, printed with the figures.
 . "$REPO/tools/testing/selftests/lib.sh"
 . "$REPO/tools/testing/bench-lib.sh"
 
@@ -41,13 +43,13 @@ ipoib_tcp() {
 	ping -c 2 -W 5 10.9.0.2 >/dev/null
 	ip netns exec b iperf3 -s -D -p 5201
 	sleep 1
-	iperf3 -c 10.9.0.2 -p 5201 -t "$T" -J >/tmp/dg.json && dg=$(mbps /tmp/dg.json)
+	sampled dg iperf3 -c 10.9.0.2 -p 5201 -t "$T" -J >/tmp/dg.json && dg=$(mbps /tmp/dg.json)
 	echo connected >/sys/class/net/ib0/mode
 	ip netns exec b sh -c 'echo connected >/sys/class/net/ib1/mode'
 	ip link set ib0 mtu 65520
 	ip -n b link set ib1 mtu 65520
 	ping -c 2 -W 5 10.9.0.2 >/dev/null
-	iperf3 -c 10.9.0.2 -p 5201 -t "$T" -J >/tmp/cm.json && cm=$(mbps /tmp/cm.json)
+	sampled cm iperf3 -c 10.9.0.2 -p 5201 -t "$T" -J >/tmp/cm.json && cm=$(mbps /tmp/cm.json)
 	pkill iperf3
 	rmmod ib_ipoib
 	ip netns del b
@@ -71,6 +73,13 @@ rounds() {
 }
 
 rounds cmlx4
+# One more run of each with perf sampling (not counted in the figures): where the
+# time goes, C next to ours.
+PROFILE=c
+ipoib_tcp modprobe ib_ipoib
+PROFILE=rs
+ipoib_tcp sh -c "modprobe ib_cm && insmod '$REPO/ib_ipoib.ko'"
+PROFILE=
 # Our mlx4_ib in place of the C one: opensm goes with the ports it held.
 pkill -x opensm
 wait_for 15 sh -c "! pgrep -x opensm" || pkill -9 -x opensm
@@ -99,6 +108,13 @@ for m in cmlx4 rsmlx4; do
 		case $mode in dg) md=datagram ;; cm) md=connected ;; esac
 		echo "bench: model $mn C ib_ipoib TCP $md    $(median /tmp/bench.$m.c.$mode) Mbit/s"
 		echo "bench: model $mn Rust ib_ipoib TCP $md $(median /tmp/bench.$m.rs.$mode) Mbit/s"
+	done
+done
+for mode in dg cm; do
+	for ipo in c rs; do
+		case $ipo in c) n=C ;; rs) n=Rust ;; esac
+		echo "bench: profile, $n ib_ipoib TCP $mode (C mlx4_ib), hottest symbols, % of samples:"
+		sed 's/^/bench:   /' /tmp/profile.$ipo.$mode 2>/dev/null || echo "bench:   (no profile)"
 	done
 done
 echo "bench: ratio Rust/C ib_ipoib datagram (C mlx4_ib)       $(ratio "$rs_dg" "$c_dg")"
