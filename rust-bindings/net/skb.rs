@@ -446,14 +446,19 @@ impl Drop for MappedSkBuff {
 /// The most pieces a sent skb is mapped in: its linear part and every page fragment.
 pub(crate) const TX_SGE: usize = raw::MAX_SKB_FRAGS as usize + 1;
 
-/// An skb mapped for an RDMA device to read, its linear part and each page fragment a scatter
-/// entry of the send (`ipoib_dma_map_tx`). Dropping it unmaps them and frees the skb.
+/// An skb mapped for an RDMA device to read, its linear part (unless empty) and each page
+/// fragment a scatter entry of the send (`ipoib_dma_map_tx`). Dropping it unmaps them and
+/// frees the skb.
 pub(crate) struct MappedTxSkBuff {
     skb: SkBuff,
     dev: *mut raw::ib_device,
-    /// DMA address and length of the linear part, then of each fragment; `n` are mapped.
+    /// DMA address and length of the linear part if `head`, then of each fragment; `n` are
+    /// mapped.
     pieces: [(u64, u32); TX_SGE],
     n: usize,
+    /// `pieces[0]` is the linear part (the headers of a large send are pulled off it, which
+    /// may leave it empty: an empty part is not mapped, as in C).
+    head: bool,
 }
 
 // SAFETY: The device pointer is only used to unmap, which may happen on any thread.
@@ -479,7 +484,8 @@ impl SkBuff {
         dev: &rdma::Device,
         max_sge: usize,
     ) -> Result<MappedTxSkBuff> {
-        if self.nr_frags() + 1 > max_sge.clamp(1, TX_SGE) {
+        let pieces = |s: &Self| s.nr_frags() + usize::from(s.headlen() > 0);
+        if pieces(&self) > max_sge.clamp(1, TX_SGE) {
             self.linearize()?;
         }
         let head = self.headlen();
@@ -489,19 +495,22 @@ impl SkBuff {
             dev: dev.as_raw(),
             pieces: [(0, 0); TX_SGE],
             n: 0,
+            head: head > 0,
         };
-        // SAFETY: The linear part is `head` bytes from `data` inside the skb's buffer, which
-        // `m` keeps alive until it unmaps.
-        let addr = unsafe {
-            dev.dma_map_single(
-                (*m.skb.as_raw()).data.cast(),
-                head as usize,
-                rdma::DmaDir::ToDevice,
-            )
+        if m.head {
+            // SAFETY: The linear part is `head` bytes from `data` inside the skb's buffer,
+            // which `m` keeps alive until it unmaps.
+            let addr = unsafe {
+                dev.dma_map_single(
+                    (*m.skb.as_raw()).data.cast(),
+                    head as usize,
+                    rdma::DmaDir::ToDevice,
+                )
+            }
+            .map_err(|_| EIO)?;
+            m.pieces[0] = (addr, head);
+            m.n = 1;
         }
-        .map_err(|_| EIO)?;
-        m.pieces[0] = (addr, head);
-        m.n = 1;
         for i in 0..frags.min(TX_SGE - 1) {
             let mut size = 0;
             // SAFETY: The device and the skb are valid, and fragment `i` exists; the skb (which
@@ -542,10 +551,10 @@ impl Drop for MappedTxSkBuff {
         // SAFETY: The device outlives its mappings (owners unmap before it goes away).
         let dev = unsafe { rdma::Device::from_raw(self.dev) };
         for (i, &(addr, len)) in self.pieces[..self.n].iter().enumerate() {
-            // SAFETY: Piece 0 was mapped with `dma_map_single`, the others as pages, with
-            // these addresses, lengths and direction.
+            // SAFETY: The linear part (piece 0 if `head`) was mapped with `dma_map_single`,
+            // the others as pages, with these addresses, lengths and direction.
             unsafe {
-                if i == 0 {
+                if i == 0 && self.head {
                     dev.dma_unmap_single(addr, len as usize, rdma::DmaDir::ToDevice);
                 } else {
                     dev.dma_unmap_page(addr, len as usize, rdma::DmaDir::ToDevice);
