@@ -91,19 +91,26 @@ impl<'a> LsoSeg<'a> {
 }
 
 /// Adds `data` to a one's complement sum (16-bit big-endian words; an odd last byte is
-/// padded with zero).
-fn sum(mut acc: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
+/// padded with zero); the result is folded to 16 bits. Eight bytes at a time: the sum of
+/// 32-bit words folds to the same 16-bit sum (RFC 1071).
+fn sum(acc: u32, data: &[u8]) -> u32 {
+    let mut s = u64::from(acc);
+    let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
-        if acc > 0xffff_0000 {
-            acc = (acc & 0xffff) + (acc >> 16);
-        }
+        let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        s += (w >> 32) + (w & 0xffff_ffff);
     }
-    if let [b] = chunks.remainder() {
-        acc += u32::from(*b) << 8;
+    let mut words = chunks.remainder().chunks_exact(2);
+    for c in &mut words {
+        s += u64::from(u16::from_be_bytes([c[0], c[1]]));
     }
-    acc
+    if let [b] = words.remainder() {
+        s += u64::from(*b) << 8;
+    }
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u32
 }
 
 /// Folds a sum to 16 bits.
@@ -429,6 +436,21 @@ mod tests {
     fn verifies(pkt: &[u8]) -> bool {
         let r = rx_checksum(pkt);
         RxCsum::ok(r.status, r.checksum)
+    }
+
+    #[test]
+    fn sum_matches_the_word_by_word_definition() {
+        let data: [u8; 301] = core::array::from_fn(|i| (i * 151 + 7) as u8);
+        for len in [0, 1, 2, 7, 8, 9, 15, 16, 17, 64, 299, 300, 301] {
+            let d = &data[..len];
+            let mut want = 0x1234u32;
+            for c in d.chunks(2) {
+                want += u32::from(c[0]) << 8 | c.get(1).map_or(0, |&b| u32::from(b));
+            }
+            assert_eq!(fold(sum(0x1234, d)), fold(want), "length {len}");
+            assert!(sum(0x1234, d) <= 0xffff);
+        }
+        assert_eq!(fold(sum(0, &[0xff; 4096])), 0xffff);
     }
 
     #[test]

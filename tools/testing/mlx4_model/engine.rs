@@ -965,6 +965,11 @@ impl Fabric {
             return Step::Done(Some(Syndrome::LocalQpOp));
         }
         let lnh = hdr[1] & 3;
+        let bth = if lnh == 3 { 48 } else { 8 };
+        if bth + 20 <= hlen && crate::hca::take_inject(crate::hca::INJECT_MLX_BAD_SRC_QP) {
+            // The DETH names QP 2 or 3 as the source.
+            hdr[bth + 12 + 7] ^= 2;
+        }
         let sl = hdr[1] >> 4;
         let dlid = u16::from_be_bytes([hdr[2], hdr[3]]);
         // The driver puts only the source path bits in the LRH; the port adds its LID.
@@ -1767,6 +1772,18 @@ fn mlx_checks(
     }
     if !matches!(hdr.get(bth), Some(0x64 | 0x65)) {
         return Err("BTH opcode is not UD SEND");
+    }
+    // The BTH's destination QP and the DETH's source QP: an SMP goes from QP0 to QP0, a GMP
+    // from QP1 (to QP1 or a redirected QP).
+    let qpn = |o: usize| {
+        hdr.get(o..o + 3)
+            .map(|b| u32::from_be_bytes([0, b[0], b[1], b[2]]))
+    };
+    if smi && qpn(bth + 5) != Some(0) {
+        return Err("SMP to a QP other than QP0");
+    }
+    if qpn(bth + 12 + 5) != Some(u32::from(!smi)) {
+        return Err("DETH source QP is not the sending special QP");
     }
     if !icrc {
         return Err("no ICRC segment after the data");

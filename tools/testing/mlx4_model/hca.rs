@@ -57,6 +57,7 @@ pub(crate) const INJECT_MLX_NO_ICRC: i32 = 2;
 pub(crate) const INJECT_MTT_MISALIGNED: i32 = 3;
 pub(crate) const INJECT_LSO_MSS_ZERO: i32 = 4;
 pub(crate) const INJECT_WIRE_BIT_FLIP: i32 = 5;
+pub(crate) const INJECT_MLX_BAD_SRC_QP: i32 = 6;
 
 /// Whether the negative test asked for `what` now; it is consumed.
 pub(crate) fn take_inject(what: i32) -> bool {

@@ -48,4 +48,4 @@ MODULE_PARM_DESC(csum_ok, "UD receive CQEs that report verified IPv4 and TCP/UDP
 int mlx4_model_inject;
 module_param_named(inject, mlx4_model_inject, int, 0644);
 MODULE_PARM_DESC(inject,
-		 "Negative tests: corrupt the next MLX WQE (1: no VL15 on an SMP, 2: no ICRC segment), MTT write (3: misaligned entry) or LSO WQE (4: MSS 0) as a buggy driver would, or (5) a bit of the next TCP datagram on the wire after its checksum; reset once done");
+		 "Negative tests: corrupt the next MLX WQE (1: no VL15 on an SMP, 2: no ICRC segment), MTT write (3: misaligned entry) or LSO WQE (4: MSS 0) as a buggy driver would, (5) a bit of the next TCP datagram on the wire after its checksum, or the next MLX WQE's DETH source QP (6); reset once done");

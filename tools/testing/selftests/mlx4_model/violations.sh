@@ -3,7 +3,8 @@
 # The software ConnectX-3's checks of what only a kernel driver writes fire:
 # with mlx4_model's `inject` parameter the model corrupts, once, what the C
 # mlx4_ib wrote, as a buggy driver would have written it (an SMP without VL15,
-# an MLX WQE without its ICRC segment, a misaligned MTT entry). Each is a
+# an MLX WQE without its ICRC segment, one whose DETH names another source QP,
+# a misaligned MTT entry). Each is a
 # counted driver violation with its own message, the SMP/MAD is not delivered
 # or the registration fails with EINVAL, and the fabric works on afterwards.
 # timeout: 300
@@ -38,6 +39,8 @@ check "an SMP without VL15 is a violation" \
 	inject 1 "SMP without VL15" smpquery -t 200 nodeinfo $(($lid1))
 check "an MLX WQE without ICRC is a violation" \
 	inject 2 "no ICRC segment" saquery -t 200 -s
+check "an MLX WQE with another DETH source QP is a violation" \
+	inject 6 "DETH source QP is not the sending special QP" saquery -t 200 -s
 cat >/tmp/mr.py <<'PY'
 import sys
 from pyverbs.device import Context
