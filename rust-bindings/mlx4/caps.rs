@@ -240,18 +240,19 @@ impl Caps {
     /// Returns the type `port` is used as (`caps.port_mask[port]`; `Other` for a port the
     /// device does not have).
     pub(crate) fn port_mask(&self, port: u32) -> PortType {
-        usize::try_from(port)
-            .ok()
-            .and_then(|p| self.port_mask.get(p))
-            .copied()
-            .unwrap_or(PortType::Other)
+        Self::type_of(&self.port_mask, port)
     }
 
     /// Returns the current type of `port` (`caps.port_type[port]`).
     pub(crate) fn port_type(&self, port: u32) -> PortType {
+        Self::type_of(&self.port_type, port)
+    }
+
+    /// Returns `arr[port]`, or `Other` for a port out of range.
+    fn type_of(arr: &[PortType; PORT_SLOTS], port: u32) -> PortType {
         usize::try_from(port)
             .ok()
-            .and_then(|p| self.port_type.get(p))
+            .and_then(|p| arr.get(p))
             .copied()
             .unwrap_or(PortType::Other)
     }
