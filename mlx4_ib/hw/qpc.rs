@@ -17,7 +17,8 @@ use super::qp_state::{
     IB_QP_ATTR_STANDARD_BITS, IB_QP_AV, IB_QP_CUR_STATE, IB_QP_DEST_QPN, IB_QP_EN_SQD_ASYNC_NOTIFY,
     IB_QP_MAX_DEST_RD_ATOMIC, IB_QP_MAX_QP_RD_ATOMIC, IB_QP_MIN_RNR_TIMER, IB_QP_PATH_MIG_STATE,
     IB_QP_PATH_MTU, IB_QP_PKEY_INDEX, IB_QP_PORT, IB_QP_QKEY, IB_QP_RETRY_CNT, IB_QP_RNR_RETRY,
-    IB_QP_RQ_PSN, IB_QP_SQ_PSN, IB_QP_STATE, IB_QP_TIMEOUT,
+    IB_QP_RQ_PSN, IB_QP_SQ_PSN, IB_QP_STATE, IB_QP_TIMEOUT, MLX4_QP_STATE_INIT, MLX4_QP_STATE_RST,
+    MLX4_QP_STATE_RTR, MLX4_QP_STATE_RTS, MLX4_QP_STATE_SQD, MLX4_QP_STATE_SQER,
 };
 use super::{fls, ilog2, put_be16, put_be32, put_be64, Error, QpType};
 
@@ -749,6 +750,50 @@ impl SqpAttrs {
             self.send_psn = attr.sq_psn;
         }
     }
+}
+
+/// The optional parameters a firmware transition command takes (`optpar`), by the hardware
+/// states it moves between; `None` for a transition whose context the firmware does not read
+/// (to reset, to error, RTS to SQD) or that does not exist. RST to INIT reads the whole
+/// context, so its optional parameters are moot.
+///
+/// The sets follow the attributes the IBA allows at each transition (`qp_state_table` in
+/// drivers/infiniband/core/verbs.c) through mlx4_ib's mapping of attributes to parameters
+/// (`__mlx4_ib_modify_qp`); the software ConnectX-3 refuses a command with any other bit.
+pub(crate) fn optpar_allowed(cur: u32, new: u32) -> Option<u32> {
+    const ACCESS: u32 = MLX4_QP_OPTPAR_RRE | MLX4_QP_OPTPAR_RAE | MLX4_QP_OPTPAR_RWE;
+    const PATH: u32 = MLX4_QP_OPTPAR_PRIMARY_ADDR_PATH | MLX4_QP_OPTPAR_SCHED_QUEUE;
+    const TO_RTS: u32 = ACCESS
+        | MLX4_QP_OPTPAR_ALT_ADDR_PATH
+        | MLX4_QP_OPTPAR_Q_KEY
+        | MLX4_QP_OPTPAR_RNR_TIMEOUT
+        | MLX4_QP_OPTPAR_PM_STATE;
+    const REQUESTER: u32 = MLX4_QP_OPTPAR_ACK_TIMEOUT
+        | MLX4_QP_OPTPAR_RETRY_COUNT
+        | MLX4_QP_OPTPAR_RNR_RETRY
+        | MLX4_QP_OPTPAR_SRA_MAX;
+    Some(match (cur, new) {
+        (MLX4_QP_STATE_RST, MLX4_QP_STATE_INIT) => u32::MAX,
+        (MLX4_QP_STATE_INIT, MLX4_QP_STATE_INIT) => {
+            ACCESS | MLX4_QP_OPTPAR_PKEY_INDEX | MLX4_QP_OPTPAR_Q_KEY
+        }
+        (MLX4_QP_STATE_INIT, MLX4_QP_STATE_RTR) => {
+            ACCESS
+                | PATH
+                | MLX4_QP_OPTPAR_ALT_ADDR_PATH
+                | MLX4_QP_OPTPAR_PKEY_INDEX
+                | MLX4_QP_OPTPAR_Q_KEY
+                | MLX4_QP_OPTPAR_RNR_TIMEOUT
+                | MLX4_QP_OPTPAR_RRA_MAX
+                | MLX4_QP_OPTPAR_COUNTER_INDEX
+        }
+        (MLX4_QP_STATE_RTR, MLX4_QP_STATE_RTS) => TO_RTS | REQUESTER,
+        (MLX4_QP_STATE_RTS | MLX4_QP_STATE_SQD | MLX4_QP_STATE_SQER, MLX4_QP_STATE_RTS) => TO_RTS,
+        (MLX4_QP_STATE_SQD, MLX4_QP_STATE_SQD) => {
+            TO_RTS | REQUESTER | PATH | MLX4_QP_OPTPAR_PKEY_INDEX | MLX4_QP_OPTPAR_RRA_MAX
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

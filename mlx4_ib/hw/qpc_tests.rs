@@ -37,6 +37,15 @@ fn run(m: &ModifyQp) -> ([u8; QPC_SIZE], u32) {
     assert_eq!(check(m), Ok(true));
     let mut out = [0xa5; QPC_SIZE];
     let optpar = build(m, &mut out).unwrap();
+    // Every parameter is one the firmware takes at this transition.
+    let allowed = optpar_allowed(m.cur.to_mlx4(), m.new.to_mlx4());
+    assert_eq!(
+        optpar & !allowed.unwrap_or(0),
+        0,
+        "{:?} to {:?}",
+        m.cur,
+        m.new
+    );
     (out, optpar)
 }
 

@@ -19,7 +19,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 use crate::doorbell::scan_doorbells;
-use crate::engine::{be32, jiffies_ms};
+use crate::engine::{be32, now_ms};
 use crate::hca::violation;
 use crate::hca::{tree_node, CqRec, Hca, MptRec, QpRec, SrqRec};
 use crate::rust_bindings::error::code::EOPNOTSUPP;
@@ -648,7 +648,7 @@ unsafe extern "C" fn mlx4_cq_free(dev: *mut raw::mlx4_dev, cq: *mut raw::mlx4_cq
         {
             let mut s = hca.state.lock();
             if let Some(uar) = s.cqs.get(&cqn).map(|c| c.uar) {
-                s.remember_gone(cqn | crate::hca::GONE_CQ, uar, jiffies_ms());
+                s.remember_gone(cqn | crate::hca::GONE_CQ, uar, now_ms());
             }
             let _ = s.cqs.remove(&cqn);
             s.cqn_free(cqn);
@@ -796,7 +796,7 @@ unsafe extern "C" fn mlx4_qp_remove(dev: *mut raw::mlx4_dev, qp: *mut raw::mlx4_
         scan_doorbells(hca);
         let mut s = hca.state.lock();
         if let Some(uar) = s.qps.get(&((*qp).qpn as u32)).map(|r| be32(r.ctx.usr_page)) {
-            s.remember_gone((*qp).qpn as u32, uar & 0xff_ffff, jiffies_ms());
+            s.remember_gone((*qp).qpn as u32, uar & 0xff_ffff, now_ms());
         }
         let d = hca.mdev.get();
         raw::radix_tree_delete(
@@ -920,11 +920,36 @@ unsafe extern "C" fn mlx4_qp_modify(
             (*context).log_page_size = ((*mtt).page_shift - 12) as u8;
         }
         let mut s = hca.state.lock();
+        if cur_state == raw::mlx4_qp_state_MLX4_QP_STATE_RST && !context.is_null() {
+            // The firmware resolves the CQs and SRQ the QP names once, here.
+            let c = &*context;
+            let cq = |v: u32| s.cqs.get(&(u32::from_be(v) & 0xff_ffff)).is_some();
+            let srqn = u32::from_be(c.srqn);
+            let srq_ok = srqn & (1 << 24) == 0 || s.srqs.get(&(srqn & 0xff_ffff)).is_some();
+            if !cq(c.cqn_send) || !cq(c.cqn_recv) || !srq_ok {
+                pr_info!("QP {:#x}: RST to INIT refused: no such CQ or SRQ\n", qpn);
+                return EINVAL.to_errno();
+            }
+        }
         let Some(rec) = s.qps.get_mut(&qpn) else {
             return EINVAL.to_errno();
         };
         if rec.state != cur_state {
             return EINVAL.to_errno();
+        }
+        if new_state != raw::mlx4_qp_state_MLX4_QP_STATE_RST && !context.is_null() {
+            if let Err(what) = rec.apply(cur_state, new_state, &*context, optpar) {
+                pr_info!(
+                    "QP {:#x}: {} to {} refused: {} (optpar {:#x})\n",
+                    qpn,
+                    cur_state,
+                    new_state,
+                    what,
+                    optpar
+                );
+                return EINVAL.to_errno();
+            }
+            rec.ctx.local_qpn = qpn.to_be();
         }
         rec.state = new_state;
         rec.gen = rec.gen.wrapping_add(1);
@@ -936,10 +961,6 @@ unsafe extern "C" fn mlx4_qp_modify(
             rec.stall_since = 0;
             rec.rnr_attempts = 0;
             rec.last_wqe_sent = false;
-        } else if !context.is_null() {
-            let reset = cur_state == raw::mlx4_qp_state_MLX4_QP_STATE_RST;
-            rec.merge(&*context, optpar, reset);
-            rec.ctx.local_qpn = qpn.to_be();
         }
     }
     0

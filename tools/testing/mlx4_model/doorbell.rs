@@ -3,7 +3,7 @@
 //! Doorbells: the model reads the send and CQ doorbells the drivers write into the UAR pages
 //! (the ivshmem BAR) and lets a queue run only once it was rung, as the hardware does.
 
-use crate::engine::{be32, jiffies_ms, QpView};
+use crate::engine::{be32, now_ms, QpView};
 use crate::hca::{violation, CqRec, Hca, State};
 
 /// Reads (and clears) the send and CQ doorbells of every UAR page in use, as the hardware
@@ -51,7 +51,7 @@ pub(crate) fn scan_doorbells(h: &Hca) {
                     }
                     None => {
                         // Late: rung on a QP destroyed in the last two seconds on this page.
-                        let late = s.recently_gone(qpn, uar, jiffies_ms());
+                        let late = s.recently_gone(qpn, uar, now_ms());
                         drop(s);
                         if !late {
                             violation(
@@ -75,7 +75,7 @@ pub(crate) fn scan_doorbells(h: &Hca) {
                         rec.arm_db = cq & 0xff00_0000;
                     }
                     _ => {
-                        let late = s.recently_gone(cqn | crate::hca::GONE_CQ, uar, jiffies_ms());
+                        let late = s.recently_gone(cqn | crate::hca::GONE_CQ, uar, now_ms());
                         drop(s);
                         if !late {
                             violation(

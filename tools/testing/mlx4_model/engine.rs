@@ -9,14 +9,20 @@
 //! costs up to a jiffy of latency and an idle model wakes 1000 times a second (documented in
 //! `Documentation/mlx4_model.rst`).
 //!
-//! The wire is lossless and in order, so packets carry no PSNs and RC has no acknowledgements:
-//! a message moves from the requester's memory to the responder's in one step, in pieces of
-//! the staging buffer, taking one HCA's lock at a time. A missing receive WQE (RNR) leaves
-//! the send WQE at the head of its queue until one is posted.
+//! The wire is lossless and in order: a message moves from the requester's memory to the
+//! responder's in one step, in pieces of the staging buffer, taking one HCA's lock at a time.
+//! What packets would carry is checked as the responder would check them: an RC or UC message
+//! spans as many PSNs as it has path-MTU packets, an RC responder takes only the PSN it
+//! expects (a later one is out of sequence: NAKed, the requester retries until its retry count
+//! and ACK timeout run out; an earlier one is a duplicate: acknowledged and dropped), and no
+//! packet may exceed the receiving QP's path MTU. A missing receive WQE (RNR) leaves the send
+//! WQE at the head of its queue until one is posted.
 
 use crate::doorbell::scan_doorbells;
 use crate::fabric::{Fabric, NUM_HCAS};
-use crate::hca::{csum_ok_param, lso_wqes_param, violation, Hca, QpRec, State, RESERVED_LKEY};
+use crate::hca::{
+    csum_ok_param, lso_wqes_param, violation, Hca, QpRec, State, PSN_MASK, RESERVED_LKEY,
+};
 use crate::hw::av::{Datagram, DATAGRAM_SIZE};
 use crate::hw::cqe::{Cqe, ErrCqe, RecvOpcode, Syndrome, CQE_SIZE};
 use crate::hw::offload::{self, Lso, LsoSeg, RxCsum};
@@ -74,8 +80,11 @@ const DIAG_SQ_NUM_RAE: usize = 0x4c;
 const DIAG_SQ_NUM_RNR: usize = 0x6c;
 const DIAG_NUM_CQOVF: usize = 0x1a0;
 const DIAG_RQ_NUM_UDSDPRD: usize = 0x118;
-/// How long an RC QP waits for a port that is not Active before "retry exceeded".
-const RC_LINK_TIMEOUT_MS: u64 = 5000;
+const DIAG_RQ_NUM_OOS: usize = 0x100;
+const DIAG_RQ_NUM_DUP: usize = 0x130;
+/// How long a UC QP waits for a port that is not Active before "retry exceeded" (an RC QP
+/// waits as its retry count and ACK timeout say).
+const UC_LINK_TIMEOUT_MS: u64 = 5000;
 
 /// A work queue inside a QP or SRQ buffer.
 #[derive(Clone, Copy)]
@@ -117,8 +126,12 @@ pub(crate) struct QpView {
     gen: u32,
     /// The UAR page its send doorbells must be rung on (`usr_page`).
     pub(crate) uar: u32,
-    /// log2 of the largest message (`mtu_msgmax`).
+    /// log2 of the largest message, and the path MTU in bytes (`mtu_msgmax`; 0 if unset).
     msg_max: u8,
+    mtu: u32,
+    /// Requester's transport retry count and ACK timeout code (4.096 us << code, 0: none).
+    retry_cnt: u8,
+    ack_timeout: u8,
 }
 
 pub(crate) fn be32(v: u32) -> u32 {
@@ -182,6 +195,12 @@ impl QpView {
             gen: rec.gen,
             uar: be32(c.usr_page) & 0xff_ffff,
             msg_max: c.mtu_msgmax & 0x1f,
+            mtu: match c.mtu_msgmax >> 5 {
+                m @ 1..=5 => 128 << m,
+                _ => 0,
+            },
+            retry_cnt: ((be32(c.params1) >> 16) & 7) as u8,
+            ack_timeout: c.pri_path.ackto >> 3,
         }
     }
 
@@ -1141,6 +1160,8 @@ impl Fabric {
             return Step::Done(Some(Syndrome::LocalQpOp));
         };
         let len = sgl.len() as usize;
+        // A datagram is one packet: it fits the QP's path MTU and the port's.
+        let ud_mtu = PORT_MTU.min(qp.mtu as usize);
         let plan = match &seg {
             Some(seg) => {
                 // The message may not exceed the QP's `msg_max` (mlx4_ib gives an LSO QP
@@ -1151,12 +1172,12 @@ impl Fabric {
                 let Ok(plan) = Lso::new(seg, len) else {
                     return Step::Done(Some(Syndrome::LocalQpOp));
                 };
-                if plan.len(0) > PORT_MTU {
+                if plan.len(0) > ud_mtu {
                     return Step::Done(Some(Syndrome::LocalLength));
                 }
                 Some(plan)
             }
-            None if len > PORT_MTU => return Step::Done(Some(Syndrome::LocalLength)),
+            None if len > ud_mtu => return Step::Done(Some(Syndrome::LocalLength)),
             None => None,
         };
         // Checksum generation: only on a device that offers it.
@@ -1437,7 +1458,7 @@ impl Fabric {
         } else {
             None
         };
-        let atomic = if matches!(c.opcode, Opcode::AtomicCs | Opcode::AtomicFa) {
+        let atomic_args = if matches!(c.opcode, Opcode::AtomicCs | Opcode::AtomicFa) {
             if wqe.len() < off + DS {
                 return Step::Done(Some(Syndrome::LocalQpOp));
             }
@@ -1488,6 +1509,89 @@ impl Fabric {
             return step;
         }
         let len = sgl.len();
+        let read = matches!(
+            c.opcode,
+            Opcode::RdmaRead | Opcode::AtomicCs | Opcode::AtomicFa
+        );
+        // The packets: requests carry the payload (in the requester's path MTU), read
+        // responses bring it back (in the responder's); an atomic is one of each.
+        let atomic = atomic_args.is_some();
+        let (pmtu, rmtu) = if read {
+            (dqp.mtu, qp.mtu)
+        } else {
+            (qp.mtu, dqp.mtu)
+        };
+        let packets = if atomic {
+            1
+        } else {
+            len.div_ceil(u64::from(pmtu.max(256))).max(1) as u32
+        };
+        if !atomic && len > u64::from(rmtu) && pmtu > rmtu {
+            // Packets larger than the receiver's path MTU: a UC responder drops the
+            // message, an RC one NAKs the request ("invalid request"), a requester drops
+            // the read responses and times out.
+            return match (qp.st, read) {
+                (ST_RC, false) => Step::Done(Some(Syndrome::RemoteInvalidRequest)),
+                (ST_RC, true) => stall(h, qp).0,
+                _ => {
+                    set_psn(h, qp, psn(h, qp.qpn, false).wrapping_add(packets), false);
+                    Step::Done(None)
+                }
+            };
+        }
+        let sent = psn(h, qp.qpn, false);
+        let next = sent.wrapping_add(packets);
+        // A UC responder takes whatever PSN starts a message.
+        let mut in_order = true;
+        if qp.st == ST_RC {
+            let expected = psn(dh, dqp.qpn, true);
+            let ahead = sent.wrapping_sub(expected) & PSN_MASK;
+            if ahead != 0 && ahead < 1 << 23 {
+                // Out of sequence: the responder NAKs with a PSN before anything the
+                // requester has outstanding, which ignores it; it times out and retries.
+                let (step, first) = stall(h, qp);
+                if first {
+                    bump(&mut dh.state.lock(), DIAG_RQ_NUM_OOS);
+                }
+                return step;
+            }
+            if ahead != 0 {
+                // A duplicate: acknowledged and dropped (reads and atomics are answered
+                // again), the responder's PSN stays.
+                bump(&mut dh.state.lock(), DIAG_RQ_NUM_DUP);
+                if !read {
+                    set_psn(h, qp, next, false);
+                    return Step::Done(None);
+                }
+                in_order = false;
+            }
+        }
+        let step = self.execute_rc(h, dh, qp, &dqp, c, raddr, atomic_args, &sgl, stage, ev);
+        if matches!(step, Step::Done(None) | Step::Read(_)) {
+            set_psn(h, qp, next, false);
+            if in_order {
+                set_psn(dh, &dqp, next, true);
+            }
+        }
+        step
+    }
+
+    /// Executes the RC or UC request `c` of `qp` at the responder `dqp`.
+    #[allow(clippy::too_many_arguments)]
+    fn execute_rc(
+        &self,
+        h: &Hca,
+        dh: &Hca,
+        qp: &QpView,
+        dqp: &QpView,
+        c: &Ctrl,
+        raddr: Option<Raddr>,
+        atomic: Option<(u64, u64)>,
+        sgl: &Sgl<'_>,
+        stage: &mut [u8; STAGE],
+        ev: &mut Events,
+    ) -> Step {
+        let len = sgl.len();
         let slid = h.state.lock().port.lid;
         let origin = Origin {
             qpn: qp.qpn,
@@ -1497,29 +1601,29 @@ impl Fabric {
         };
         match c.opcode {
             Opcode::Send | Opcode::SendImm | Opcode::SendInval => {
-                let Some(r) = take_recv(dh, &dh.state.lock(), &dqp) else {
-                    return rnr(h, qp, &dqp);
+                let Some(r) = take_recv(dh, &dh.state.lock(), dqp) else {
+                    return rnr(h, qp, dqp);
                 };
                 if len > r.sgl.len() {
                     let mut s = dh.state.lock();
-                    if commit_recv(dh, &mut s, &dqp, &r, ev) {
+                    if commit_recv(dh, &mut s, dqp, &r, ev) {
                         bump(&mut s, DIAG_RQ_NUM_LLE);
-                        push_recv_err(dh, &mut s, &dqp, &r, Syndrome::LocalLength, ev);
+                        push_recv_err(dh, &mut s, dqp, &r, Syndrome::LocalLength, ev);
                         set_err(&mut s, dqp.qpn);
                     }
                     return Step::Done(Some(Syndrome::RemoteInvalidRequest));
                 }
                 let target = Target::Sgl(&r.sgl, r.pd, dqp.rlkey);
-                if let Err(e) = self.stream(h, (qp.pd, qp.rlkey), &sgl, dh, target, len, stage) {
+                if let Err(e) = self.stream(h, (qp.pd, qp.rlkey), sgl, dh, target, len, stage) {
                     let mut s = dh.state.lock();
-                    if commit_recv(dh, &mut s, &dqp, &r, ev) {
-                        push_recv_err(dh, &mut s, &dqp, &r, Syndrome::LocalProt, ev);
+                    if commit_recv(dh, &mut s, dqp, &r, ev) {
+                        push_recv_err(dh, &mut s, dqp, &r, Syndrome::LocalProt, ev);
                         set_err(&mut s, dqp.qpn);
                     }
                     return Step::Done(Some(e));
                 }
                 let mut s = dh.state.lock();
-                if !commit_recv(dh, &mut s, &dqp, &r, ev) {
+                if !commit_recv(dh, &mut s, dqp, &r, ev) {
                     // The responder changed under the message: it is lost with it.
                     return Step::Done(None);
                 }
@@ -1530,7 +1634,7 @@ impl Fabric {
                 };
                 let solicited = c.flags & crate::hw::wqe::CTRL_SOLICITED != 0;
                 push_recv(
-                    dh, &mut s, &dqp, &r, &origin, opcode, imm, len as u32, solicited, ev,
+                    dh, &mut s, dqp, &r, &origin, opcode, imm, len as u32, solicited, ev,
                 );
                 Step::Done(None)
             }
@@ -1542,9 +1646,9 @@ impl Fabric {
                     return Step::Done(Some(Syndrome::RemoteAccess));
                 }
                 let r = if c.opcode == Opcode::RdmaWriteImm {
-                    match take_recv(dh, &dh.state.lock(), &dqp) {
+                    match take_recv(dh, &dh.state.lock(), dqp) {
                         Some(r) => Some(r),
-                        None => return rnr(h, qp, &dqp),
+                        None => return rnr(h, qp, dqp),
                     }
                 } else {
                     None
@@ -1552,7 +1656,7 @@ impl Fabric {
                 if let Err(e) = self.stream(
                     h,
                     (qp.pd, qp.rlkey),
-                    &sgl,
+                    sgl,
                     dh,
                     Target::Remote(ra, dqp.pd, PERM_REMOTE_WRITE),
                     len,
@@ -1562,14 +1666,14 @@ impl Fabric {
                 }
                 if let Some(r) = r {
                     let mut s = dh.state.lock();
-                    if !commit_recv(dh, &mut s, &dqp, &r, ev) {
+                    if !commit_recv(dh, &mut s, dqp, &r, ev) {
                         return Step::Done(None);
                     }
                     let solicited = c.flags & crate::hw::wqe::CTRL_SOLICITED != 0;
                     push_recv(
                         dh,
                         &mut s,
-                        &dqp,
+                        dqp,
                         &r,
                         &origin,
                         RecvOpcode::RdmaWriteImm,
@@ -1605,7 +1709,7 @@ impl Fabric {
                     if let Err(e) = copy_sgl(
                         h,
                         &s,
-                        &sgl,
+                        sgl,
                         (qp.pd, qp.rlkey),
                         PERM_LOCAL_WRITE,
                         done,
@@ -1665,8 +1769,7 @@ impl Fabric {
                 }
                 let s = h.state.lock();
                 let local = (qp.pd, qp.rlkey);
-                if let Err(e) =
-                    copy_sgl(h, &s, &sgl, local, PERM_LOCAL_WRITE, 0, Buf::Scatter(&old))
+                if let Err(e) = copy_sgl(h, &s, sgl, local, PERM_LOCAL_WRITE, 0, Buf::Scatter(&old))
                 {
                     return Step::Done(Some(e));
                 }
@@ -1735,7 +1838,6 @@ enum Target<'a> {
     Remote(Raddr, u32, u32),
 }
 
-/// Milliseconds since boot (jiffies, HZ=1000 on the test kernel, else scaled).
 /// The checks of an MLX WQE (QP0/QP1) against its inline headers `hdr` (LRH first): the
 /// MLX segment's VL15, SLR, SL and rlid (`c.flags`, the high half of `c.imm`) as the LRH
 /// says, VL15 exactly for SMPs (`smi`: sent on QP0), a UD SEND BTH, the ICRC segment.
@@ -1791,11 +1893,12 @@ fn mlx_checks(
     Ok(())
 }
 
-/// The head send WQE of RC/UC `qp` gets no answer (link down, or dropped by the responder):
-/// it waits, and fails with "retry exceeded" after `RC_LINK_TIMEOUT_MS`. Also returns
-/// whether the stall begins now.
+/// The head send WQE of RC/UC `qp` gets no answer (link down, dropped or NAKed by the
+/// responder): it waits, and fails with "retry exceeded" once an RC QP has retried as often
+/// as its retry count says, an ACK timeout each time (never with timeout code 0, as the IBA
+/// says), or a UC QP after `UC_LINK_TIMEOUT_MS`. Also returns whether the stall begins now.
 fn stall(h: &Hca, qp: &QpView) -> (Step, bool) {
-    let now = jiffies_ms();
+    let now = now_ms();
     let mut s = h.state.lock();
     let Some(rec) = s.qps.get_mut(&qp.qpn) else {
         return (Step::Wait, false);
@@ -1804,16 +1907,53 @@ fn stall(h: &Hca, qp: &QpView) -> (Step, bool) {
         rec.stall_since = now.max(1);
         return (Step::Wait, true);
     }
-    if now.saturating_sub(rec.stall_since) > RC_LINK_TIMEOUT_MS {
+    let limit_ms = if qp.st == ST_RC {
+        if qp.ack_timeout == 0 {
+            return (Step::Wait, false);
+        }
+        // (retries + 1) * 4.096 us << code.
+        (u64::from(qp.retry_cnt) + 1) * (4096u64 << qp.ack_timeout) / 1_000_000
+    } else {
+        UC_LINK_TIMEOUT_MS
+    };
+    if now.saturating_sub(rec.stall_since) > limit_ms {
         return (Step::Done(Some(Syndrome::RetryExceeded)), false);
     }
     (Step::Wait, false)
 }
 
-pub(crate) fn jiffies_ms() -> u64 {
-    // SAFETY: Reads the jiffies counter.
-    let j = unsafe { raw::jiffies_now() } as u64;
-    j * 1000 / u64::from(raw::HZ)
+/// The PSN `qpn` of `h` sends next, or (`expected`) the one it expects next.
+fn psn(h: &Hca, qpn: u32, expected: bool) -> u32 {
+    let s = h.state.lock();
+    s.qps.get(&qpn).map_or(0, |r| {
+        let v = if expected {
+            r.ctx.rnr_nextrecvpsn
+        } else {
+            r.ctx.next_send_psn
+        };
+        be32(v) & PSN_MASK
+    })
+}
+
+/// Sets the PSN `qp` sends next, or (`expected`) the one it expects next, unless the QP
+/// changed meanwhile. The context holds them, so a query reads them back.
+fn set_psn(h: &Hca, qp: &QpView, psn: u32, expected: bool) {
+    let mut s = h.state.lock();
+    let Some(rec) = s.qps.get_mut(&qp.qpn).filter(|r| r.gen == qp.gen) else {
+        return;
+    };
+    let field = if expected {
+        &mut rec.ctx.rnr_nextrecvpsn
+    } else {
+        &mut rec.ctx.next_send_psn
+    };
+    *field = ((be32(*field) & !PSN_MASK) | (psn & PSN_MASK)).to_be();
+}
+
+/// Milliseconds since boot (the monotonic clock). The model once scaled jiffies by the
+/// bindings' `HZ`, which is the userspace 100, not `CONFIG_HZ`: its timers ran ten times fast.
+pub(crate) fn now_ms() -> u64 {
+    kernel::time::Ktime::ktime_get().to_ms() as u64
 }
 
 /// Increments the diagnostic counter at byte `off`.
@@ -1944,7 +2084,7 @@ fn rnr(h: &Hca, qp: &QpView, dqp: &QpView) -> Step {
     if qp.rnr_retry == 7 {
         return Step::Wait;
     }
-    let now = jiffies_ms() * 1000;
+    let now = now_ms() * 1000;
     let Some(rec) = s.qps.get_mut(&qp.qpn) else {
         return Step::Wait;
     };

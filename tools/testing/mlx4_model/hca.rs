@@ -217,64 +217,124 @@ impl QpRec {
         Ok(())
     }
 
-    /// Applies a transition's context: the fields it sets (non-zero) replace the old ones,
-    /// and the optional parameters named in `optpar` replace them even when zero. Firmware
-    /// keeps a QP's context across transitions; mlx4_ib sends only what changes.
-    pub(crate) fn merge(&mut self, new: &raw::mlx4_qp_context, optpar: u32, reset: bool) {
-        if reset {
+    /// Applies the context of a transition from `cur` to `next` as firmware does. RST to
+    /// INIT takes the context whole. The others take the fields the transition requires
+    /// (even when zero: a field the driver forgot is lost, not kept) and the optional
+    /// parameters `optpar` names; the rest of `new` is ignored. A transition without a
+    /// context (to reset or error, RTS to SQD) takes nothing. Refuses an optional parameter
+    /// the transition does not take (`qpc::optpar_allowed`), changing nothing.
+    pub(crate) fn apply(
+        &mut self,
+        cur: u32,
+        next: u32,
+        new: &raw::mlx4_qp_context,
+        optpar: u32,
+    ) -> core::result::Result<(), &'static str> {
+        use crate::hw::qp_state::{MLX4_QP_STATE_INIT as INIT, MLX4_QP_STATE_RST as RST};
+        use crate::hw::qp_state::{MLX4_QP_STATE_RTR as RTR, MLX4_QP_STATE_RTS as RTS};
+        use crate::hw::qpc::*;
+        let Some(allowed) = optpar_allowed(cur, next) else {
+            return Ok(());
+        };
+        if optpar & !allowed != 0 {
+            return Err("an optional parameter this transition does not take");
+        }
+        if cur == RST && next == INIT {
             *self.ctx = *new;
-            return;
+            return Ok(());
         }
         let c = &mut *self.ctx;
-        macro_rules! take {
-            ($($f:ident).+) => {
-                if new.$($f).+ != Default::default() {
-                    c.$($f).+ = new.$($f).+;
-                }
-            };
-        }
-        c.flags = new.flags;
-        take!(pd);
-        take!(mtu_msgmax);
-        take!(rq_size_stride);
-        take!(sq_size_stride);
-        take!(usr_page);
-        take!(remote_qpn);
-        take!(next_send_psn);
-        take!(cqn_send);
-        take!(cqn_recv);
-        take!(db_rec_addr);
-        take!(srqn);
-        take!(params1);
-        take!(rnr_nextrecvpsn);
-        take!(qkey);
-        if optpar & (1 << 5) != 0 {
-            c.qkey = new.qkey;
-        }
-        // RRE, RAE, RWE.
-        let acc = 0xe000u32.to_be();
-        if optpar & 0xe != 0 || new.params2 & acc != 0 {
-            c.params2 = (c.params2 & !acc) | (new.params2 & acc);
-        }
-        c.params2 |= new.params2 & !acc;
-        let path_given = optpar & (1 << 7) != 0 || new.pri_path.rlid != 0;
-        if path_given {
-            // A new path (RTR) keeps the P_Key index unless `MLX4_QP_OPTPAR_PKEY_INDEX` says
-            // it changes too: mlx4_ib sends it only with IB_QP_PKEY_INDEX.
-            let pkey_index = c.pri_path.pkey_index;
-            c.pri_path = new.pri_path;
-            if optpar & (1 << 4) == 0 {
-                c.pri_path.pkey_index = pkey_index;
+        let st = (u32::from_be(c.flags) >> 16) & 0xff;
+        // Replaces the bits `mask` of big-endian `old` by those of `new`.
+        let bits = |old: &mut u32, new: u32, mask: u32| {
+            *old = ((u32::from_be(*old) & !mask) | (u32::from_be(new) & mask)).to_be();
+        };
+        // Fields the transition requires.
+        if cur == INIT && next == RTR {
+            c.mtu_msgmax = new.mtu_msgmax;
+            c.remote_qpn = new.remote_qpn;
+            bits(&mut c.rnr_nextrecvpsn, new.rnr_nextrecvpsn, PSN_MASK);
+            if st == MLX4_QP_ST_RC || st == MLX4_QP_ST_UC {
+                // The primary path, but for what has parameters of its own.
+                let old = c.pri_path;
+                c.pri_path = new.pri_path;
+                c.pri_path.pkey_index = old.pkey_index;
+                c.pri_path.counter_index = old.counter_index;
+                c.pri_path.ackto =
+                    (old.ackto & !ACKTO_LINK_TYPE) | (new.pri_path.ackto & ACKTO_LINK_TYPE);
+            } else {
+                c.pri_path.sched_queue = new.pri_path.sched_queue;
             }
-        } else {
-            take!(pri_path.sched_queue);
-            take!(pri_path.pkey_index);
         }
-        if optpar & (1 << 4) != 0 {
+        if cur == RTR && next == RTS {
+            c.next_send_psn = new.next_send_psn;
+            c.params1 = new.params1;
+            if st == MLX4_QP_ST_RC {
+                c.pri_path.ackto = new.pri_path.ackto;
+            }
+        }
+        // Optional parameters.
+        let has = |bit: u32| optpar & bit != 0;
+        if has(MLX4_QP_OPTPAR_PRIMARY_ADDR_PATH) {
+            let old = c.pri_path;
+            c.pri_path = new.pri_path;
+            c.pri_path.pkey_index = old.pkey_index;
+            c.pri_path.counter_index = old.counter_index;
+            c.pri_path.sched_queue = old.sched_queue;
+            c.pri_path.ackto = old.ackto;
+        }
+        if has(MLX4_QP_OPTPAR_SCHED_QUEUE) {
+            c.pri_path.sched_queue = new.pri_path.sched_queue;
+        }
+        if has(MLX4_QP_OPTPAR_PKEY_INDEX) {
             c.pri_path.pkey_index = new.pri_path.pkey_index;
         }
+        if has(MLX4_QP_OPTPAR_COUNTER_INDEX) {
+            c.pri_path.counter_index = new.pri_path.counter_index;
+        }
+        if has(MLX4_QP_OPTPAR_ACK_TIMEOUT) {
+            c.pri_path.ackto =
+                (c.pri_path.ackto & ACKTO_LINK_TYPE) | (new.pri_path.ackto & !ACKTO_LINK_TYPE);
+        }
+        if has(MLX4_QP_OPTPAR_ALT_ADDR_PATH) {
+            c.alt_path = new.alt_path;
+        }
+        if has(MLX4_QP_OPTPAR_Q_KEY) {
+            c.qkey = new.qkey;
+        }
+        if has(MLX4_QP_OPTPAR_PM_STATE) {
+            bits(&mut c.flags, new.flags, 3 << 11);
+        }
+        if has(MLX4_QP_OPTPAR_RNR_TIMEOUT) {
+            bits(&mut c.rnr_nextrecvpsn, new.rnr_nextrecvpsn, 0x1f << 24);
+        }
+        for (bit, mask) in [
+            (MLX4_QP_OPTPAR_RETRY_COUNT, 7 << 16),
+            (MLX4_QP_OPTPAR_RNR_RETRY, 7 << 13),
+            (MLX4_QP_OPTPAR_SRA_MAX, 7 << 21),
+        ] {
+            if has(bit) {
+                bits(&mut c.params1, new.params1, mask);
+            }
+        }
+        for (bit, mask) in [
+            (MLX4_QP_OPTPAR_RRE, MLX4_QP_BIT_RRE),
+            (MLX4_QP_OPTPAR_RAE, MLX4_QP_BIT_RAE),
+            (MLX4_QP_OPTPAR_RWE, MLX4_QP_BIT_RWE),
+            (MLX4_QP_OPTPAR_RRA_MAX, 7 << 21),
+        ] {
+            if has(bit) {
+                bits(&mut c.params2, new.params2, mask);
+            }
+        }
+        Ok(())
     }
 }
+
+/// The PSN bits of `next_send_psn` and `rnr_nextrecvpsn`.
+pub(crate) const PSN_MASK: u32 = 0xff_ffff;
+/// The link type bits of a path's `ackto` (the ACK timeout is bits 7:3).
+const ACKTO_LINK_TYPE: u8 = 7;
 
 /// A shared receive queue as the firmware knows it.
 pub(crate) struct SrqRec {

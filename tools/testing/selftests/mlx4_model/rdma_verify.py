@@ -32,7 +32,8 @@ def check(desc, ok, detail=""):
     failed |= not ok
 
 
-def connect_rc(qp, peer_qpn, peer_lid, access, pkey_index=0):
+def connect_rc(qp, peer_qpn, peer_lid, access, pkey_index=0, sq_psn=0, rq_psn=0,
+               mtu=e.IBV_MTU_4096, timeout=14, retry_cnt=7):
     """Takes RC `qp` through INIT, RTR and RTS to `peer_qpn` at `peer_lid` on port 1."""
     a = QPAttr(port_num=1)
     a.pkey_index = pkey_index
@@ -40,16 +41,16 @@ def connect_rc(qp, peer_qpn, peer_lid, access, pkey_index=0):
     qp.to_init(a)
     a = QPAttr(port_num=1)
     a.dest_qp_num = peer_qpn
-    a.path_mtu = e.IBV_MTU_4096
+    a.path_mtu = mtu
     a.max_dest_rd_atomic = 4
     a.min_rnr_timer = 12
-    a.rq_psn = 0
+    a.rq_psn = rq_psn
     a.ah_attr = AHAttr(dlid=peer_lid, port_num=1)
     qp.to_rtr(a)
-    a.timeout = 14
-    a.retry_cnt = 7
+    a.timeout = timeout
+    a.retry_cnt = retry_cnt
     a.rnr_retry = 7
-    a.sq_psn = 0
+    a.sq_psn = sq_psn
     a.max_rd_atomic = 4
     qp.to_rts(a)
 

@@ -4,7 +4,8 @@
 # ConnectX-3: the rdma-core pingpongs with their buffers validated, perftest's
 # bandwidth and latency tools, RC data checked byte for byte (pyverbs), and a
 # UD send error taking the QP to SQE and back to RTS, an SRQ limit event, and an
-# RC INIT to RTR without a destination QP or path refused with EINVAL (pyverbs);
+# RC INIT to RTR without a destination QP or path refused with EINVAL, and RC
+# PSNs, retries and path MTUs checked as on a wire (pyverbs, rc_wire.py);
 # malformed commands through the raw uverbs interface get C's errno
 # (uverbs_bad.py), and the device works on after processes are closed or killed
 # with objects alive.
@@ -59,6 +60,11 @@ cat /tmp/srq.out
 src=$?
 cat /tmp/rtr.out
 [ $src = 0 ] || fail "RTR without its required fields (pyverbs)"
+# PSNs and path MTUs as an RC wire would check them.
+/usr/bin/python3 "$(dirname "$0")/rc_wire.py" >/tmp/wire.out 2>&1
+src=$?
+cat /tmp/wire.out
+[ $src = 0 ] || fail "RC PSNs and path MTUs (pyverbs)"
 # Malformed commands through the raw uverbs interface, each with C's errno; a
 # context closed with its objects alive; the device serves the next one.
 /usr/bin/python3 "$(dirname "$0")/uverbs_bad.py" mlx4_0 >/tmp/bad.out 2>&1
