@@ -5,7 +5,11 @@
 # ConnectX-3 (mlx4_model) with the kernel's C mlx4_ib: ib_send_bw RC 64 KiB,
 # ib_send_lat, and TCP over ib_ipoib (ib0 and ib1 in two namespaces) in
 # datagram and connected mode, first the kernel's C ib_ipoib, then ours on the
-# same boot, and the ratios Rust/C. Then the same two ib_ipoibs on our mlx4_ib
+# same boot, and the ratios Rust/C; in datagram mode also the rate of 64-byte
+# UDP datagrams received (iperf3 -u -l 64 -b 0) and, in both modes, the
+# round-trip time of 2000 back-to-back pings (the model polls its queues once
+# a millisecond when idle, so this measures both drivers through that polling).
+# Then the same two ib_ipoibs on our mlx4_ib
 # (the C one unloaded, ours loaded, opensm restarted), in the same boot: four
 # figures per mode and the ratios. BENCH_ROUNDS rounds (default 3) alternate
 # the two ib_ipoibs on each mlx4_ib; each figure is the median, with the spread.
@@ -24,11 +28,16 @@ sbw=$(pair ib_send_bw -c RC -s 65536 -D "$T" -F --report_gbits | mbit)
 lat=$(pair ib_send_lat -s 2 -n 1000 -F | awk '$1 == 2 && NF >= 6 { print $5 }')
 
 # ipoib_tcp LOAD...: loads an ib_ipoib with LOAD, puts ib1 in namespace b and
-# measures TCP ib0 -> ib1 in datagram and then connected mode (MTU 65520); sets
-# dg and cm, then unloads the driver.
+# measures TCP ib0 -> ib1 in datagram and then connected mode (MTU 65520),
+# UDP 64-byte datagrams in datagram mode and ping round trips in both; sets
+# dg, cm, udp, dglat and cmlat, then unloads the driver.
 mbps() { python3 -c "import json,sys;d=json.load(open(sys.argv[1]));print(round(d['end']['sum_received']['bits_per_second']/1e6,1))" "$1"; }
+# pps FILE: datagrams received per second in an iperf3 UDP run (sent less lost).
+pps() { python3 -c "import json,sys;e=json.load(open(sys.argv[1]))['end'];s=e.get('sum_received',e['sum']);s=s if 'packets' in s else e['sum'];print(round((s['packets']-s['lost_packets'])/s['seconds']))" "$1"; }
+# rtt: the average round trip, in microseconds, of 2000 pings sent back to back.
+rtt() { ping -c 2000 -i 0 -q -W 5 10.9.0.2 | awk -F/ '/^rtt/ { printf "%.0f", $5 * 1000 }'; }
 ipoib_tcp() {
-	dg= cm=
+	dg= cm= udp= dglat= cmlat=
 	"$@" || return 1
 	wait_for 10 test -e /sys/class/net/ib1 || return 1
 	ip netns add b
@@ -44,12 +53,18 @@ ipoib_tcp() {
 	ip netns exec b iperf3 -s -D -p 5201
 	sleep 1
 	sampled dg iperf3 -c 10.9.0.2 -p 5201 -t "$T" -J >/tmp/dg.json && dg=$(mbps /tmp/dg.json)
+	if [ -z "${PROFILE:-}" ]; then
+		iperf3 -c 10.9.0.2 -p 5201 -u -l 64 -b 0 -t "$T" -J >/tmp/udp.json &&
+			udp=$(pps /tmp/udp.json)
+		dglat=$(rtt)
+	fi
 	echo connected >/sys/class/net/ib0/mode
 	ip netns exec b sh -c 'echo connected >/sys/class/net/ib1/mode'
 	ip link set ib0 mtu 65520
 	ip -n b link set ib1 mtu 65520
 	ping -c 2 -W 5 10.9.0.2 >/dev/null
 	sampled cm iperf3 -c 10.9.0.2 -p 5201 -t "$T" -J >/tmp/cm.json && cm=$(mbps /tmp/cm.json)
+	[ -n "${PROFILE:-}" ] || cmlat=$(rtt)
 	pkill iperf3
 	rmmod ib_ipoib
 	ip netns del b
@@ -63,12 +78,17 @@ rounds() {
 	rm -f /tmp/bench.$1.*
 	for _r in $(seq "$ROUNDS"); do
 		ipoib_tcp modprobe ib_ipoib
-		[ -n "$dg" ] && echo "$dg" >>/tmp/bench.$1.c.dg
-		[ -n "$cm" ] && echo "$cm" >>/tmp/bench.$1.c.cm
+		keep "$1" c
 		# Ours: not in the VM's module tree (ib_cm is its only other need).
 		ipoib_tcp sh -c "modprobe ib_cm && insmod '$REPO/ib_ipoib.ko'"
-		[ -n "$dg" ] && echo "$dg" >>/tmp/bench.$1.rs.dg
-		[ -n "$cm" ] && echo "$cm" >>/tmp/bench.$1.rs.cm
+		keep "$1" rs
+	done
+}
+# keep TAG IPOIB: appends the figures of the last ipoib_tcp to /tmp/bench.TAG.IPOIB.*.
+keep() {
+	for _f in dg cm udp dglat cmlat; do
+		eval "_v=\$$_f"
+		[ -n "$_v" ] && echo "$_v" >>"/tmp/bench.$1.$2.$_f"
 	done
 }
 
@@ -108,7 +128,11 @@ for m in cmlx4 rsmlx4; do
 		case $mode in dg) md=datagram ;; cm) md=connected ;; esac
 		echo "bench: model $mn C ib_ipoib TCP $md    $(median /tmp/bench.$m.c.$mode) Mbit/s"
 		echo "bench: model $mn Rust ib_ipoib TCP $md $(median /tmp/bench.$m.rs.$mode) Mbit/s"
+		echo "bench: model $mn C ib_ipoib ping RTT $md    $(median /tmp/bench.$m.c.${mode}lat) us"
+		echo "bench: model $mn Rust ib_ipoib ping RTT $md $(median /tmp/bench.$m.rs.${mode}lat) us"
 	done
+	echo "bench: model $mn C ib_ipoib UDP 64 B datagram    $(median /tmp/bench.$m.c.udp) pkt/s"
+	echo "bench: model $mn Rust ib_ipoib UDP 64 B datagram $(median /tmp/bench.$m.rs.udp) pkt/s"
 done
 for mode in dg cm; do
 	for ipo in c rs; do
@@ -119,6 +143,13 @@ for mode in dg cm; do
 done
 echo "bench: ratio Rust/C ib_ipoib datagram (C mlx4_ib)       $(ratio "$rs_dg" "$c_dg")"
 echo "bench: ratio Rust/C ib_ipoib connected (C mlx4_ib)      $(ratio "$rs_cm" "$c_cm")"
+echo "bench: ratio Rust/C ib_ipoib UDP 64 B rate (C mlx4_ib)  $(ratio \
+	"$(med /tmp/bench.cmlx4.rs.udp)" "$(med /tmp/bench.cmlx4.c.udp)")"
+for mode in dg cm; do
+	# Time: C over Rust, so that above 1 is ours faster, as for the others.
+	echo "bench: ratio C/Rust ib_ipoib ping RTT $mode (C mlx4_ib)    $(ratio \
+		"$(med /tmp/bench.cmlx4.c.${mode}lat)" "$(med /tmp/bench.cmlx4.rs.${mode}lat)")"
+done
 for ipo in c rs; do
 	for mode in dg cm; do
 		echo "bench: ratio Rust/C mlx4_ib, $ipo ib_ipoib $mode          $(ratio \

@@ -277,6 +277,8 @@ model_start() {
 	loaded_mlx4_ib || return 1
 	modprobe ib_umad || return 1
 	wait_for 20 test -e /sys/class/infiniband/mlx4_1/ports/1/state || return 1
+	# A log of its own: opensm appends, and earlier tests' opensm logged theirs.
+	rm -f /tmp/opensm.log
 	set -- -g $MODEL_SM_GUID -B -f /tmp/opensm.log
 	[ -n "${PARTITIONS:-}" ] && set -- "$@" -P "$PARTITIONS"
 	opensm "$@" >/tmp/opensm.out 2>&1 || return 1

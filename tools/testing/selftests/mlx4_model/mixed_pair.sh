@@ -41,6 +41,8 @@ check "ours registered HCA 1" test -n "$r_dev"
 check "ours logged its registration" dmesg_has "mlx4_ib_pair: mlx4_core.ib.1: $r_dev registered"
 
 modprobe ib_umad
+# A log of its own: opensm appends, and earlier tests' opensm logged theirs.
+rm -f /tmp/opensm.log
 opensm -g $MODEL_SM_GUID -B -f /tmp/opensm.log >/tmp/opensm.out 2>&1
 check "opensm: both ports ACTIVE" wait_for 60 sh -c \
 	"grep -q ACTIVE $IB/$c_dev/ports/1/state && grep -q ACTIVE $IB/$r_dev/ports/1/state"

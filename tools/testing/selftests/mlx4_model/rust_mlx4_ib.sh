@@ -59,6 +59,8 @@ check_eq "mlx4_0 node_guid" 0002:c903:00a0:0000 "$(cat $IB/mlx4_0/node_guid)"
 check_eq "mlx4_1 node_guid" 0002:c903:00a0:0100 "$(cat $IB/mlx4_1/node_guid)"
 
 modprobe ib_umad
+# A log of its own: opensm appends, and earlier tests' opensm logged theirs.
+rm -f /tmp/opensm.log
 set -- -g $MODEL_SM_GUID -B -f /tmp/opensm.log
 opensm "$@" >/tmp/opensm.out 2>&1
 check "opensm: both ports ACTIVE" wait_for 60 sh -c \
@@ -118,6 +120,8 @@ check "rmmod ib_ipoib ib_umad" modprobe -r ib_ipoib ib_umad
 # The same with our ib_ipoib on top.
 check "insmod our mlx4_ib again" insmod "$REPO/mlx4_ib.ko"
 modprobe ib_umad
+# A log of its own: opensm appends, and earlier tests' opensm logged theirs.
+rm -f /tmp/opensm.log
 opensm -g $MODEL_SM_GUID -B -f /tmp/opensm.log >/tmp/opensm.out 2>&1
 check "opensm: both ports ACTIVE again" wait_for 60 sh -c \
 	"grep -q ACTIVE $IB/mlx4_0/ports/1/state && grep -q ACTIVE $IB/mlx4_1/ports/1/state"
