@@ -19,6 +19,16 @@ median() { sort -n "$1" 2>/dev/null | awk '{ v[NR] = $1 } END { if (NR) printf "
 med() { sort -n "$1" 2>/dev/null | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 # ratio A B: A / B to two decimals, nothing if either is missing.
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# paired A B: the ratio A/B of each round (line N of file A over line N of file B,
+# measured back to back, so slow drifts of the host cancel), then their median and
+# range: "0.97 (0.90-1.05) per round 0.95 0.97 1.02"; "?" if the files differ in length.
+paired() {
+	[ -s "$1" ] && [ -s "$2" ] && [ "$(wc -l <"$1")" = "$(wc -l <"$2")" ] || { printf "?"; return; }
+	paste "$1" "$2" | awk '{ r = $1 / $2; l = l sprintf(" %.2f", r); print r } END { print l > "/dev/stderr" }' \
+		2>/tmp/paired.list >/tmp/paired.vals
+	printf "%s per round%s" "$(sort -n /tmp/paired.vals | awk '{ v[NR] = $1 }
+		END { printf "%.2f (%.2f-%.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }')" "$(cat /tmp/paired.list)"
+}
 # sampled TAG COMMAND...: runs COMMAND; with PROFILE set, perf samples every CPU
 # meanwhile (cpu-clock: TCG has no PMU) and the hottest symbols go to
 # /tmp/profile.$PROFILE.TAG.
