@@ -144,8 +144,8 @@ pub(crate) struct Cm {
 impl Cm {
     /// Allocates the SRQ, its CQ and receive ring, and fills the ring (process context).
     fn new(p: &Arc<Priv>, dev: &NetDevice) -> Result<Arc<Self>> {
-        let rx_size = usize::try_from(params::recv_queue_size::get()).map_err(|_| EINVAL)?;
-        let tx_size = usize::try_from(params::send_queue_size::get()).map_err(|_| EINVAL)?;
+        let rx_size = p.rx_ring.load(Ordering::Relaxed) as usize;
+        let tx_size = p.tx_ring.load(Ordering::Relaxed) as usize;
         let geom = RxGeometry::new(PAGE_SIZE as u32);
         let (use_srq, max_sge) = rx_sge_limit(p);
         let sg = geom.sg.min(max_sge);

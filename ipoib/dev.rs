@@ -5,17 +5,19 @@
 use crate::mcast::Group;
 use crate::proto::addr::HwAddr;
 use crate::proto::child::{self, ChildKind};
-use crate::proto::{header, link, mtu};
+use crate::proto::{header, link, mtu, params};
 use crate::rust_bindings::error::code::EOPNOTSUPP;
 use crate::rust_bindings::net::{
-    self, fill_cstr, Coalesce, DrvInfo, LinkSettings, LinkStats, McList, NetDevice, SkBuff,
-    SkBuffRef,
+    self, fill_cstr, Coalesce, DrvInfo, LinkSettings, LinkStats, McList, NetDevice, RingParam,
+    SkBuff, SkBuffRef,
 };
 use crate::rust_bindings::rdma::{
     Device, EventHandler, EventRegistration, McMember, PortEvent, PortState,
 };
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
-use crate::rust_bindings::workqueue::{cancel_arc_work_sync, impl_delayed_work, DelayedWork};
+use crate::rust_bindings::workqueue::{
+    cancel_arc_work_sync, impl_delayed_work, msecs_to_jiffies, DelayedWork,
+};
 use crate::ud::Ud;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::new_mutex;
@@ -108,6 +110,10 @@ pub(crate) struct Priv {
     /// Whether the port is active, as the last port event said: sends while it is down would
     /// fail and put the QP in the error state, so the data path drops them instead.
     pub(crate) port_up: AtomicBool,
+    /// Entries of the receive and send rings (`ethtool -g`): the module parameters' at
+    /// creation, changed by `ethtool -G`; read when the rings are made.
+    pub(crate) rx_ring: AtomicU32,
+    pub(crate) tx_ring: AtomicU32,
     /// Interface counters.
     pub(crate) stats: Stats,
     /// The NAPI context polling both completion queues.
@@ -145,6 +151,11 @@ pub(crate) struct Priv {
     /// Reaps passive connections that went quiet (`stale_task`).
     #[pin]
     pub(crate) cm_stale_work: DelayedWork<Priv, CM_STALE_WORK>,
+    /// Tells the peers the new hardware address once the link is up again (`ethtool -G`).
+    #[pin]
+    announce_work: DelayedWork<Priv, ANNOUNCE_WORK>,
+    /// Checks [`Priv::announce`] has left before it gives up.
+    announce_tries: AtomicU32,
     /// Connected mode.
     #[pin]
     pub(crate) cm: crate::cm::CmState,
@@ -182,6 +193,10 @@ const RESET_WORK: u64 = 3;
 const CM_WORK: u64 = 4;
 pub(crate) const CM_STALE_WORK: u64 = 5;
 pub(crate) const MCAST_RETRY_WORK: u64 = 6;
+const ANNOUNCE_WORK: u64 = 7;
+/// How often, and how many times, [`Priv::announce`] checks whether the link is up.
+const ANNOUNCE_POLL_MS: u32 = 100;
+const ANNOUNCE_TRIES: u32 = 100;
 
 impl_has_work! {
     impl HasWork<Self, MCAST_WORK> for Priv { self.mcast_work }
@@ -201,6 +216,7 @@ impl WorkItem<CM_WORK> for Priv {
 
 impl_delayed_work!(Priv, cm_stale_work, CM_STALE_WORK, cm_reap_stale);
 impl_delayed_work!(Priv, mcast_retry_work, MCAST_RETRY_WORK, mcast_sync);
+impl_delayed_work!(Priv, announce_work, ANNOUNCE_WORK, announce);
 
 impl WorkItem<RESET_WORK> for Priv {
     type Pointer = Arc<Priv>;
@@ -307,6 +323,8 @@ impl Priv {
                 admin_mtu: AtomicU32::new(mtu::ud_mtu(init.active_ib_mtu)),
                 internal_mtu_change: AtomicBool::new(false),
                 link_speed <- new_spinlock_bh!(init.link_speed, "ipoib:link_speed"),
+                rx_ring: AtomicU32::new(crate::params::recv_queue_size::get().unsigned_abs()),
+                tx_ring: AtomicU32::new(crate::params::send_queue_size::get().unsigned_abs()),
                 stats: Stats::default(),
                 napi: net::Napi::new(),
                 ud <- new_spinlock_bh!(None, "ipoib:ud"),
@@ -320,6 +338,8 @@ impl Priv {
                 reset_work <- new_work!("ipoib:reset_work"),
                 cm_work <- new_work!("ipoib:cm_work"),
                 cm_stale_work <- DelayedWork::new(),
+                announce_work <- DelayedWork::new(),
+                announce_tries: AtomicU32::new(0),
                 cm <- crate::cm::CmState::new(),
                 netdev <- new_mutex!(None, "ipoib:netdev"),
                 events <- new_mutex!(None, "ipoib:events"),
@@ -407,6 +427,18 @@ impl Priv {
     /// Returns the network device while it is registered.
     pub(crate) fn netdev(&self) -> Option<ARef<NetDevice>> {
         self.netdev.lock().clone()
+    }
+
+    /// Returns the most receive and send ring entries the device allows (`ethtool -g`):
+    /// its queues' limits (an SRQ's too for receiving, in connected mode) within the driver's.
+    pub(crate) fn ring_max(&self) -> (u32, u32) {
+        let qp = self.device.max_qp_wr();
+        let srq = self.device.max_srq_wr();
+        let rx_limit = if srq > 0 { qp.min(srq) } else { qp };
+        (
+            params::ring_max(rx_limit, params::MIN_QUEUE_SIZE),
+            params::ring_max(qp, 2 * params::MAX_SEND_CQE),
+        )
     }
 
     /// Returns the verbs resources, if the interface still has them.
@@ -573,6 +605,99 @@ impl Priv {
         nd.wake_queue();
     }
 
+    /// Gives the interface receive and send rings of `rx` and `tx` entries (`ethtool -G`,
+    /// RTNL held): the data path stops, the UD QP and its CQs are made anew with the new
+    /// sizes (connected mode's when next needed), and the data path starts again. The new
+    /// QP has another number, so the hardware address changes and the peers are told, as
+    /// after a GID change. If the new QP cannot be made, the old one stays, with its sizes.
+    pub(crate) fn resize_rings(
+        self: &Arc<Self>,
+        rtnl: &net::Rtnl,
+        nd: &NetDevice,
+        rx: u32,
+        tx: u32,
+    ) -> Result {
+        self.ud().ok_or(ENODEV)?;
+        let running = nd.is_running();
+        if running {
+            nd.tx_disable();
+            self.data_path_down(nd);
+        }
+        let old = (
+            self.rx_ring.swap(rx, Ordering::Relaxed),
+            self.tx_ring.swap(tx, Ordering::Relaxed),
+        );
+        let made = Ud::new(self);
+        let result = match made {
+            Ok(ud) => {
+                let qpn = ud.qpn();
+                let old_ud = self.ud.lock().replace(ud);
+                drop(old_ud);
+                if let Some(mut addr) = nd.dev_addr::<20>() {
+                    addr[1..4].copy_from_slice(&qpn.to_be_bytes()[1..]);
+                    nd.set_dev_addr(rtnl, &addr);
+                    nd.notify_addr_changed(rtnl);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                pr_warn!(
+                    "{}: cannot make rings of {}/{}: {:?}\n",
+                    nd.name(),
+                    rx,
+                    tx,
+                    e
+                );
+                self.rx_ring.store(old.0, Ordering::Relaxed);
+                self.tx_ring.store(old.1, Ordering::Relaxed);
+                Err(e)
+            }
+        };
+        if running {
+            match self.data_path_up(nd) {
+                Ok(()) => nd.wake_queue(),
+                Err(e) => pr_err!("{}: cannot restart the data path: {:?}\n", nd.name(), e),
+            }
+        }
+        if result.is_ok() {
+            // Peers still map our IP addresses to the old QP number.
+            self.announce_tries.store(ANNOUNCE_TRIES, Ordering::Relaxed);
+            DelayedWork::<Priv, ANNOUNCE_WORK>::queue(self, msecs_to_jiffies(ANNOUNCE_POLL_MS));
+        }
+        result
+    }
+
+    /// Announces the interface's addresses with its new hardware address (gratuitous ARP,
+    /// unsolicited neighbour advertisements: `NETDEV_NOTIFY_PEERS`) once it is running with
+    /// its queue started by the link watch (sent earlier, they would be dropped), checking
+    /// every 100 ms for 10 s. RTNL is only tried, as bonding's peer notification does, so
+    /// that cancelling this under RTNL cannot deadlock.
+    fn announce(self: &Arc<Self>) {
+        let left = self.announce_tries.load(Ordering::Relaxed);
+        let Some(nd) = self.netdev() else {
+            return;
+        };
+        if left == 0 {
+            return;
+        }
+        if let Some(rtnl) = net::Rtnl::try_lock() {
+            if nd.is_running() && nd.oper_up() {
+                nd.notify_peers(&rtnl);
+                self.announce_tries.store(0, Ordering::Relaxed);
+                return;
+            }
+        }
+        self.announce_tries.store(left - 1, Ordering::Relaxed);
+        if left > 1 {
+            DelayedWork::<Priv, ANNOUNCE_WORK>::queue(self, msecs_to_jiffies(ANNOUNCE_POLL_MS));
+        } else {
+            pr_info!(
+                "{}: link not up: peers not told of the new address\n",
+                nd.name()
+            );
+        }
+    }
+
     /// Follows a P_Key table change (C's heavy flush): the data path starts when the
     /// interface's P_Key appears, stops when it goes, and restarts when its index moves.
     fn follow_pkey(self: &Arc<Self>, nd: &NetDevice) {
@@ -717,6 +842,7 @@ impl Priv {
         cancel_arc_work_sync::<_, PATH_WORK>(self);
         cancel_arc_work_sync::<_, EVENT_WORK>(self);
         cancel_arc_work_sync::<_, RESET_WORK>(self);
+        DelayedWork::<Priv, ANNOUNCE_WORK>::cancel_sync(self);
         self.cm_close();
         let ud = self.ud.lock().take();
         drop(ud);
@@ -930,6 +1056,40 @@ impl net::EthtoolOps for IpoibOps {
         for (o, v) in out.iter_mut().zip(vals) {
             *o = v.load(Ordering::Relaxed);
         }
+    }
+
+    fn get_ringparam(_dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> RingParam {
+        let (rx_max, tx_max) = p.ring_max();
+        RingParam {
+            rx: p.rx_ring.load(Ordering::Relaxed),
+            tx: p.tx_ring.load(Ordering::Relaxed),
+            rx_max,
+            tx_max,
+        }
+    }
+
+    fn set_ringparam(
+        rtnl: &net::Rtnl,
+        dev: &NetDevice,
+        p: ArcBorrow<'_, Priv>,
+        rx: u32,
+        tx: u32,
+    ) -> Result {
+        // Rounded as the module parameters are (C can change its rings only with them, by
+        // loading the module again).
+        let (rx_max, tx_max) = p.ring_max();
+        let rx = params::ring_request(rx, params::MIN_QUEUE_SIZE, rx_max);
+        let tx = params::ring_request(tx, 2 * params::MAX_SEND_CQE, tx_max);
+        if (rx, tx)
+            == (
+                p.rx_ring.load(Ordering::Relaxed),
+                p.tx_ring.load(Ordering::Relaxed),
+            )
+        {
+            return Ok(());
+        }
+        let arc: Arc<Priv> = p.into();
+        arc.resize_rings(rtnl, dev, rx, tx)
     }
 
     fn get_coalesce(_dev: &NetDevice, p: ArcBorrow<'_, Priv>) -> Coalesce {

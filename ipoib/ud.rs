@@ -7,7 +7,6 @@
 
 use crate::ah_cache::AhCache;
 use crate::dev::{inc, Priv};
-use crate::params;
 use crate::proto::addr::{HwAddr, MULTICAST_QPN};
 use crate::proto::header::{self, GrhLayout, TxClass};
 use crate::proto::{mtu, roce};
@@ -26,6 +25,8 @@ use kernel::sync::{Arc, ArcBorrow};
 
 /// Completions polled per call (`IPOIB_NUM_WC` is 4; larger batches cost nothing here).
 const WC_BATCH: usize = 16;
+// A batch of receive completions is refilled with one chained post.
+const _: () = assert!(WC_BATCH <= crate::rust_bindings::rdma::RECV_BATCH);
 /// The longest LSO header (IPoIB, IP and TCP headers with options: 4 + 60 + 60 bytes).
 const LSO_HEADER_MAX: usize = 128;
 /// NAPI weight (the C driver's RX weight is 4, its TX weight 64).
@@ -63,7 +64,8 @@ const PATH_QUERY_TIMEOUT_MS: u32 = 1000;
 
 struct TxSlot {
     buf: MappedTxSkBuff,
-    _ah: Arc<Ah>,
+    /// The destination's handle, alive until the send completes.
+    ah: Arc<Ah>,
 }
 
 struct TxRing {
@@ -72,6 +74,32 @@ struct TxRing {
     head: u64,
     /// Sends completed.
     tail: u64,
+}
+
+/// Receive buffers to post as one chain, with their ring slots (the WR ids).
+struct Refill {
+    wrs: [(u64, Sge); WC_BATCH],
+    bufs: [Option<MappedSkBuff>; WC_BATCH],
+    n: usize,
+}
+
+impl Refill {
+    fn new() -> Self {
+        Self {
+            wrs: [(0, Sge::default()); WC_BATCH],
+            bufs: [const { None }; WC_BATCH],
+            n: 0,
+        }
+    }
+
+    /// Adds `buf` for slot `idx` (at most [`WC_BATCH`] buffers: one per completion).
+    fn push(&mut self, ud: &Ud, idx: usize, buf: MappedSkBuff) {
+        if let (Some(wr), Some(slot)) = (self.wrs.get_mut(self.n), self.bufs.get_mut(self.n)) {
+            *wr = (idx as u64, ud.sge(&buf));
+            *slot = Some(buf);
+            self.n += 1;
+        }
+    }
 }
 
 /// Packets waiting for the address handle of their destination.
@@ -132,8 +160,8 @@ impl CqHandler for Priv {
 impl Ud {
     /// Creates the PD, CQs and UD QP of an interface, sized by the module parameters.
     pub(crate) fn new(p: &Arc<Priv>) -> Result<Arc<Self>> {
-        let rx_size = usize::try_from(params::recv_queue_size::get()).map_err(|_| EINVAL)?;
-        let tx_size = usize::try_from(params::send_queue_size::get()).map_err(|_| EINVAL)?;
+        let rx_size = p.rx_ring.load(Ordering::Relaxed) as usize;
+        let tx_size = p.tx_ring.load(Ordering::Relaxed) as usize;
         let tx_sge = tx_sge(p);
         let pd = Pd::alloc(&p.device)?;
         let recv_cq = Cq::new(&p.device, rx_size as u32 + 1, 0, p.clone())?;
@@ -254,9 +282,7 @@ impl Ud {
                 }
             }
             while let Ok(n @ 1..) = self.send_cq.poll(&mut wcs) {
-                for wc in &wcs[..n] {
-                    self.complete_tx(p, wc);
-                }
+                self.complete_tx(p, &wcs[..n]);
             }
             if self.rx_empty() && self.tx_empty() {
                 break;
@@ -696,7 +722,7 @@ impl Ud {
             return;
         }
         if let Some(slot) = tx.slots.get_mut(idx) {
-            *slot = Some(TxSlot { buf, _ah: ah });
+            *slot = Some(TxSlot { buf, ah });
         }
         tx.head += 1;
         if tx.head - tx.tail >= self.tx_size as u64 - 1 {
@@ -704,31 +730,39 @@ impl Ud {
         }
     }
 
-    fn complete_tx(&self, p: &Priv, wc: &Wc) {
+    /// Frees the sends of a batch of completions (at most [`WC_BATCH`]) under one lock of
+    /// the ring, counts them, and returns the sends still outstanding. The buffers are freed
+    /// under the lock (moved out, a batch of them would take kilobytes of the interrupt stack
+    /// NAPI may run on); the address handles are let go after it, since one may be the last
+    /// reference to a handle the cache replaced.
+    fn complete_tx(&self, p: &Priv, wcs: &[Wc]) -> u64 {
         let s = &p.stats;
-        let slot = {
-            let mut tx = self.tx.lock();
+        let (mut packets, mut bytes) = (0, 0);
+        let mut ahs: [Option<Arc<Ah>>; WC_BATCH] = [const { None }; WC_BATCH];
+        let mut tx = self.tx.lock();
+        for (wc, ah) in wcs.iter().zip(ahs.iter_mut()) {
             let idx = (wc.wr_id() % self.tx_size as u64) as usize;
-            let slot = tx.slots.get_mut(idx).and_then(Option::take);
-            if slot.is_some() {
-                tx.tail += 1;
+            let Some(slot) = tx.slots.get_mut(idx).and_then(Option::take) else {
+                continue;
+            };
+            tx.tail += 1;
+            *ah = Some(slot.ah);
+            if wc.is_success() {
+                packets += 1;
+                bytes += u64::from(slot.buf.skb_len());
+            } else if !wc.is_flush() {
+                inc(&s.tx_errors);
+                pr_debug!("send completion error {}\n", wc.status());
+                // The QP is in the error state now: restart it from process context.
+                Priv::schedule_reset(self.send_cq.handler());
             }
-            slot
-        };
-        let Some(slot) = slot else {
-            return;
-        };
-        if wc.is_success() {
-            inc(&s.tx_packets);
-            s.tx_bytes
-                .fetch_add(u64::from(slot.buf.skb_len()), Ordering::Relaxed);
-        } else if !wc.is_flush() {
-            inc(&s.tx_errors);
-            pr_debug!("send completion error {}\n", wc.status());
-            // The QP is in the error state now: restart it from process context.
-            Priv::schedule_reset(self.send_cq.handler());
         }
-        drop(slot);
+        let outstanding = tx.head - tx.tail;
+        drop(tx);
+        drop(ahs);
+        s.tx_packets.fetch_add(packets, Ordering::Relaxed);
+        s.tx_bytes.fetch_add(bytes, Ordering::Relaxed);
+        outstanding
     }
 
     /// Frees completed sends and wakes the queue (also from the TX watchdog).
@@ -737,22 +771,19 @@ impl Ud {
     pub(crate) fn reap_tx(&self, p: &Priv, dev: &NetDevice, others_busy: bool) -> usize {
         let mut wcs = [Wc::default(); WC_BATCH];
         let mut reaped = 0;
+        let mut outstanding = None;
         while let Ok(n @ 1..) = self.send_cq.poll(&mut wcs) {
-            for wc in &wcs[..n] {
-                self.complete_tx(p, wc);
-            }
+            outstanding = Some(self.complete_tx(p, &wcs[..n]));
             reaped += n;
         }
-        let outstanding = {
-            let tx = self.tx.lock();
-            tx.head - tx.tail
-        };
-        if dev.queue_stopped()
-            && outstanding <= self.tx_size as u64 / 2
-            && !others_busy
-            && dev.is_running()
-        {
-            dev.wake_queue();
+        if dev.queue_stopped() && !others_busy && dev.is_running() {
+            let outstanding = outstanding.unwrap_or_else(|| {
+                let tx = self.tx.lock();
+                tx.head - tx.tail
+            });
+            if outstanding <= self.tx_size as u64 / 2 {
+                dev.wake_queue();
+            }
         }
         reaped
     }
@@ -763,39 +794,88 @@ impl Ud {
         (tx.head, tx.tail)
     }
 
-    fn handle_rx(&self, p: &Priv, napi: &Napi<Priv>, wc: &Wc) {
+    /// Takes the buffers of a batch of receive completions (at most [`WC_BATCH`]) under one
+    /// lock of the ring, puts a fresh buffer in place of each packet (or the same one back
+    /// when the packet is dropped), posts them as one chain, and returns the packets to hand
+    /// up with [`Ud::receive`], in completion order.
+    ///
+    /// Not inlined: its frame (kilobytes of buffers and work requests) is gone before the
+    /// packets go up the stack, on the interrupt stack NAPI may run on.
+    #[inline(never)]
+    fn refill_rx(&self, p: &Priv, dev: &NetDevice, wcs: &[Wc]) -> [Option<SkBuff>; WC_BATCH] {
         let s = &p.stats;
-        let Some(buf) = self.take_rx(wc.wr_id()) else {
-            return;
-        };
-        let idx = wc.wr_id() as usize;
-        if !wc.is_success() {
-            if wc.is_flush() {
-                // Flushes outside `stop` mean the provider moved the QP to the error state
-                // (soft-RoCE does when its link goes away): restart it.
-                Priv::schedule_reset(self.recv_cq.handler());
-            } else {
-                inc(&s.rx_errors);
-                // The buffer is still mapped and its contents are of no use: post it again.
-                let _ = self.post_rx(idx, buf);
+        let mut bufs: [Option<MappedSkBuff>; WC_BATCH] = [const { None }; WC_BATCH];
+        {
+            let mut ring = self.rx.lock();
+            for (buf, wc) in bufs.iter_mut().zip(wcs) {
+                *buf = usize::try_from(wc.wr_id())
+                    .ok()
+                    .and_then(|idx| ring.get_mut(idx)?.take());
             }
-            return;
         }
+        let mut refill = Refill::new();
+        let mut got: [Option<SkBuff>; WC_BATCH] = [const { None }; WC_BATCH];
+        for ((buf, wc), got) in bufs.iter_mut().zip(wcs).zip(got.iter_mut()) {
+            let Some(buf) = buf.take() else {
+                continue;
+            };
+            let idx = wc.wr_id() as usize;
+            if !wc.is_success() {
+                if wc.is_flush() {
+                    // Flushes outside `stop` mean the provider moved the QP to the error
+                    // state (soft-RoCE does when its link goes away): restart it.
+                    Priv::schedule_reset(self.recv_cq.handler());
+                } else {
+                    inc(&s.rx_errors);
+                    // The buffer is still mapped and its contents are of no use: post it
+                    // again.
+                    refill.push(self, idx, buf);
+                }
+                continue;
+            }
+            // Replace the buffer before handing this one up; without one, drop the packet
+            // and reuse its buffer.
+            match self.alloc_rx(dev, p) {
+                Ok(new) => {
+                    refill.push(self, idx, new);
+                    *got = Some(buf.unmap());
+                }
+                Err(_) => {
+                    inc(&s.rx_dropped);
+                    refill.push(self, idx, buf);
+                }
+            }
+        }
+        self.post_refill(dev, refill);
+        got
+    }
+
+    /// Posts the buffers of `refill` as one chain and puts them in their ring slots.
+    fn post_refill(&self, dev: &NetDevice, refill: Refill) {
+        let n = refill.n;
+        if let Err((posted, e)) = self.qp.post_recv_batch(&refill.wrs[..n]) {
+            // The rest stay in the ring unposted, freed when the interface stops; the QP is
+            // in the error state or being reset.
+            pr_debug!(
+                "{}: posting {} receives failed after {}: {:?}\n",
+                dev.name(),
+                n,
+                posted,
+                e
+            );
+        }
+        let mut ring = self.rx.lock();
+        for ((wr_id, _), buf) in refill.wrs[..n].iter().zip(refill.bufs) {
+            if let (Some(slot), Some(buf)) = (ring.get_mut(*wr_id as usize), buf) {
+                *slot = Some(buf);
+            }
+        }
+    }
+
+    /// Hands up the packet of receive completion `wc`, in `skb` (unmapped).
+    fn receive(&self, p: &Priv, napi: &Napi<Priv>, mut skb: SkBuff, wc: &Wc) {
+        let s = &p.stats;
         let dev = napi.dev();
-        // Replace the buffer before handing this one up; without one, drop the packet and
-        // reuse its buffer.
-        let mut skb = match self.alloc_rx(dev, p) {
-            Ok(new) => {
-                let _ = self.post_rx(idx, new);
-                buf.unmap()
-            }
-            Err(_) => {
-                inc(&s.rx_dropped);
-                // Drop the packet; its still-mapped buffer goes back to the ring.
-                let _ = self.post_rx(idx, buf);
-                return;
-            }
-        };
         let len = wc.byte_len();
         if (len as usize) < header::GRH_LEN + header::ENCAP_LEN || skb.put(len).is_err() {
             inc(&s.rx_dropped);
@@ -886,8 +966,11 @@ impl NapiPoll for Priv {
         while done < budget_u {
             let want = WC_BATCH.min(budget_u - done);
             let n = ud.recv_cq.poll(&mut wcs[..want]).unwrap_or(0);
-            for wc in &wcs[..n] {
-                ud.handle_rx(self, napi, wc);
+            let got = ud.refill_rx(self, napi.dev(), &wcs[..n]);
+            for (skb, wc) in got.into_iter().zip(&wcs[..n]) {
+                if let Some(skb) = skb {
+                    ud.receive(self, napi, skb, wc);
+                }
             }
             done += n;
             if n < want {

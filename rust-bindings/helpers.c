@@ -301,6 +301,11 @@ bool rust_helper_netif_running(const struct net_device *dev)
 	return netif_running(dev);
 }
 
+bool rust_helper_netif_oper_up(const struct net_device *dev)
+{
+	return netif_oper_up(dev);
+}
+
 void rust_helper_netif_tx_disable(struct net_device *dev)
 {
 	netif_tx_disable(dev);
@@ -500,6 +505,11 @@ bool rust_helper_queue_delayed_work(struct delayed_work *dwork, unsigned long de
 bool rust_helper_cancel_delayed_work_wait(struct delayed_work *dwork)
 {
 	return cancel_delayed_work_sync(dwork);
+}
+
+unsigned long rust_helper_msecs_to_jiffies(unsigned int ms)
+{
+	return msecs_to_jiffies(ms);
 }
 
 unsigned long rust_helper_secs_to_jiffies(unsigned int secs)

@@ -147,6 +147,12 @@ impl<T: DelayedWorkItem<ID>, const ID: u64> DelayedWork<T, ID> {
     }
 }
 
+/// Converts milliseconds to jiffies (`msecs_to_jiffies`), rounding up.
+pub(crate) fn msecs_to_jiffies(ms: u32) -> u64 {
+    // SAFETY: Pure arithmetic on `HZ`.
+    (unsafe { raw::msecs_to_jiffies(ms) }) as u64
+}
+
 /// Converts seconds to jiffies.
 pub(crate) fn secs_to_jiffies(secs: u32) -> u64 {
     // SAFETY: Pure arithmetic on `HZ`.

@@ -39,6 +39,28 @@ pub(crate) fn send_queue_size(v: i32) -> i32 {
     ring_size(v, (2 * MAX_SEND_CQE).max(MIN_QUEUE_SIZE))
 }
 
+/// Returns the most ring entries `ethtool -G` offers on a device whose queues take at most
+/// `limit` work requests: the largest power of two within both `limit` and
+/// `MAX_QUEUE_SIZE` (so that rounding a request up never exceeds it), at least `min`.
+pub(crate) fn ring_max(limit: u32, min: i32) -> u32 {
+    let cap = limit.min(MAX_QUEUE_SIZE.unsigned_abs());
+    let pow = if cap == 0 {
+        0
+    } else {
+        1u32 << (31 - cap.leading_zeros())
+    };
+    pow.max(min.unsigned_abs())
+}
+
+/// Returns the ring size `ethtool -G` sets for a request of `v` entries (at most `max`, as
+/// the ethtool core checks): rounded up to a power of two and no smaller than `min`, as the
+/// module parameters are.
+pub(crate) fn ring_request(v: u32, min: i32, max: u32) -> u32 {
+    v.checked_next_power_of_two()
+        .unwrap_or(max)
+        .clamp(min.unsigned_abs(), max.max(min.unsigned_abs()))
+}
+
 /// Returns the effective `max_nonsrq_conn_qp` for the requested value.
 pub(crate) fn max_conn_qp(v: i32) -> i32 {
     v.clamp(0, CM_MAX_CONN_QP)
@@ -47,6 +69,38 @@ pub(crate) fn max_conn_qp(v: i32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ethtool_rings() {
+        let rx_min = MIN_QUEUE_SIZE;
+        let tx_min = 2 * MAX_SEND_CQE;
+        // The maximum is a power of two within the device's limit and the driver's.
+        assert_eq!(ring_max(16384, rx_min), 8192);
+        assert_eq!(ring_max(16351, rx_min), 8192);
+        assert_eq!(ring_max(8000, rx_min), 4096);
+        assert_eq!(ring_max(8192, rx_min), 8192);
+        assert_eq!(ring_max(1, tx_min), 128);
+        assert_eq!(ring_max(0, rx_min), 2);
+        // Requests round up, never past the maximum, never below the minimum.
+        assert_eq!(ring_request(512, rx_min, 8192), 512);
+        assert_eq!(ring_request(300, rx_min, 8192), 512);
+        assert_eq!(ring_request(4097, rx_min, 8192), 8192);
+        assert_eq!(ring_request(0, rx_min, 8192), 2);
+        assert_eq!(ring_request(1, rx_min, 8192), 2);
+        assert_eq!(ring_request(3, tx_min, 8192), 128);
+        assert_eq!(ring_request(200, tx_min, 8192), 256);
+        assert_eq!(ring_request(u32::MAX, rx_min, 8192), 8192);
+        // Within the maximum a request always fits after rounding.
+        for max in [2u32, 128, 4096, 8192] {
+            for v in 0..=max {
+                let r = ring_request(v, rx_min, max);
+                assert!(
+                    r >= v && r <= max && r.is_power_of_two(),
+                    "{v} -> {r} (max {max})"
+                );
+            }
+        }
+    }
 
     #[test]
     fn defaults_are_kept() {

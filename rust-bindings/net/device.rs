@@ -144,6 +144,13 @@ impl NetDevice {
         };
     }
 
+    /// Has the stack announce the device's addresses to its peers (gratuitous ARP,
+    /// unsolicited neighbour advertisements, IGMP reports: `__netdev_notify_peers`).
+    pub(crate) fn notify_peers(&self, _rtnl: &super::Rtnl) {
+        // SAFETY: The device is valid and registered; RTNL is held (the proof argument).
+        unsafe { raw::__netdev_notify_peers(self.as_raw()) };
+    }
+
     /// Turns the carrier on.
     pub(crate) fn carrier_on(&self) {
         // SAFETY: The device is valid; `netif_carrier_on` may be called in any context.
@@ -160,6 +167,13 @@ impl NetDevice {
     pub(crate) fn carrier_ok(&self) -> bool {
         // SAFETY: The device is valid.
         unsafe { raw::netif_carrier_ok(self.as_raw()) }
+    }
+
+    /// Returns whether the interface is operationally up (`netif_oper_up`): the link watch
+    /// has seen its carrier and started its queueing discipline.
+    pub(crate) fn oper_up(&self) -> bool {
+        // SAFETY: The device is valid.
+        unsafe { raw::netif_oper_up(self.as_raw()) }
     }
 
     /// Returns whether the interface is up (`netif_running`).

@@ -49,6 +49,20 @@ pub(crate) enum LinkSettings {
     },
 }
 
+/// The ring sizes of a device (`ethtool -g`): entries of its receive and send rings, and
+/// the most `ethtool -G` may ask for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RingParam {
+    /// Receive ring entries.
+    pub(crate) rx: u32,
+    /// Send ring entries.
+    pub(crate) tx: u32,
+    /// The most receive ring entries.
+    pub(crate) rx_max: u32,
+    /// The most send ring entries.
+    pub(crate) tx_max: u32,
+}
+
 /// The ethtool operations of a device (`ethtool_ops`).
 #[vtable]
 pub(crate) trait EthtoolOps: DeviceOps {
@@ -98,6 +112,27 @@ pub(crate) trait EthtoolOps: DeviceOps {
         _dev: &NetDevice,
         _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
         _c: Coalesce,
+    ) -> Result {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ethtool_ops.get_ringparam` (`ethtool -g`).
+    fn get_ringparam(
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+    ) -> RingParam {
+        kernel::build_error(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ethtool_ops.set_ringparam` (`ethtool -G`, RTNL held): `rx` and `tx` entries. The
+    /// core has checked them against the maxima of [`EthtoolOps::get_ringparam`] and
+    /// refused mini and jumbo rings (their maxima are 0).
+    fn set_ringparam(
+        _rtnl: &super::Rtnl,
+        _dev: &NetDevice,
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _rx: u32,
+        _tx: u32,
     ) -> Result {
         kernel::build_error(VTABLE_DEFAULT_ERROR)
     }
@@ -270,6 +305,53 @@ impl<T: EthtoolOps> EthtoolAdapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called by the ethtool core only.
+    unsafe extern "C" fn get_ringparam_callback(
+        dev: *mut raw::net_device,
+        r: *mut raw::ethtool_ringparam,
+        _kr: *mut raw::kernel_ethtool_ringparam,
+        _extack: *mut raw::netlink_ext_ack,
+    ) {
+        // SAFETY: As in `open_callback`.
+        let (ndev, d) = unsafe { (NetDevice::from_raw(dev), Self::data(dev)) };
+        let v = T::get_ringparam(ndev, d);
+        // SAFETY: The core passes a valid, writable, zeroed `ethtool_ringparam`.
+        unsafe {
+            (*r).rx_max_pending = v.rx_max;
+            (*r).tx_max_pending = v.tx_max;
+            (*r).rx_pending = v.rx;
+            (*r).tx_pending = v.tx;
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core only, under RTNL.
+    unsafe extern "C" fn set_ringparam_callback(
+        dev: *mut raw::net_device,
+        r: *mut raw::ethtool_ringparam,
+        _kr: *mut raw::kernel_ethtool_ringparam,
+        _extack: *mut raw::netlink_ext_ack,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: As in `open_callback`; the core passes a valid `ethtool_ringparam` and
+            // holds RTNL (`ethnl_set_rings`, `dev_ethtool`).
+            let (ndev, d, rtnl, rx, tx) = unsafe {
+                (
+                    NetDevice::from_raw(dev),
+                    Self::data(dev),
+                    super::Rtnl::assume_held(),
+                    (*r).rx_pending,
+                    (*r).tx_pending,
+                )
+            };
+            T::set_ringparam(&rtnl, ndev, d, rx, tx)?;
+            Ok(0)
+        })
+    }
+
     const ETHTOOL_OPS: raw::ethtool_ops = raw::ethtool_ops {
         supported_coalesce_params: if T::HAS_SET_COALESCE {
             raw::ETHTOOL_COALESCE_RX_USECS | raw::ETHTOOL_COALESCE_RX_MAX_FRAMES
@@ -298,6 +380,16 @@ impl<T: EthtoolOps> EthtoolAdapter<T> {
         },
         set_coalesce: if T::HAS_SET_COALESCE {
             Some(Self::set_coalesce_callback)
+        } else {
+            None
+        },
+        get_ringparam: if T::HAS_GET_RINGPARAM {
+            Some(Self::get_ringparam_callback)
+        } else {
+            None
+        },
+        set_ringparam: if T::HAS_SET_RINGPARAM {
+            Some(Self::set_ringparam_callback)
         } else {
             None
         },

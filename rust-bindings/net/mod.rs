@@ -16,7 +16,7 @@ mod skb;
 mod sysfs;
 
 pub(crate) use device::NetDevice;
-pub(crate) use ethtool::{fill_cstr, Coalesce, DrvInfo, EthtoolOps, LinkSettings};
+pub(crate) use ethtool::{fill_cstr, Coalesce, DrvInfo, EthtoolOps, LinkSettings, RingParam};
 pub(crate) use link::{
     link_ops, nla_total_size, AttrType, InfoWriter, LinkData, LinkOps, LinkOpsHandle, LinkOpsReg,
     LinkRegistration, LinkTarget,

@@ -417,6 +417,20 @@ impl Device {
         u32::try_from(n).unwrap_or(0)
     }
 
+    /// Returns the most work requests a queue of a QP holds (`attrs.max_qp_wr`).
+    pub(crate) fn max_qp_wr(&self) -> u32 {
+        // SAFETY: The device is valid; `attrs` is filled at registration and not changed.
+        let n = unsafe { (*self.as_raw()).attrs.max_qp_wr };
+        u32::try_from(n).unwrap_or(0)
+    }
+
+    /// Returns the most work requests a shared receive queue holds (`attrs.max_srq_wr`).
+    pub(crate) fn max_srq_wr(&self) -> u32 {
+        // SAFETY: The device is valid; `attrs` is filled at registration and not changed.
+        let n = unsafe { (*self.as_raw()).attrs.max_srq_wr };
+        u32::try_from(n).unwrap_or(0)
+    }
+
     /// Returns the most entries a CQ can have (`attrs.max_cqe`).
     pub(crate) fn max_cqe(&self) -> u32 {
         // SAFETY: The device is valid; `attrs` is filled at registration and not changed.

@@ -23,5 +23,5 @@ pub(crate) use sa::{
 };
 pub(crate) use verbs::{
     Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Qp, QpId, RcQp, RcQpCaps, Sge, Srq, UdOffload, UdQp,
-    UdQpCaps, Wc, MAX_SGE,
+    UdQpCaps, Wc, MAX_SGE, RECV_BATCH,
 };

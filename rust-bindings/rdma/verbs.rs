@@ -376,6 +376,8 @@ pub(crate) enum UdOffload<'a> {
 
 /// The largest number of scatter entries one work request takes here.
 pub(crate) const MAX_SGE: usize = 32;
+/// Most receives [`Qp::post_recv_batch`] posts in one chain.
+pub(crate) const RECV_BATCH: usize = 16;
 
 fn raw_sges(sges: &[Sge], out: &mut [raw::ib_sge; MAX_SGE]) -> Result<i32> {
     if sges.len() > MAX_SGE {
@@ -489,6 +491,60 @@ impl Qp {
         // SAFETY: The QP is valid; `wr` and `raw_sg` are valid for the call (providers copy
         // them).
         to_result(unsafe { raw::ib_post_recv(self.as_raw(), &wr, &mut bad) })
+    }
+
+    /// Posts up to [`RECV_BATCH`] receives of one scatter entry each, `(wr_id, sge)`, as one
+    /// chain: the provider takes its queue lock and writes the doorbell record once.
+    ///
+    /// On failure, returns how many of them (a prefix) were posted, and the error.
+    pub(crate) fn post_recv_batch(
+        &self,
+        wrs: &[(u64, Sge)],
+    ) -> core::result::Result<(), (usize, Error)> {
+        if wrs.len() > RECV_BATCH {
+            return Err((0, EINVAL));
+        }
+        let Some(last) = wrs.len().checked_sub(1) else {
+            return Ok(());
+        };
+        let mut sg = [raw::ib_sge::default(); RECV_BATCH];
+        let mut chain = [raw::ib_recv_wr::default(); RECV_BATCH];
+        let sg_base = sg.as_mut_ptr();
+        let chain_base = chain.as_mut_ptr();
+        for (i, ((wr_id, s), (w, g))) in wrs
+            .iter()
+            .zip(chain.iter_mut().zip(sg.iter_mut()))
+            .enumerate()
+        {
+            *g = raw::ib_sge {
+                addr: s.addr,
+                length: s.len,
+                lkey: s.lkey,
+            };
+            *w = raw::ib_recv_wr {
+                next: if i < last {
+                    chain_base.wrapping_add(i + 1)
+                } else {
+                    core::ptr::null_mut()
+                },
+                __bindgen_anon_1: raw::ib_recv_wr__bindgen_ty_1 { wr_id: *wr_id },
+                sg_list: sg_base.wrapping_add(i),
+                num_sge: 1,
+            };
+        }
+        let mut bad: *const raw::ib_recv_wr = core::ptr::null();
+        // SAFETY: The QP is valid; the chain and its scatter entries live on this stack frame
+        // for the call (providers copy them), every `next` points into `chain` or is null.
+        let ret = unsafe { raw::ib_post_recv(self.as_raw(), chain_base, &mut bad) };
+        if ret == 0 {
+            return Ok(());
+        }
+        // The provider points `bad` at the first WR it did not post, an element of `chain`.
+        let posted = (bad as usize)
+            .checked_sub(chain_base as usize)
+            .map_or(0, |off| off / core::mem::size_of::<raw::ib_recv_wr>())
+            .min(wrs.len());
+        Err((posted, Error::from_errno(ret)))
     }
 
     fn post_send(&self, wr: &raw::ib_send_wr) -> Result {
