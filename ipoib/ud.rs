@@ -158,7 +158,7 @@ impl CqHandler for Priv {
 }
 
 impl Ud {
-    /// Creates the PD, CQs and UD QP of an interface, sized by the module parameters.
+    /// Creates the PD, CQs and UD QP of an interface, sized by its ring sizes (`ethtool -g`).
     pub(crate) fn new(p: &Arc<Priv>) -> Result<Arc<Self>> {
         let rx_size = p.rx_ring.load(Ordering::Relaxed) as usize;
         let tx_size = p.tx_ring.load(Ordering::Relaxed) as usize;

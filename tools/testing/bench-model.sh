@@ -128,7 +128,9 @@ echo
 echo "bench: software ConnectX-3 (mlx4_model), ${T}s each, median of $ROUNDS alternating rounds (min-max)"
 echo "bench: model ib_send_bw RC 64 KiB (C mlx4_ib)  ${sbw:-?} Mbit/s"
 echo "bench: model ib_send_lat 2 B (typical, C)      ${lat:-?} us"
-for m in cmlx4 rsmlx4; do
+mlx4s="cmlx4 rsmlx4"
+[ "$ours_up" = skipped ] && mlx4s=cmlx4
+for m in $mlx4s; do
 	case $m in cmlx4) mn="C mlx4_ib   " ;; rsmlx4) mn="Rust mlx4_ib" ;; esac
 	for mode in dg cm; do
 		case $mode in dg) md=datagram ;; cm) md=connected ;; esac
@@ -165,7 +167,7 @@ for mode in dg cm; do
 	echo "bench: paired C/Rust ib_ipoib ping RTT $mode (C mlx4_ib)   $(paired \
 		$d.c.${mode}lat $d.rs.${mode}lat)"
 done
-for ipo in c rs; do
+[ "$ours_up" = skipped ] || for ipo in c rs; do
 	for mode in dg cm; do
 		echo "bench: ratio Rust/C mlx4_ib, $ipo ib_ipoib $mode          $(ratio \
 			"$(med /tmp/bench.rsmlx4.$ipo.$mode)" "$(med /tmp/bench.cmlx4.$ipo.$mode)")"
