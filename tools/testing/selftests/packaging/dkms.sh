@@ -8,7 +8,9 @@
 # soft-RoCE. A kernel without CONFIG_RUST and one built with another rustc,
 # installed beside it, are skipped with the reason, never half-built. Removing
 # the package takes the modules away: modprobe loads the C drivers again.
-# timeout: 1800
+# The DKMS build of both Rust modules takes most of it: 25-28 minutes under TCG on
+# a 2-core host (28 on a slow day, which left too little of the old 1800 s).
+# timeout: 2700
 # exercises: ours
 . "$(dirname "$0")/../lib.sh"
 [ "$NVMS" = 2 ] || skip "needs two VMs"
@@ -21,7 +23,7 @@ c_mlx4=$mods/kernel/drivers/infiniband/hw/mlx4/mlx4_ib.ko
 
 if [ "$VM_NAME" = b ]; then
 	# The peer: our ib_ipoib from the run's module tree, pinged from vm a's DKMS build.
-	barrier dkms-installed 1700 || fail "vm a did not install the package"
+	barrier dkms-installed 2500 || fail "vm a did not install the package"
 	check "set up rxe0 and ib0" setup_ipoib 1500
 	barrier pinged 300 || true
 	teardown_ipoib
