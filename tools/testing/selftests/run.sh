@@ -13,7 +13,7 @@
 # "# swiotlb: yes" once more in a VM with swiotlb=force (reported as
 # ID:swiotlb). A test passes when it passes in every VM and left no kernel
 # splat. Logs are kept in DIR (default ${TMPDIR:-/tmp}/ipoib-rs-selftests, and
-# DIR-model, DIR-swiotlb).
+# DIR-model, DIR-swiotlb, DIR-rust and DIR-pkg).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,9 +49,15 @@ done
 # (kernel DMA only: bounce buffers would hide user memory from the HCA) run a
 # second time in a VM booted with swiotlb=force, so that a driver that reads a
 # buffer before unmapping (or syncing) it sees stale data.
-fabric=() model=() swio=() rust=()
+#
+# Tests under packaging/ (the DKMS package, built inside vm a under TCG: most
+# of half an hour, during which vm b idles) run in a VM pair of their own,
+# beside the one-VM groups, so that two vCPUs are busy as in the soft-RoCE
+# group, and make check stays within its time.
+fabric=() model=() swio=() rust=() pkg=()
 for t in "${tests[@]}"; do
 	case "$t" in
+	packaging/*) pkg+=("$t") ;;
 	mlx4_model/*)
 		model+=("$t")
 		grep -q '^# swiotlb: yes' "$t" && swio+=("$t")
@@ -79,9 +85,14 @@ run_group() {
 	echo $? >"$dir.rc"
 }
 
-rm -f "$out.rc" "$out-model.rc" "$out-swiotlb.rc" "$out-rust.rc"
+rm -f "$out.rc" "$out-model.rc" "$out-swiotlb.rc" "$out-rust.rc" "$out-pkg.rc"
 if [ ${#fabric[@]} -gt 0 ]; then
 	run_group "$out" "$nvms" -k "$repo/ib_ipoib.ko" -k "$repo/mlx4_ib.ko" -- "${fabric[@]}"
+fi
+pkg_pid=
+if [ ${#pkg[@]} -gt 0 ]; then
+	run_group "$out-pkg" "$nvms" -k "$repo/ib_ipoib.ko" -k "$repo/mlx4_ib.ko" -- "${pkg[@]}" &
+	pkg_pid=$!
 fi
 if [ ${#model[@]} -gt 0 ]; then
 	run_group "$out-model" 1 -m -k "$repo/mlx4_model.ko" -- "${model[@]}"
@@ -95,15 +106,18 @@ if [ ${#swio[@]} -gt 0 ]; then
 	run_group "$out-swiotlb" 1 -m -a swiotlb=65536,force -k "$repo/mlx4_model.ko" -- "${swio[@]}"
 fi
 
+[ -n "$pkg_pid" ] && wait "$pkg_pid"
+
 pass=0 fail=0 skipped=0 n=0 ours=0 ref=0
 echo "TAP version 13"
 echo "1..$((${#tests[@]} + ${#swio[@]} + ${#rust[@]}))"
-for t in "${fabric[@]}" "${model[@]}" "${rust[@]/%/@rust}" "${swio[@]/%/@swiotlb}"; do
+for t in "${fabric[@]}" "${pkg[@]}" "${model[@]}" "${rust[@]/%/@rust}" "${swio[@]/%/@swiotlb}"; do
 	n=$((n + 1))
 	case "$t" in
 	*@swiotlb) t=${t%@swiotlb} dir=$out-swiotlb vms=(a) suffix=:swiotlb ;;
 	*@rust) t=${t%@rust} dir=$out-rust vms=(a) suffix=:rust_mlx4_ib ;;
 	mlx4_model/*) dir=$out-model vms=(a) suffix= ;;
+	packaging/*) dir=$out-pkg vms=(a) suffix=; [ "$nvms" = 2 ] && vms+=(b) ;;
 	*) dir=$out vms=(a) suffix=; [ "$nvms" = 2 ] && vms+=(b) ;;
 	esac
 	id=$(echo "$t" | sed 's/\.sh$//; s,/,:,g')
@@ -148,7 +162,7 @@ for t in "${fabric[@]}" "${model[@]}" "${rust[@]/%/@rust}" "${swio[@]/%/@swiotlb
 		done
 	fi
 done
-for dir in "$out" "$out-model" "$out-rust" "$out-swiotlb"; do
+for dir in "$out" "$out-pkg" "$out-model" "$out-rust" "$out-swiotlb"; do
 	[ -f "$dir.rc" ] || continue
 	if [ "$(cat "$dir.rc")" != 0 ]; then
 		echo "# the VM run itself failed (deadline, crash or splat outside a test):"
