@@ -5,7 +5,7 @@
 //! neither ran CLOSE_PORT since.
 
 use crate::engine::{Events, Scratch};
-use crate::hca::Hca;
+use crate::hca::{busy_poll_param, Hca};
 use crate::rust_bindings::raw;
 use crate::rust_bindings::workqueue::{impl_delayed_work, DelayedWork};
 use core::ptr;
@@ -117,7 +117,8 @@ impl Fabric {
         self.irq_events.store(ptr::null_mut(), Ordering::Release);
     }
 
-    /// The engine work item: passes while there is work, then polls again in a jiffy.
+    /// The engine work item: passes while there is work, then polls again in a jiffy (at once
+    /// with `busy_poll` set, for the latency benchmark).
     fn engine_run(self: Arc<Self>) {
         let busy = {
             let mut scratch = self.scratch.lock();
@@ -131,7 +132,8 @@ impl Fabric {
             busy
         };
         if self.enabled.load(Ordering::Acquire) && self.hca_ptrs().iter().any(|p| !p.is_null()) {
-            DelayedWork::queue(&self, if busy { 0 } else { 1 });
+            let now = busy || busy_poll_param::get() != 0;
+            DelayedWork::queue(&self, if now { 0 } else { 1 });
         }
     }
 

@@ -94,6 +94,10 @@ c_int_param!(
     pub(crate) rsvd_lkey_param => mlx4_model_rsvd_lkey
 );
 c_int_param!(
+    /// `busy_poll`: an idle engine passes again at once instead of a jiffy later.
+    pub(crate) busy_poll_param => mlx4_model_busy_poll
+);
+c_int_param!(
     /// `offloads`: IPoIB checksum offload and UD LSO are advertised and executed.
     pub(crate) offloads_param => mlx4_model_offloads
 );

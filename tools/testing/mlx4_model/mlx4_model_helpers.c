@@ -45,6 +45,11 @@ int mlx4_model_csum_ok;
 module_param_named(csum_ok, mlx4_model_csum_ok, int, 0444);
 MODULE_PARM_DESC(csum_ok, "UD receive CQEs that report verified IPv4 and TCP/UDP checksums (read-only)");
 
+int mlx4_model_busy_poll;
+module_param_named(busy_poll, mlx4_model_busy_poll, int, 0644);
+MODULE_PARM_DESC(busy_poll,
+		 "1: the engine passes again at once even when it found no work, as a real HCA notices a doorbell at once (the latency benchmark; costs the CPU), 0 (default): an idle engine polls once a jiffy");
+
 int mlx4_model_inject;
 module_param_named(inject, mlx4_model_inject, int, 0644);
 MODULE_PARM_DESC(inject,
