@@ -437,7 +437,7 @@ impl Priv {
         let rx_limit = if srq > 0 { qp.min(srq) } else { qp };
         (
             params::ring_max(rx_limit, params::MIN_QUEUE_SIZE),
-            params::ring_max(qp, 2 * params::MAX_SEND_CQE),
+            params::ring_max(qp, params::MIN_SEND_QUEUE_SIZE),
         )
     }
 
@@ -1079,7 +1079,7 @@ impl net::EthtoolOps for IpoibOps {
         // loading the module again).
         let (rx_max, tx_max) = p.ring_max();
         let rx = params::ring_request(rx, params::MIN_QUEUE_SIZE, rx_max);
-        let tx = params::ring_request(tx, 2 * params::MAX_SEND_CQE, tx_max);
+        let tx = params::ring_request(tx, params::MIN_SEND_QUEUE_SIZE, tx_max);
         if (rx, tx)
             == (
                 p.rx_ring.load(Ordering::Relaxed),

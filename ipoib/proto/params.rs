@@ -8,6 +8,8 @@ pub(crate) const MIN_QUEUE_SIZE: i32 = 2;
 pub(crate) const MAX_QUEUE_SIZE: i32 = 8192;
 /// TX completions polled per batch (`MAX_SEND_CQE`); the send ring holds at least two batches.
 pub(crate) const MAX_SEND_CQE: i32 = 64;
+/// Smallest send ring: two batches of completions.
+pub(crate) const MIN_SEND_QUEUE_SIZE: i32 = 2 * MAX_SEND_CQE;
 /// Largest `max_nonsrq_conn_qp` (`IPOIB_CM_MAX_CONN_QP`).
 pub(crate) const CM_MAX_CONN_QP: i32 = 4096;
 
@@ -36,7 +38,7 @@ pub(crate) fn recv_queue_size(v: i32) -> i32 {
 
 /// Returns the effective `send_queue_size` for the requested value.
 pub(crate) fn send_queue_size(v: i32) -> i32 {
-    ring_size(v, (2 * MAX_SEND_CQE).max(MIN_QUEUE_SIZE))
+    ring_size(v, MIN_SEND_QUEUE_SIZE.max(MIN_QUEUE_SIZE))
 }
 
 /// Returns the most ring entries `ethtool -G` offers on a device whose queues take at most
@@ -73,7 +75,7 @@ mod tests {
     #[test]
     fn ethtool_rings() {
         let rx_min = MIN_QUEUE_SIZE;
-        let tx_min = 2 * MAX_SEND_CQE;
+        let tx_min = MIN_SEND_QUEUE_SIZE;
         // The maximum is a power of two within the device's limit and the driver's.
         assert_eq!(ring_max(16384, rx_min), 8192);
         assert_eq!(ring_max(16351, rx_min), 8192);
