@@ -21,11 +21,11 @@ use crate::proto::{header, roce};
 use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::error::code::{ECONNRESET, EHOSTUNREACH};
 use crate::rust_bindings::net::{
-    MappedPage, MappedSkBuff, MappedTxSkBuff, Napi, NetDevice, PacketType, SkBuff, TX_SGE,
+    MappedPage, MappedSkBuff, Napi, NetDevice, PacketType, SkBuff, TxBuf,
 };
 use crate::rust_bindings::rdma::{
     CmEvent, CmHandler, CmId, CmIdRef, Cq, Gid, Mtu, NewCm, PathRec, Pd, QpId, QpState, RcQp,
-    RcQpCaps, ReqParams, RoceReq, Sge, Srq, Wc, MAX_SGE,
+    RcQpCaps, ReqParams, RoceReq, Sge, Srq, Wc, WcBatch, MAX_SGE,
 };
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use crate::rust_bindings::workqueue::{secs_to_jiffies, DelayedWork};
@@ -235,18 +235,12 @@ impl Cm {
         wr_id: u64,
         buf: RxBuf,
     ) -> Result {
-        let mut sges = [Sge {
-            addr: 0,
-            len: 0,
-            lkey: self.lkey,
-        }; MAX_SGE];
-        sges[0].addr = buf.head.addr();
-        sges[0].len = buf.head.len();
+        let mut sges = [Sge::default(); MAX_SGE];
+        sges[0] = Sge::new(buf.head.addr(), buf.head.len(), self.lkey);
         let mut n = 1;
         for pg in buf.pages.iter().flatten() {
             if let Some(s) = sges.get_mut(n) {
-                s.addr = pg.addr();
-                s.len = PAGE_SIZE as u32;
+                *s = Sge::new(pg.addr(), PAGE_SIZE as u32, self.lkey);
                 n += 1;
             }
         }
@@ -303,12 +297,13 @@ impl Cm {
 
     /// Handles receive completions, up to `budget` (NAPI poll); returns how many.
     pub(crate) fn poll_rx(&self, p: &Priv, napi: &Napi<Priv>, budget: usize) -> usize {
-        let mut wcs = [Wc::default(); WC_BATCH];
+        let mut batch = WcBatch::<WC_BATCH>::new();
         let mut done = 0;
         while done < budget {
             let want = WC_BATCH.min(budget - done);
-            let n = self.rx_cq.poll(&mut wcs[..want]).unwrap_or(0);
-            for wc in &wcs[..n] {
+            let wcs = self.rx_cq.poll_batch(&mut batch, want);
+            let n = wcs.len();
+            for wc in wcs {
                 self.handle_rx(p, napi, wc);
             }
             done += n;
@@ -757,7 +752,7 @@ struct TxInner {
     /// changes must not run under it).
     qp: Option<Arc<RcQp>>,
     cq: Option<Cq<Priv>>,
-    slots: KVec<Option<MappedTxSkBuff>>,
+    slots: KVec<TxBuf>,
     head: u64,
     tail: u64,
     /// Packets (with their pseudo header) waiting for the connection.
@@ -861,32 +856,31 @@ impl TxConn {
             skb.send_too_big(mtu.saturating_sub(header::ENCAP_LEN as u32));
             return;
         }
-        let Some(buf) = crate::ud::map_for_send(p, skb, cm.tx_sge) else {
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        let outstanding = inner.head - inner.tail;
+        let wr_id = inner.head;
+        let idx = (wr_id % tx_size as u64) as usize;
+        let (Some(qp), Some(slot)) = (inner.qp.as_ref(), inner.slots.get_mut(idx)) else {
+            drop(guard);
+            inc(&s.tx_dropped);
             return;
         };
-        let mut inner = self.inner.lock();
-        let outstanding = inner.head - inner.tail;
-        if outstanding >= tx_size as u64 {
+        if outstanding >= tx_size as u64 || slot.is_busy() {
             dev.stop_queue();
-            drop(inner);
+            drop(guard);
             inc(&s.tx_dropped);
             return;
         }
-        let wr_id = inner.head;
-        let mut sges = [Sge::default(); TX_SGE];
-        let sges = buf.sges(cm.lkey, &mut sges);
-        let posted = inner
-            .qp
-            .as_ref()
-            .map_or(Err(ENODEV), |qp| qp.post_send(wr_id, sges));
-        if posted.is_err() {
-            drop(inner);
+        // Mapped in place: the scatter entries are posted from the slot.
+        let Some(sges) = crate::ud::map_for_send(p, slot, skb, (cm.tx_sge, cm.lkey)) else {
+            return;
+        };
+        if qp.post_send(wr_id, sges).is_err() {
+            slot.release();
+            drop(guard);
             inc(&s.tx_errors);
             return;
-        }
-        let idx = (wr_id % tx_size as u64) as usize;
-        if let Some(slot) = inner.slots.get_mut(idx) {
-            *slot = Some(buf);
         }
         inner.head += 1;
         if inner.head - inner.tail >= tx_size as u64 - 1 {
@@ -897,38 +891,38 @@ impl TxConn {
     /// Frees completed sends; returns whether the ring is still more than half full.
     fn reap(&self, tx_size: usize) -> bool {
         let s = &self.priv_.stats;
-        let mut wcs = [Wc::default(); WC_BATCH];
+        let mut batch = WcBatch::<WC_BATCH>::new();
         let mut failed = false;
-        let mut inner = self.inner.lock();
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
         loop {
-            let n = match &inner.cq {
-                Some(cq) => cq.poll(&mut wcs).unwrap_or(0),
-                None => 0,
+            let wcs = match &inner.cq {
+                Some(cq) => cq.poll_batch(&mut batch, WC_BATCH),
+                None => &[],
             };
-            if n == 0 {
+            if wcs.is_empty() {
                 break;
             }
-            for wc in &wcs[..n] {
+            for wc in wcs {
                 let idx = (wc.wr_id() % tx_size as u64) as usize;
-                let Some(buf) = inner.slots.get_mut(idx).and_then(Option::take) else {
+                // Freed in its slot.
+                let Some(len) = inner.slots.get_mut(idx).and_then(TxBuf::release) else {
                     continue;
                 };
                 inner.tail += 1;
                 if wc.is_success() {
                     inc(&s.tx_packets);
-                    s.tx_bytes
-                        .fetch_add(u64::from(buf.skb_len()), Ordering::Relaxed);
+                    s.tx_bytes.fetch_add(u64::from(len), Ordering::Relaxed);
                 } else {
                     if !wc.is_flush() {
                         inc(&s.tx_errors);
                     }
                     failed = true;
                 }
-                drop(buf);
             }
         }
         let busy = inner.head - inner.tail > tx_size as u64 / 2;
-        drop(inner);
+        drop(guard);
         if failed {
             // The QP is in the error state: the connection is gone (C frees it, and the next
             // packet to the peer connects again).
@@ -988,7 +982,7 @@ impl TxConn {
         qp.init(p.port, pkey_index)?;
         let mut slots = KVec::with_capacity(cm.tx_size, GFP_KERNEL)?;
         for _ in 0..cm.tx_size {
-            slots.push(None, GFP_KERNEL)?;
+            slots.push(TxBuf::new(), GFP_KERNEL)?;
         }
         let id = CmId::new(
             &p.device,

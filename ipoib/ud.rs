@@ -12,11 +12,11 @@ use crate::proto::header::{self, GrhLayout, TxClass};
 use crate::proto::{mtu, roce};
 use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::net::{
-    self, MappedSkBuff, MappedTxSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff, TX_SGE,
+    self, MappedSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff, TxBuf, TX_SGE,
 };
 use crate::rust_bindings::rdma::{
     query_path, Ah, Cq, CqHandler, Gid, McMember, NetworkHdr, PathHandler, PathRec, PathRequest,
-    Pd, Sge, UdOffload, UdQp, UdQpCaps, Wc, MAX_SGE,
+    Pd, RecvChain, Sge, UdOffload, UdQp, UdQpCaps, Wc, WcBatch, MAX_SGE,
 };
 use crate::rust_bindings::sync::{new_spinlock_bh, SpinLockBh};
 use core::sync::atomic::Ordering;
@@ -37,12 +37,18 @@ pub(crate) fn tx_sge(p: &Priv) -> usize {
     (p.device.max_send_sge() as usize).clamp(1, TX_SGE.min(MAX_SGE))
 }
 
-/// Detaches `skb` from its socket and route and maps it for `p`'s device to send in at most
-/// `sge` pieces; counts the drop if that fails (`tx_errors` for a mapping error, as C).
-pub(crate) fn map_for_send(p: &Priv, mut skb: SkBuff, sge: usize) -> Option<MappedTxSkBuff> {
+/// Detaches `skb` from its socket and route and maps it into send ring slot `slot` for `p`'s
+/// device to send in at most `sge` pieces under `lkey`; returns the scatter entries, or
+/// counts the drop if that fails (`tx_errors` for a mapping error, as C).
+pub(crate) fn map_for_send<'a>(
+    p: &Priv,
+    slot: &'a mut TxBuf,
+    mut skb: SkBuff,
+    (sge, lkey): (usize, u32),
+) -> Option<&'a [Sge]> {
     skb.orphan();
-    match skb.dma_map_tx(&p.device, sge) {
-        Ok(buf) => Some(buf),
+    match slot.map(skb, &p.device, lkey, sge) {
+        Ok(sges) => Some(sges),
         Err(e) => {
             let s = &p.stats;
             inc(if e == EIO {
@@ -62,44 +68,19 @@ const MAX_MCAST_QUEUE: usize = 64;
 /// How long the SA has to answer a path query (`path_rec_start`).
 const PATH_QUERY_TIMEOUT_MS: u32 = 1000;
 
+/// A send ring slot: the packet, mapped in place, and its destination.
 struct TxSlot {
-    buf: MappedTxSkBuff,
+    buf: TxBuf,
     /// The destination's handle, alive until the send completes.
-    ah: Arc<Ah>,
+    ah: Option<Arc<Ah>>,
 }
 
 struct TxRing {
-    slots: KVec<Option<TxSlot>>,
+    slots: KVec<TxSlot>,
     /// Sends posted (wr_id of the next one).
     head: u64,
     /// Sends completed.
     tail: u64,
-}
-
-/// Receive buffers to post as one chain, with their ring slots (the WR ids).
-struct Refill {
-    wrs: [(u64, Sge); WC_BATCH],
-    bufs: [Option<MappedSkBuff>; WC_BATCH],
-    n: usize,
-}
-
-impl Refill {
-    fn new() -> Self {
-        Self {
-            wrs: [(0, Sge::default()); WC_BATCH],
-            bufs: [const { None }; WC_BATCH],
-            n: 0,
-        }
-    }
-
-    /// Adds `buf` for slot `idx` (at most [`WC_BATCH`] buffers: one per completion).
-    fn push(&mut self, ud: &Ud, idx: usize, buf: MappedSkBuff) {
-        if let (Some(wr), Some(slot)) = (self.wrs.get_mut(self.n), self.bufs.get_mut(self.n)) {
-            *wr = (idx as u64, ud.sge(&buf));
-            *slot = Some(buf);
-            self.n += 1;
-        }
-    }
 }
 
 /// Packets waiting for the address handle of their destination.
@@ -184,7 +165,13 @@ impl Ud {
         }
         let mut slots = KVec::with_capacity(tx_size, GFP_KERNEL)?;
         for _ in 0..tx_size {
-            slots.push(None, GFP_KERNEL)?;
+            slots.push(
+                TxSlot {
+                    buf: TxBuf::new(),
+                    ah: None,
+                },
+                GFP_KERNEL,
+            )?;
         }
         let lkey = pd.local_dma_lkey();
         Arc::pin_init(
@@ -223,11 +210,7 @@ impl Ud {
     }
 
     fn sge(&self, buf: &MappedSkBuff) -> Sge {
-        Sge {
-            addr: buf.addr(),
-            len: buf.len(),
-            lkey: self.lkey,
-        }
+        Sge::new(buf.addr(), buf.len(), self.lkey)
     }
 
     fn alloc_rx(&self, dev: &NetDevice, p: &Priv) -> Result<MappedSkBuff> {
@@ -274,15 +257,23 @@ impl Ud {
         p.napi.disable();
         // The QP in the error state flushes every posted WR; collect those completions so the
         // buffers come back, for up to 5 s like C, then free what is left.
-        let mut wcs = [Wc::default(); WC_BATCH];
+        let mut batch = WcBatch::<WC_BATCH>::new();
         for _ in 0..500 {
-            while let Ok(n @ 1..) = self.recv_cq.poll(&mut wcs) {
-                for wc in &wcs[..n] {
+            loop {
+                let wcs = self.recv_cq.poll_batch(&mut batch, WC_BATCH);
+                if wcs.is_empty() {
+                    break;
+                }
+                for wc in wcs {
                     self.take_rx(wc.wr_id());
                 }
             }
-            while let Ok(n @ 1..) = self.send_cq.poll(&mut wcs) {
-                self.complete_tx(p, &wcs[..n]);
+            loop {
+                let wcs = self.send_cq.poll_batch(&mut batch, WC_BATCH);
+                if wcs.is_empty() {
+                    break;
+                }
+                self.complete_tx(p, wcs);
             }
             if self.rx_empty() && self.tx_empty() {
                 break;
@@ -295,7 +286,8 @@ impl Ud {
         {
             let mut tx = self.tx.lock();
             for slot in tx.slots.iter_mut() {
-                *slot = None;
+                slot.buf.release();
+                slot.ah = None;
             }
             tx.tail = tx.head;
         }
@@ -695,21 +687,23 @@ impl Ud {
             None if skb.csum_partial() => UdOffload::Csum,
             None => UdOffload::None,
         };
-        let Some(buf) = map_for_send(&p, skb, self.tx_sge) else {
-            return;
-        };
         let mut tx = self.tx.lock();
         let outstanding = tx.head - tx.tail;
-        if outstanding >= self.tx_size as u64 {
-            // The queue is stopped before the ring fills, so this does not happen.
-            dev.stop_queue();
-            inc(&s.tx_dropped);
-            return;
-        }
-        let idx = (tx.head % self.tx_size as u64) as usize;
         let wr_id = tx.head;
-        let mut sges = [Sge::default(); TX_SGE];
-        let sges = buf.sges(self.lkey, &mut sges);
+        let idx = (wr_id % self.tx_size as u64) as usize;
+        let slot = match tx.slots.get_mut(idx) {
+            // The queue is stopped before the ring fills, so a busy slot does not happen.
+            Some(slot) if outstanding < self.tx_size as u64 && !slot.buf.is_busy() => slot,
+            _ => {
+                dev.stop_queue();
+                inc(&s.tx_dropped);
+                return;
+            }
+        };
+        // Mapped in place: the scatter entries are posted from the slot.
+        let Some(sges) = map_for_send(&p, &mut slot.buf, skb, (self.tx_sge, self.lkey)) else {
+            return;
+        };
         if let Err(e) = self.qp.post_send(
             wr_id,
             sges,
@@ -719,11 +713,10 @@ impl Ud {
         ) {
             pr_debug!("{}: post_send failed: {:?}\n", dev.name(), e);
             inc(&s.tx_errors);
+            slot.buf.release();
             return;
         }
-        if let Some(slot) = tx.slots.get_mut(idx) {
-            *slot = Some(TxSlot { buf, ah });
-        }
+        slot.ah = Some(ah);
         tx.head += 1;
         if tx.head - tx.tail >= self.tx_size as u64 - 1 {
             dev.stop_queue();
@@ -732,9 +725,8 @@ impl Ud {
 
     /// Frees the sends of a batch of completions (at most [`WC_BATCH`]) under one lock of
     /// the ring, counts them, and returns the sends still outstanding. The buffers are freed
-    /// under the lock (moved out, a batch of them would take kilobytes of the interrupt stack
-    /// NAPI may run on); the address handles are let go after it, since one may be the last
-    /// reference to a handle the cache replaced.
+    /// in their slots, under the lock; the address handles are let go after it, since one may
+    /// be the last reference to a handle the cache replaced.
     fn complete_tx(&self, p: &Priv, wcs: &[Wc]) -> u64 {
         let s = &p.stats;
         let (mut packets, mut bytes) = (0, 0);
@@ -742,14 +734,17 @@ impl Ud {
         let mut tx = self.tx.lock();
         for (wc, ah) in wcs.iter().zip(ahs.iter_mut()) {
             let idx = (wc.wr_id() % self.tx_size as u64) as usize;
-            let Some(slot) = tx.slots.get_mut(idx).and_then(Option::take) else {
+            let Some(slot) = tx.slots.get_mut(idx) else {
                 continue;
             };
+            let Some(len) = slot.buf.release() else {
+                continue;
+            };
+            *ah = slot.ah.take();
             tx.tail += 1;
-            *ah = Some(slot.ah);
             if wc.is_success() {
                 packets += 1;
-                bytes += u64::from(slot.buf.skb_len());
+                bytes += u64::from(len);
             } else if !wc.is_flush() {
                 inc(&s.tx_errors);
                 pr_debug!("send completion error {}\n", wc.status());
@@ -769,12 +764,16 @@ impl Ud {
     /// The queue is woken only if `others_busy` (connected-mode rings) is false. Returns how
     /// many completions it handled.
     pub(crate) fn reap_tx(&self, p: &Priv, dev: &NetDevice, others_busy: bool) -> usize {
-        let mut wcs = [Wc::default(); WC_BATCH];
+        let mut batch = WcBatch::<WC_BATCH>::new();
         let mut reaped = 0;
         let mut outstanding = None;
-        while let Ok(n @ 1..) = self.send_cq.poll(&mut wcs) {
-            outstanding = Some(self.complete_tx(p, &wcs[..n]));
-            reaped += n;
+        loop {
+            let wcs = self.send_cq.poll_batch(&mut batch, WC_BATCH);
+            if wcs.is_empty() {
+                break;
+            }
+            outstanding = Some(self.complete_tx(p, wcs));
+            reaped += wcs.len();
         }
         if dev.queue_stopped() && !others_busy && dev.is_running() {
             let outstanding = outstanding.unwrap_or_else(|| {
@@ -794,66 +793,62 @@ impl Ud {
         (tx.head, tx.tail)
     }
 
-    /// Takes the buffers of a batch of receive completions (at most [`WC_BATCH`]) under one
-    /// lock of the ring, puts a fresh buffer in place of each packet (or the same one back
-    /// when the packet is dropped), posts them as one chain, and returns the packets to hand
-    /// up with [`Ud::receive`], in completion order.
+    /// Takes the buffers of a batch of receive completions (at most [`WC_BATCH`]) out of the
+    /// ring under one lock, puts a fresh buffer in each slot (or the same one back when the
+    /// packet is dropped), posts them as one chain, and returns the packets to hand up with
+    /// [`Ud::receive`], in completion order. The slots are filled before the post: no
+    /// completion for them can come before it.
     ///
-    /// Not inlined: its frame (kilobytes of buffers and work requests) is gone before the
-    /// packets go up the stack, on the interrupt stack NAPI may run on.
+    /// Not inlined: its frame (the chain of work requests) is gone before the packets go up
+    /// the stack, on the interrupt stack NAPI may run on.
     #[inline(never)]
     fn refill_rx(&self, p: &Priv, dev: &NetDevice, wcs: &[Wc]) -> [Option<SkBuff>; WC_BATCH] {
         let s = &p.stats;
-        let mut bufs: [Option<MappedSkBuff>; WC_BATCH] = [const { None }; WC_BATCH];
+        let mut got: [Option<SkBuff>; WC_BATCH] = [const { None }; WC_BATCH];
+        let mut chain = RecvChain::new();
         {
             let mut ring = self.rx.lock();
-            for (buf, wc) in bufs.iter_mut().zip(wcs) {
-                *buf = usize::try_from(wc.wr_id())
+            for (wc, got) in wcs.iter().zip(got.iter_mut()) {
+                let Some(slot) = usize::try_from(wc.wr_id())
                     .ok()
-                    .and_then(|idx| ring.get_mut(idx)?.take());
-            }
-        }
-        let mut refill = Refill::new();
-        let mut got: [Option<SkBuff>; WC_BATCH] = [const { None }; WC_BATCH];
-        for ((buf, wc), got) in bufs.iter_mut().zip(wcs).zip(got.iter_mut()) {
-            let Some(buf) = buf.take() else {
-                continue;
-            };
-            let idx = wc.wr_id() as usize;
-            if !wc.is_success() {
-                if wc.is_flush() {
+                    .and_then(|idx| ring.get_mut(idx))
+                else {
+                    continue;
+                };
+                let Some(buf) = slot.take() else {
+                    continue;
+                };
+                let repost = if wc.is_success() {
+                    // Replace the buffer before handing this one up; without one, drop the
+                    // packet and reuse its buffer.
+                    match self.alloc_rx(dev, p) {
+                        Ok(new) => {
+                            *got = Some(buf.unmap());
+                            new
+                        }
+                        Err(_) => {
+                            inc(&s.rx_dropped);
+                            buf
+                        }
+                    }
+                } else if wc.is_flush() {
                     // Flushes outside `stop` mean the provider moved the QP to the error
-                    // state (soft-RoCE does when its link goes away): restart it.
+                    // state (soft-RoCE does when its link goes away): restart it. The buffer
+                    // is freed.
                     Priv::schedule_reset(self.recv_cq.handler());
+                    continue;
                 } else {
-                    inc(&s.rx_errors);
                     // The buffer is still mapped and its contents are of no use: post it
                     // again.
-                    refill.push(self, idx, buf);
-                }
-                continue;
-            }
-            // Replace the buffer before handing this one up; without one, drop the packet
-            // and reuse its buffer.
-            match self.alloc_rx(dev, p) {
-                Ok(new) => {
-                    refill.push(self, idx, new);
-                    *got = Some(buf.unmap());
-                }
-                Err(_) => {
-                    inc(&s.rx_dropped);
-                    refill.push(self, idx, buf);
-                }
+                    inc(&s.rx_errors);
+                    buf
+                };
+                chain.push(wc.wr_id(), self.sge(&repost));
+                *slot = Some(repost);
             }
         }
-        self.post_refill(dev, refill);
-        got
-    }
-
-    /// Posts the buffers of `refill` as one chain and puts them in their ring slots.
-    fn post_refill(&self, dev: &NetDevice, refill: Refill) {
-        let n = refill.n;
-        if let Err((posted, e)) = self.qp.post_recv_batch(&refill.wrs[..n]) {
+        let n = chain.len();
+        if let Err((posted, e)) = self.qp.post_recv_chain(&mut chain) {
             // The rest stay in the ring unposted, freed when the interface stops; the QP is
             // in the error state or being reset.
             pr_debug!(
@@ -864,12 +859,7 @@ impl Ud {
                 e
             );
         }
-        let mut ring = self.rx.lock();
-        for ((wr_id, _), buf) in refill.wrs[..n].iter().zip(refill.bufs) {
-            if let (Some(slot), Some(buf)) = (ring.get_mut(*wr_id as usize), buf) {
-                *slot = Some(buf);
-            }
-        }
+        got
     }
 
     /// Hands up the packet of receive completion `wc`, in `skb` (unmapped).
@@ -962,12 +952,13 @@ impl NapiPoll for Priv {
         };
         let budget_u = usize::try_from(budget).unwrap_or(0);
         let mut done = 0usize;
-        let mut wcs = [Wc::default(); WC_BATCH];
+        let mut batch = WcBatch::<WC_BATCH>::new();
         while done < budget_u {
             let want = WC_BATCH.min(budget_u - done);
-            let n = ud.recv_cq.poll(&mut wcs[..want]).unwrap_or(0);
-            let got = ud.refill_rx(self, napi.dev(), &wcs[..n]);
-            for (skb, wc) in got.into_iter().zip(&wcs[..n]) {
+            let wcs = ud.recv_cq.poll_batch(&mut batch, want);
+            let n = wcs.len();
+            let got = ud.refill_rx(self, napi.dev(), wcs);
+            for (skb, wc) in got.into_iter().zip(wcs) {
                 if let Some(skb) = skb {
                     ud.receive(self, napi, skb, wc);
                 }

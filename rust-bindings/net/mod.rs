@@ -25,9 +25,7 @@ pub(crate) use napi::{HasNapi, Napi, NapiPoll};
 pub(crate) use notifier::{NetdevEvent, NetdevEvents, NetdevNotifier};
 pub(crate) use ops::{DeviceOps, HeaderOps, LinkStats, McList, Ops};
 pub(crate) use registration::{Config, NewLink, Registration};
-pub(crate) use skb::{
-    MappedPage, MappedSkBuff, MappedTxSkBuff, PacketType, SkBuff, SkBuffRef, TX_SGE,
-};
+pub(crate) use skb::{MappedPage, MappedSkBuff, PacketType, SkBuff, SkBuffRef, TxBuf, TX_SGE};
 pub(crate) use sysfs::{attr_group, Attr, AttrGroup, Attributes, ShowBuf, SysfsGroup};
 
 pub(crate) use napi::impl_has_napi;

@@ -446,25 +446,28 @@ impl Drop for MappedSkBuff {
 /// The most pieces a sent skb is mapped in: its linear part and every page fragment.
 pub(crate) const TX_SGE: usize = raw::MAX_SKB_FRAGS as usize + 1;
 
-/// An skb mapped for an RDMA device to read, its linear part (unless empty) and each page
-/// fragment a scatter entry of the send (`ipoib_dma_map_tx`). Dropping it unmaps them and
-/// frees the skb.
-pub(crate) struct MappedTxSkBuff {
-    skb: SkBuff,
+/// A slot of a send ring: empty, or an skb mapped for an RDMA device to read, its linear
+/// part (unless empty) and each page fragment a scatter entry of the send
+/// (`struct ipoib_tx_buf`, `ipoib_dma_map_tx`). The skb is mapped in place and the scatter
+/// entries are kept in the slot, ready to post: sending a packet copies none of them.
+/// Emptying or dropping the slot unmaps and frees the skb.
+pub(crate) struct TxBuf {
+    /// The skb, while the slot holds one.
+    skb: Option<SkBuff>,
     dev: *mut raw::ib_device,
-    /// DMA address and length of the linear part if `head`, then of each fragment; `n` are
-    /// mapped.
-    pieces: [(u64, u32); TX_SGE],
+    /// The scatter entries of the send, the first `n` mapped: the linear part if `head`,
+    /// then each fragment.
+    sges: [rdma::Sge; TX_SGE],
     n: usize,
-    /// `pieces[0]` is the linear part (the headers of a large send are pulled off it, which
+    /// `sges[0]` is the linear part (the headers of a large send are pulled off it, which
     /// may leave it empty: an empty part is not mapped, as in C).
     head: bool,
 }
 
 // SAFETY: The device pointer is only used to unmap, which may happen on any thread.
-unsafe impl Send for MappedTxSkBuff {}
-// SAFETY: `&MappedTxSkBuff` exposes only plain values.
-unsafe impl Sync for MappedTxSkBuff {}
+unsafe impl Send for TxBuf {}
+// SAFETY: `&TxBuf` exposes only plain values.
+unsafe impl Sync for TxBuf {}
 
 impl SkBuff {
     /// Returns the number of page fragments.
@@ -472,95 +475,124 @@ impl SkBuff {
         // SAFETY: The skb is valid.
         (unsafe { raw::skb_nr_frags(self.as_raw()) }) as usize
     }
+}
 
-    /// Maps the skb for `dev` to send, in at most `max_sge` pieces (linearizing it first if it
-    /// has more fragments than that allows).
+impl TxBuf {
+    /// Returns an empty slot.
+    pub(crate) fn new() -> Self {
+        Self {
+            skb: None,
+            dev: core::ptr::null_mut(),
+            sges: [rdma::Sge::default(); TX_SGE],
+            n: 0,
+            head: false,
+        }
+    }
+
+    /// Maps `skb` for `dev` to send under `lkey`, in at most `max_sge` pieces (linearizing it
+    /// first if it has more fragments than that allows), into this slot, which is emptied
+    /// first. Returns the scatter entries of the send.
     ///
     /// # Errors
     ///
-    /// `ENOMEM` if linearizing fails, `EIO` if a mapping fails; the skb is freed.
-    pub(crate) fn dma_map_tx(
-        mut self,
+    /// `ENOMEM` if linearizing fails, `EIO` if a mapping fails; the skb is freed and the slot
+    /// left empty.
+    pub(crate) fn map(
+        &mut self,
+        mut skb: SkBuff,
         dev: &rdma::Device,
+        lkey: u32,
         max_sge: usize,
-    ) -> Result<MappedTxSkBuff> {
-        let pieces = |s: &Self| s.nr_frags() + usize::from(s.headlen() > 0);
-        if pieces(&self) > max_sge.clamp(1, TX_SGE) {
-            self.linearize()?;
+    ) -> Result<&[rdma::Sge]> {
+        self.release();
+        let pieces = |s: &SkBuff| s.nr_frags() + usize::from(s.headlen() > 0);
+        if pieces(&skb) > max_sge.clamp(1, TX_SGE) {
+            skb.linearize()?;
         }
-        let head = self.headlen();
-        let frags = self.nr_frags();
-        let mut m = MappedTxSkBuff {
-            skb: self,
-            dev: dev.as_raw(),
-            pieces: [(0, 0); TX_SGE],
-            n: 0,
-            head: head > 0,
-        };
-        if m.head {
+        let head = skb.headlen();
+        let frags = skb.nr_frags();
+        let raw_skb = skb.as_raw();
+        self.dev = dev.as_raw();
+        self.head = head > 0;
+        // From here on, a failure empties the slot, which unmaps what was mapped.
+        self.skb = Some(skb);
+        if self.head {
             // SAFETY: The linear part is `head` bytes from `data` inside the skb's buffer,
-            // which `m` keeps alive until it unmaps.
+            // which the slot keeps alive until it unmaps.
             let addr = unsafe {
                 dev.dma_map_single(
-                    (*m.skb.as_raw()).data.cast(),
+                    (*raw_skb).data.cast(),
                     head as usize,
                     rdma::DmaDir::ToDevice,
                 )
-            }
-            .map_err(|_| EIO)?;
-            m.pieces[0] = (addr, head);
-            m.n = 1;
+            };
+            let Ok(addr) = addr else {
+                self.release();
+                return Err(EIO);
+            };
+            self.sges[0] = rdma::Sge::new(addr, head, lkey);
+            self.n = 1;
         }
         for i in 0..frags.min(TX_SGE - 1) {
             let mut size = 0;
             // SAFETY: The device and the skb are valid, and fragment `i` exists; the skb (which
-            // holds the fragment's page) lives until the mapping is undone in `drop`.
+            // holds the fragment's page) lives until the mapping is undone in `release`.
             let addr = unsafe {
-                let addr =
-                    raw::ib_dma_map_skb_frag(dev.as_raw(), m.skb.as_raw(), i as u32, &mut size);
-                if raw::ib_dma_mapping_error(dev.as_raw(), addr) != 0 {
-                    // Dropping `m` unmaps what is mapped so far.
-                    return Err(EIO);
-                }
-                addr
+                let addr = raw::ib_dma_map_skb_frag(dev.as_raw(), raw_skb, i as u32, &mut size);
+                (raw::ib_dma_mapping_error(dev.as_raw(), addr) == 0).then_some(addr)
             };
-            m.pieces[m.n] = (addr, size);
-            m.n += 1;
+            let (Some(addr), Some(sge)) = (addr, self.sges.get_mut(self.n)) else {
+                self.release();
+                return Err(EIO);
+            };
+            *sge = rdma::Sge::new(addr, size, lkey);
+            self.n += 1;
         }
-        Ok(m)
-    }
-}
-
-impl MappedTxSkBuff {
-    /// Returns the skb's total length.
-    pub(crate) fn skb_len(&self) -> u32 {
-        self.skb.len()
+        Ok(self.sges())
     }
 
-    /// Fills `out` with the send's scatter entries (with `lkey`); returns them.
-    pub(crate) fn sges<'a>(&self, lkey: u32, out: &'a mut [rdma::Sge; TX_SGE]) -> &'a [rdma::Sge] {
-        for (sge, &(addr, len)) in out.iter_mut().zip(&self.pieces[..self.n]) {
-            *sge = rdma::Sge { addr, len, lkey };
-        }
-        &out[..self.n]
+    /// Returns the scatter entries of the send (none if the slot is empty).
+    pub(crate) fn sges(&self) -> &[rdma::Sge] {
+        &self.sges[..self.n]
     }
-}
 
-impl Drop for MappedTxSkBuff {
-    fn drop(&mut self) {
-        // SAFETY: The device outlives its mappings (owners unmap before it goes away).
-        let dev = unsafe { rdma::Device::from_raw(self.dev) };
-        for (i, &(addr, len)) in self.pieces[..self.n].iter().enumerate() {
-            // SAFETY: The linear part (piece 0 if `head`) was mapped with `dma_map_single`,
-            // the others as pages, with these addresses, lengths and direction.
-            unsafe {
-                if i == 0 && self.head {
-                    dev.dma_unmap_single(addr, len as usize, rdma::DmaDir::ToDevice);
-                } else {
-                    dev.dma_unmap_page(addr, len as usize, rdma::DmaDir::ToDevice);
+    /// Returns whether the slot holds an skb.
+    pub(crate) fn is_busy(&self) -> bool {
+        self.skb.is_some()
+    }
+
+    /// Unmaps and frees the skb the slot holds, if any; returns its length.
+    pub(crate) fn release(&mut self) -> Option<u32> {
+        let skb = self.skb.take()?;
+        if !self.dev.is_null() {
+            // SAFETY: The device outlives its mappings (owners empty their slots before it
+            // goes away), and `dev` is the one the skb was mapped on.
+            let dev = unsafe { rdma::Device::from_raw(self.dev) };
+            for (i, sge) in self.sges[..self.n].iter().enumerate() {
+                // SAFETY: The linear part (entry 0 if `head`) was mapped with
+                // `dma_map_single`, the others as pages, with these addresses, lengths and
+                // direction.
+                unsafe {
+                    if i == 0 && self.head {
+                        dev.dma_unmap_single(
+                            sge.addr(),
+                            sge.len() as usize,
+                            rdma::DmaDir::ToDevice,
+                        );
+                    } else {
+                        dev.dma_unmap_page(sge.addr(), sge.len() as usize, rdma::DmaDir::ToDevice);
+                    }
                 }
             }
         }
+        self.n = 0;
+        Some(skb.len())
+    }
+}
+
+impl Drop for TxBuf {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 

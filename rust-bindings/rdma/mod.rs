@@ -22,6 +22,6 @@ pub(crate) use sa::{
     PathRequest, SaClient, SaRegistration,
 };
 pub(crate) use verbs::{
-    Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Qp, QpId, RcQp, RcQpCaps, Sge, Srq, UdOffload, UdQp,
-    UdQpCaps, Wc, MAX_SGE, RECV_BATCH,
+    Ah, Cq, CqHandler, DmaDir, NetworkHdr, Pd, Qp, QpId, RcQp, RcQpCaps, RecvChain, Sge, Srq,
+    UdOffload, UdQp, UdQpCaps, Wc, WcBatch, MAX_SGE, RECV_BATCH,
 };

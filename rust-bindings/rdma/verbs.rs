@@ -5,6 +5,7 @@
 
 use super::{Device, Gid};
 use crate::rust_bindings::raw;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use kernel::error::{from_err_ptr, to_result, Result};
 use kernel::ffi::{c_int, c_void};
@@ -259,6 +260,18 @@ impl Wc {
     }
 }
 
+/// Room for up to `N` work completions, which [`Cq::poll_batch`] fills. Not zeroed: a NAPI
+/// poll sets one up per call, and zeroing a kilobyte of `ib_wc`s each time costs more than
+/// the completions it then reads.
+pub(crate) struct WcBatch<const N: usize>([MaybeUninit<Wc>; N]);
+
+impl<const N: usize> WcBatch<N> {
+    /// Returns an empty batch (uninitialised storage).
+    pub(crate) const fn new() -> Self {
+        Self([const { MaybeUninit::uninit() }; N])
+    }
+}
+
 /// What the first 40 bytes of a UD receive buffer hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NetworkHdr {
@@ -309,14 +322,22 @@ impl<T: CqHandler> Cq<T> {
         handler.completion();
     }
 
-    /// Polls up to `wcs.len()` completions; returns how many were filled.
-    pub(crate) fn poll(&self, wcs: &mut [Wc]) -> Result<usize> {
-        let n = i32::try_from(wcs.len()).map_err(|_| EINVAL)?;
-        // SAFETY: The CQ is valid; `Wc` is `repr(transparent)` over `ib_wc`, so `wcs` is
-        // `wcs.len()` writable `ib_wc`s.
-        let ret = unsafe { raw::ib_poll_cq(self.as_raw(), n, wcs.as_mut_ptr().cast()) };
-        to_result(ret.min(0))?;
-        Ok(usize::try_from(ret).unwrap_or(0))
+    /// Polls up to `max` completions (at most `N`) into `batch`; returns those polled, none
+    /// if the provider reports an error (as for an empty CQ, the caller re-arms and is
+    /// called again).
+    pub(crate) fn poll_batch<'a, const N: usize>(
+        &self,
+        batch: &'a mut WcBatch<N>,
+        max: usize,
+    ) -> &'a [Wc] {
+        let want = max.min(N);
+        let base = batch.0.as_mut_ptr().cast::<Wc>();
+        // SAFETY: The CQ is valid; `Wc` is `repr(transparent)` over `ib_wc`, and `base` points
+        // to `N >= want` writable (uninitialised) `ib_wc`s, which the provider only writes.
+        let ret = unsafe { raw::ib_poll_cq(self.as_raw(), want as c_int, base.cast()) };
+        let n = usize::try_from(ret).unwrap_or(0).min(want);
+        // SAFETY: `ib_poll_cq` initialised the first `n` entries; the slice borrows `batch`.
+        unsafe { core::slice::from_raw_parts(base, n) }
     }
 
     /// Sets the CQ's interrupt moderation: an event after `count` completions or `usecs`
@@ -343,12 +364,32 @@ impl<T: CqHandler> Drop for Cq<T> {
     }
 }
 
-/// A scatter/gather element: `len` bytes at DMA address `addr`, covered by `lkey`.
+/// A scatter/gather element (`struct ib_sge`): `len` bytes at DMA address `addr`, covered by
+/// `lkey`. Laid out as `ib_sge`, so that a slice of them is a work request's scatter list as
+/// it is, not copied.
 #[derive(Clone, Copy, Default)]
-pub(crate) struct Sge {
-    pub(crate) addr: u64,
-    pub(crate) len: u32,
-    pub(crate) lkey: u32,
+#[repr(transparent)]
+pub(crate) struct Sge(raw::ib_sge);
+
+impl Sge {
+    /// Returns the element for `len` bytes at `addr` under `lkey`.
+    pub(crate) const fn new(addr: u64, len: u32, lkey: u32) -> Self {
+        Self(raw::ib_sge {
+            addr,
+            length: len,
+            lkey,
+        })
+    }
+
+    /// Returns the DMA address.
+    pub(crate) fn addr(&self) -> u64 {
+        self.0.addr
+    }
+
+    /// Returns the length in bytes.
+    pub(crate) fn len(&self) -> u32 {
+        self.0.length
+    }
 }
 
 /// Capacities of a UD queue pair.
@@ -376,30 +417,71 @@ pub(crate) enum UdOffload<'a> {
 
 /// The largest number of scatter entries one work request takes here.
 pub(crate) const MAX_SGE: usize = 32;
-/// Most receives [`Qp::post_recv_batch`] posts in one chain.
+/// Most receives a [`RecvChain`] holds.
 pub(crate) const RECV_BATCH: usize = 16;
 
-fn raw_sges(sges: &[Sge], out: &mut [raw::ib_sge; MAX_SGE]) -> Result<i32> {
+/// Up to [`RECV_BATCH`] receives of one scatter entry each, built in place (not zeroed) and
+/// posted as one chain by [`Qp::post_recv_chain`].
+pub(crate) struct RecvChain {
+    wrs: [MaybeUninit<raw::ib_recv_wr>; RECV_BATCH],
+    sges: [MaybeUninit<Sge>; RECV_BATCH],
+    /// Entries initialised.
+    n: usize,
+}
+
+impl RecvChain {
+    /// Returns an empty chain.
+    pub(crate) const fn new() -> Self {
+        Self {
+            wrs: [const { MaybeUninit::uninit() }; RECV_BATCH],
+            sges: [const { MaybeUninit::uninit() }; RECV_BATCH],
+            n: 0,
+        }
+    }
+
+    /// Adds a receive of `sge` with id `wr_id`; false if the chain is full.
+    pub(crate) fn push(&mut self, wr_id: u64, sge: Sge) -> bool {
+        let (Some(wr), Some(sg)) = (self.wrs.get_mut(self.n), self.sges.get_mut(self.n)) else {
+            return false;
+        };
+        sg.write(sge);
+        // The links are set when the chain is posted.
+        wr.write(raw::ib_recv_wr {
+            next: core::ptr::null_mut(),
+            __bindgen_anon_1: raw::ib_recv_wr__bindgen_ty_1 { wr_id },
+            sg_list: core::ptr::null_mut(),
+            num_sge: 1,
+        });
+        self.n += 1;
+        true
+    }
+
+    /// Returns how many receives the chain holds.
+    pub(crate) fn len(&self) -> usize {
+        self.n
+    }
+}
+
+/// Returns the scatter list of a work request gathering `sges` (at most [`MAX_SGE`]): the
+/// slice itself, as `Sge` is laid out as `ib_sge`. The field is not `const` in C, but
+/// providers only read the scatter list of the WRs they are given (`ib_post_send` and
+/// `ib_post_recv` take them `const`).
+fn sg_list(sges: &[Sge]) -> Result<(*mut raw::ib_sge, i32)> {
     if sges.len() > MAX_SGE {
         return Err(EINVAL);
     }
-    for (o, s) in out.iter_mut().zip(sges) {
-        *o = raw::ib_sge {
-            addr: s.addr,
-            length: s.len,
-            lkey: s.lkey,
-        };
-    }
-    i32::try_from(sges.len()).map_err(|_| EINVAL)
+    let n = i32::try_from(sges.len()).map_err(|_| EINVAL)?;
+    Ok((sges.as_ptr().cast::<raw::ib_sge>().cast_mut(), n))
 }
 
-fn recv_wr(wr_id: u64, sges: &mut [raw::ib_sge], n: i32) -> raw::ib_recv_wr {
-    raw::ib_recv_wr {
+fn recv_wr(wr_id: u64, sges: &[Sge]) -> Result<raw::ib_recv_wr> {
+    let (sg_list, num_sge) = sg_list(sges)?;
+    Ok(raw::ib_recv_wr {
         next: core::ptr::null_mut(),
         __bindgen_anon_1: raw::ib_recv_wr__bindgen_ty_1 { wr_id },
-        sg_list: sges.as_mut_ptr(),
-        num_sge: n,
-    }
+        sg_list,
+        num_sge,
+    })
 }
 
 /// A queue pair of any type (`struct ib_qp`): what UD and RC QPs share.
@@ -484,66 +566,53 @@ impl Qp {
 
     /// Posts a receive scattered over `sges` (at most [`MAX_SGE`]).
     pub(crate) fn post_recv(&self, wr_id: u64, sges: &[Sge]) -> Result {
-        let mut raw_sg = [raw::ib_sge::default(); MAX_SGE];
-        let n = raw_sges(sges, &mut raw_sg)?;
-        let wr = recv_wr(wr_id, &mut raw_sg, n);
+        let wr = recv_wr(wr_id, sges)?;
         let mut bad = core::ptr::null();
-        // SAFETY: The QP is valid; `wr` and `raw_sg` are valid for the call (providers copy
+        // SAFETY: The QP is valid; `wr` and `sges` are valid for the call (providers copy
         // them).
         to_result(unsafe { raw::ib_post_recv(self.as_raw(), &wr, &mut bad) })
     }
 
-    /// Posts up to [`RECV_BATCH`] receives of one scatter entry each, `(wr_id, sge)`, as one
-    /// chain: the provider takes its queue lock and writes the doorbell record once.
+    /// Posts the receives of `chain` as one chain: the provider takes its queue lock and
+    /// writes the doorbell record once. The chain is emptied.
     ///
     /// On failure, returns how many of them (a prefix) were posted, and the error.
-    pub(crate) fn post_recv_batch(
+    pub(crate) fn post_recv_chain(
         &self,
-        wrs: &[(u64, Sge)],
+        chain: &mut RecvChain,
     ) -> core::result::Result<(), (usize, Error)> {
-        if wrs.len() > RECV_BATCH {
-            return Err((0, EINVAL));
-        }
-        let Some(last) = wrs.len().checked_sub(1) else {
+        let n = core::mem::take(&mut chain.n);
+        let Some(last) = n.checked_sub(1) else {
             return Ok(());
         };
-        let mut sg = [raw::ib_sge::default(); RECV_BATCH];
-        let mut chain = [raw::ib_recv_wr::default(); RECV_BATCH];
-        let sg_base = sg.as_mut_ptr();
-        let chain_base = chain.as_mut_ptr();
-        for (i, ((wr_id, s), (w, g))) in wrs
-            .iter()
-            .zip(chain.iter_mut().zip(sg.iter_mut()))
-            .enumerate()
-        {
-            *g = raw::ib_sge {
-                addr: s.addr,
-                length: s.len,
-                lkey: s.lkey,
+        let wrs = chain.wrs.as_mut_ptr().cast::<raw::ib_recv_wr>();
+        let sges = chain.sges.as_mut_ptr().cast::<raw::ib_sge>();
+        for i in 0..n {
+            let next = if i < last {
+                wrs.wrapping_add(i + 1)
+            } else {
+                core::ptr::null_mut()
             };
-            *w = raw::ib_recv_wr {
-                next: if i < last {
-                    chain_base.wrapping_add(i + 1)
-                } else {
-                    core::ptr::null_mut()
-                },
-                __bindgen_anon_1: raw::ib_recv_wr__bindgen_ty_1 { wr_id: *wr_id },
-                sg_list: sg_base.wrapping_add(i),
-                num_sge: 1,
-            };
+            // SAFETY: `i < n <= RECV_BATCH`: `push` initialised entry `i` of both arrays.
+            // The links are set here, not in `push`, since the chain may have moved since.
+            unsafe {
+                (*wrs.add(i)).next = next;
+                (*wrs.add(i)).sg_list = sges.add(i);
+            }
         }
         let mut bad: *const raw::ib_recv_wr = core::ptr::null();
-        // SAFETY: The QP is valid; the chain and its scatter entries live on this stack frame
-        // for the call (providers copy them), every `next` points into `chain` or is null.
-        let ret = unsafe { raw::ib_post_recv(self.as_raw(), chain_base, &mut bad) };
+        // SAFETY: The QP is valid; the first `n` WRs and scatter entries are initialised and
+        // live in `chain` for the call (providers copy them); every `next` points into it or
+        // is null.
+        let ret = unsafe { raw::ib_post_recv(self.as_raw(), wrs, &mut bad) };
         if ret == 0 {
             return Ok(());
         }
-        // The provider points `bad` at the first WR it did not post, an element of `chain`.
+        // The provider points `bad` at the first WR it did not post, an element of the chain.
         let posted = (bad as usize)
-            .checked_sub(chain_base as usize)
+            .checked_sub(wrs as usize)
             .map_or(0, |off| off / core::mem::size_of::<raw::ib_recv_wr>())
-            .min(wrs.len());
+            .min(n);
         Err((posted, Error::from_errno(ret)))
     }
 
@@ -648,8 +717,7 @@ impl UdQp {
         (remote_qpn, remote_qkey): (u32, u32),
         offload: UdOffload<'_>,
     ) -> Result {
-        let mut raw_sg = [raw::ib_sge::default(); MAX_SGE];
-        let n = raw_sges(sges, &mut raw_sg)?;
+        let (sg_list, n) = sg_list(sges)?;
         let mut wr = raw::ib_ud_wr {
             ah: ah.as_raw(),
             remote_qpn,
@@ -657,7 +725,7 @@ impl UdQp {
             ..Default::default()
         };
         wr.wr.__bindgen_anon_1.wr_id = wr_id;
-        wr.wr.sg_list = raw_sg.as_mut_ptr();
+        wr.wr.sg_list = sg_list;
         wr.wr.num_sge = n;
         wr.wr.opcode = raw::ib_wr_opcode_IB_WR_SEND;
         wr.wr.send_flags = raw::ib_send_flags_IB_SEND_SIGNALED;
@@ -766,11 +834,10 @@ impl RcQp {
 
     /// Posts a signalled send gathered from `sges`.
     pub(crate) fn post_send(&self, wr_id: u64, sges: &[Sge]) -> Result {
-        let mut raw_sg = [raw::ib_sge::default(); MAX_SGE];
-        let n = raw_sges(sges, &mut raw_sg)?;
+        let (sg_list, n) = sg_list(sges)?;
         let mut wr = raw::ib_send_wr::default();
         wr.__bindgen_anon_1.wr_id = wr_id;
-        wr.sg_list = raw_sg.as_mut_ptr();
+        wr.sg_list = sg_list;
         wr.num_sge = n;
         wr.opcode = raw::ib_wr_opcode_IB_WR_SEND;
         wr.send_flags = raw::ib_send_flags_IB_SEND_SIGNALED;
@@ -818,9 +885,7 @@ impl Srq {
 
     /// Posts a receive scattered over `sges`.
     pub(crate) fn post_recv(&self, wr_id: u64, sges: &[Sge]) -> Result {
-        let mut raw_sges_buf = [raw::ib_sge::default(); MAX_SGE];
-        let n = raw_sges(sges, &mut raw_sges_buf)?;
-        let wr = recv_wr(wr_id, &mut raw_sges_buf, n);
+        let wr = recv_wr(wr_id, sges)?;
         let mut bad = core::ptr::null();
         // SAFETY: The SRQ is valid; `wr` and its scatter list are valid for the call.
         to_result(unsafe { raw::ib_post_srq_recv(self.as_raw(), &wr, &mut bad) })
