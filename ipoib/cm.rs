@@ -17,6 +17,7 @@ use crate::dev::{inc, Priv};
 use crate::params;
 use crate::proto::addr::HwAddr;
 use crate::proto::cm::{self as wire, CmData, RxGeometry};
+use crate::proto::params::ring_slot;
 use crate::proto::{header, roce};
 use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::error::code::{ECONNRESET, EHOSTUNREACH};
@@ -146,6 +147,10 @@ impl Cm {
     fn new(p: &Arc<Priv>, dev: &NetDevice) -> Result<Arc<Self>> {
         let rx_size = p.rx_ring.load(Ordering::Relaxed) as usize;
         let tx_size = p.tx_ring.load(Ordering::Relaxed) as usize;
+        // Slots are found by masking (`ring_slot`); the sizes are rounded so.
+        if !tx_size.is_power_of_two() {
+            return Err(EINVAL);
+        }
         let geom = RxGeometry::new(PAGE_SIZE as u32);
         let (use_srq, max_sge) = rx_sge_limit(p);
         let sg = geom.sg.min(max_sge);
@@ -860,7 +865,7 @@ impl TxConn {
         let inner = &mut *guard;
         let outstanding = inner.head - inner.tail;
         let wr_id = inner.head;
-        let idx = (wr_id % tx_size as u64) as usize;
+        let idx = ring_slot(wr_id, tx_size);
         let (Some(qp), Some(slot)) = (inner.qp.as_ref(), inner.slots.get_mut(idx)) else {
             drop(guard);
             inc(&s.tx_dropped);
@@ -904,7 +909,7 @@ impl TxConn {
                 break;
             }
             for wc in wcs {
-                let idx = (wc.wr_id() % tx_size as u64) as usize;
+                let idx = ring_slot(wc.wr_id(), tx_size);
                 // Freed in its slot.
                 let Some(len) = inner.slots.get_mut(idx).and_then(TxBuf::release) else {
                     continue;

@@ -9,7 +9,7 @@ use crate::ah_cache::AhCache;
 use crate::dev::{inc, Priv};
 use crate::proto::addr::{HwAddr, MULTICAST_QPN};
 use crate::proto::header::{self, GrhLayout, TxClass};
-use crate::proto::{mtu, roce};
+use crate::proto::{mtu, params, roce};
 use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::net::{
     self, MappedSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff, TxBuf, TX_SGE,
@@ -143,6 +143,10 @@ impl Ud {
     pub(crate) fn new(p: &Arc<Priv>) -> Result<Arc<Self>> {
         let rx_size = p.rx_ring.load(Ordering::Relaxed) as usize;
         let tx_size = p.tx_ring.load(Ordering::Relaxed) as usize;
+        // Slots are found by masking (`ring_slot`); the sizes are rounded so.
+        if !tx_size.is_power_of_two() {
+            return Err(EINVAL);
+        }
         let tx_sge = tx_sge(p);
         let pd = Pd::alloc(&p.device)?;
         let recv_cq = Cq::new(&p.device, rx_size as u32 + 1, 0, p.clone())?;
@@ -690,7 +694,7 @@ impl Ud {
         let mut tx = self.tx.lock();
         let outstanding = tx.head - tx.tail;
         let wr_id = tx.head;
-        let idx = (wr_id % self.tx_size as u64) as usize;
+        let idx = params::ring_slot(wr_id, self.tx_size);
         let slot = match tx.slots.get_mut(idx) {
             // The queue is stopped before the ring fills, so a busy slot does not happen.
             Some(slot) if outstanding < self.tx_size as u64 && !slot.buf.is_busy() => slot,
@@ -733,7 +737,7 @@ impl Ud {
         let mut ahs: [Option<Arc<Ah>>; WC_BATCH] = [const { None }; WC_BATCH];
         let mut tx = self.tx.lock();
         for (wc, ah) in wcs.iter().zip(ahs.iter_mut()) {
-            let idx = (wc.wr_id() % self.tx_size as u64) as usize;
+            let idx = params::ring_slot(wc.wr_id(), self.tx_size);
             let Some(slot) = tx.slots.get_mut(idx) else {
                 continue;
             };

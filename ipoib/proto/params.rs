@@ -63,6 +63,14 @@ pub(crate) fn ring_request(v: u32, min: i32, max: u32) -> u32 {
         .clamp(min.unsigned_abs(), max.max(min.unsigned_abs()))
 }
 
+/// Returns the slot of a ring of `size` entries (a power of two, as every ring size is) that
+/// the `seq`-th work request uses: `seq % size` without a division, as C masks its ring
+/// indices (`tx_head & (ipoib_sendq_size - 1)`).
+pub(crate) fn ring_slot(seq: u64, size: usize) -> usize {
+    debug_assert!(size.is_power_of_two());
+    (seq & (size as u64).wrapping_sub(1)) as usize
+}
+
 /// Returns the effective `max_nonsrq_conn_qp` for the requested value.
 pub(crate) fn max_conn_qp(v: i32) -> i32 {
     v.clamp(0, CM_MAX_CONN_QP)
@@ -71,6 +79,21 @@ pub(crate) fn max_conn_qp(v: i32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ring_slots() {
+        for size in [2usize, 128, 512, 8192] {
+            for seq in [0u64, 1, 127, 128, 511, 512, 8191, 8192, u64::MAX] {
+                assert_eq!(ring_slot(seq, size) as u64, seq % size as u64);
+            }
+        }
+        // Every ring size the parameters and ethtool allow is a power of two.
+        for v in [-1, 0, 1, 3, 100, 129, 5000, 8192, 9000, i32::MAX] {
+            assert!(send_queue_size(v).unsigned_abs().is_power_of_two());
+            assert!(recv_queue_size(v).unsigned_abs().is_power_of_two());
+        }
+        assert!(ring_request(3000, MIN_SEND_QUEUE_SIZE, 8192).is_power_of_two());
+    }
 
     #[test]
     fn ethtool_rings() {
