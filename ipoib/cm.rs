@@ -566,7 +566,7 @@ impl Cm {
         if reaped_tx {
             // A full ring of a destroyed connection may have stopped the queue.
             if let Some(nd) = p.netdev() {
-                if nd.queue_stopped() && nd.is_running() {
+                if nd.queue_stopped() && nd.is_running() && p.oper_up.load(Ordering::Acquire) {
                     nd.wake_queue();
                 }
             }

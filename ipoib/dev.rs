@@ -88,7 +88,8 @@ pub(crate) struct Priv {
     /// every other group and path.
     #[pin]
     pub(crate) bcast_rec: SpinLockBh<Option<McMember>>,
-    /// The data path is up (`IPOIB_FLAG_OPER_UP`): groups may be joined.
+    /// The data path is up (`IPOIB_FLAG_OPER_UP`): groups may be joined, and completions
+    /// may wake a stopped send queue.
     pub(crate) oper_up: AtomicBool,
     /// A port event asked for the paths and groups to be flushed (InfiniBand).
     flush_requested: AtomicBool,
@@ -571,6 +572,15 @@ impl Priv {
     /// Takes the data path down (RTNL held): groups left, QP stopped and its buffers, paths
     /// and address handles freed, connections closed (`ipoib_ib_dev_down` +
     /// `ipoib_ib_dev_stop`).
+    /// Stops the send queue before the data path goes down while the interface stays up
+    /// (RTNL held). The data path is marked down first: otherwise a NAPI poll that frees
+    /// sends could wake the queue again before NAPI is disabled, and the stack would send on
+    /// a QP being reset (seen as `post_send failed: EINVAL` during `ethtool -G`).
+    fn stop_sending(&self, nd: &NetDevice) {
+        self.oper_up.store(false, Ordering::Release);
+        nd.tx_disable();
+    }
+
     fn data_path_down(self: &Arc<Self>, nd: &NetDevice) {
         nd.carrier_off();
         self.oper_up.store(false, Ordering::Release);
@@ -596,7 +606,7 @@ impl Priv {
     /// refilled, paths and address handles dropped (in process context, once no send uses
     /// them), groups joined again.
     fn restart_data_path(self: &Arc<Self>, nd: &NetDevice) {
-        nd.tx_disable();
+        self.stop_sending(nd);
         self.data_path_down(nd);
         if let Err(e) = self.data_path_up(nd) {
             pr_err!("{}: cannot restart the data path: {:?}\n", nd.name(), e);
@@ -620,7 +630,7 @@ impl Priv {
         self.ud().ok_or(ENODEV)?;
         let running = nd.is_running();
         if running {
-            nd.tx_disable();
+            self.stop_sending(nd);
             self.data_path_down(nd);
         }
         let old = (
@@ -723,7 +733,7 @@ impl Priv {
                     nd.name(),
                     self.pkey
                 );
-                nd.tx_disable();
+                self.stop_sending(nd);
                 self.data_path_down(nd);
                 nd.wake_queue();
             }

@@ -765,7 +765,8 @@ impl Ud {
     }
 
     /// Frees completed sends and wakes the queue (also from the TX watchdog).
-    /// The queue is woken only if `others_busy` (connected-mode rings) is false. Returns how
+    /// The queue is woken only if `others_busy` (connected-mode rings) is false and the data
+    /// path is up. Returns how
     /// many completions it handled.
     pub(crate) fn reap_tx(&self, p: &Priv, dev: &NetDevice, others_busy: bool) -> usize {
         let mut batch = WcBatch::<WC_BATCH>::new();
@@ -779,7 +780,13 @@ impl Ud {
             outstanding = Some(self.complete_tx(p, wcs));
             reaped += wcs.len();
         }
-        if dev.queue_stopped() && !others_busy && dev.is_running() {
+        // Not while the data path is going down: the queue was stopped for that
+        // (`Priv::stop_sending`), and a send now would meet a QP being reset.
+        if dev.queue_stopped()
+            && !others_busy
+            && dev.is_running()
+            && p.oper_up.load(Ordering::Acquire)
+        {
             let outstanding = outstanding.unwrap_or_else(|| {
                 let tx = self.tx.lock();
                 tx.head - tx.tail
