@@ -239,18 +239,6 @@ unsigned int rust_helper_skb_tcp_all_headers(const struct sk_buff *skb)
 	return skb_tcp_all_headers(skb);
 }
 
-/* Whether the stack left the checksum to the device (CHECKSUM_PARTIAL). */
-bool rust_helper_skb_csum_partial(const struct sk_buff *skb)
-{
-	return skb->ip_summed == CHECKSUM_PARTIAL;
-}
-
-/* The device verified the checksums (CHECKSUM_UNNECESSARY). */
-void rust_helper_skb_set_csum_unnecessary(struct sk_buff *skb)
-{
-	skb->ip_summed = CHECKSUM_UNNECESSARY;
-}
-
 void rust_helper_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off,
 				 int size, unsigned int truesize)
 {
@@ -366,21 +354,6 @@ void rust_helper_skb_reserve(struct sk_buff *skb, int len)
 	skb_reserve(skb, len);
 }
 
-void rust_helper_skb_reset_mac_header(struct sk_buff *skb)
-{
-	skb_reset_mac_header(skb);
-}
-
-unsigned int rust_helper_skb_headroom(const struct sk_buff *skb)
-{
-	return skb_headroom(skb);
-}
-
-unsigned int rust_helper_skb_headlen(const struct sk_buff *skb)
-{
-	return skb_headlen(skb);
-}
-
 int rust_helper_skb_linearize(struct sk_buff *skb)
 {
 	return skb_linearize(skb);
@@ -396,16 +369,6 @@ void rust_helper_skb_dst_drop(struct sk_buff *skb)
 	skb_dst_drop(skb);
 }
 
-void rust_helper_skb_set_pkt_type(struct sk_buff *skb, u8 type)
-{
-	skb->pkt_type = type;
-}
-
-int rust_helper_skb_tailroom(const struct sk_buff *skb)
-{
-	return skb_tailroom(skb);
-}
-
 bool rust_helper_ib_device_try_get(struct ib_device *dev)
 {
 	return ib_device_try_get(dev);
@@ -414,16 +377,6 @@ bool rust_helper_ib_device_try_get(struct ib_device *dev)
 void rust_helper_dev_hold(struct net_device *dev)
 {
 	dev_hold(dev);
-}
-
-__be16 rust_helper_skb_get_protocol(const struct sk_buff *skb)
-{
-	return skb->protocol;
-}
-
-void rust_helper_skb_set_protocol(struct sk_buff *skb, __be16 proto)
-{
-	skb->protocol = proto;
 }
 
 struct device *rust_helper_ib_device_parent(struct ib_device *dev)

@@ -44,6 +44,32 @@ impl SkBuffRef {
         self.0.get()
     }
 
+    // The accessors below read and write the fields themselves, as the C inline functions
+    // they stand for do, rather than call out-of-line helpers once or more per packet.
+
+    /// The named fields of the `headers` group (`protocol`, the header offsets, `pkt_type`,
+    /// `ip_summed`), the first view of the anonymous union bindgen makes of the group.
+    fn headers(&self) -> *mut raw::sk_buff__bindgen_ty_4__bindgen_ty_1 {
+        // SAFETY: The skb is valid; only the address of the union is taken, and its first
+        // member starts at it.
+        unsafe { core::ptr::addr_of_mut!((*self.as_raw()).__bindgen_anon_4) }.cast()
+    }
+
+    /// `skb->data - skb->head`: the headroom, also the offset of `data` in the buffer.
+    fn data_offset(&self) -> usize {
+        // SAFETY: The skb is valid; `data` points into the buffer that starts at `head`.
+        unsafe { ((*self.as_raw()).data as usize).wrapping_sub((*self.as_raw()).head as usize) }
+    }
+
+    /// The bytes after the data (`skb_tailroom`): none in a nonlinear skb.
+    fn tailroom(&self) -> u32 {
+        if self.is_nonlinear() {
+            return 0;
+        }
+        // SAFETY: The skb is valid; `tail` and `end` are offsets from `head`, `tail <= end`.
+        unsafe { (*self.as_raw()).end.saturating_sub((*self.as_raw()).tail) }
+    }
+
     /// Returns the total length of the data.
     pub(crate) fn len(&self) -> u32 {
         // SAFETY: The skb is valid.
@@ -52,8 +78,8 @@ impl SkBuffRef {
 
     /// Returns the length of the linear part.
     pub(crate) fn headlen(&self) -> u32 {
-        // SAFETY: The skb is valid.
-        unsafe { raw::skb_headlen(self.as_raw()) }
+        // SAFETY: The skb is valid; `data_len` (the paged part) is at most `len`.
+        unsafe { (*self.as_raw()).len - (*self.as_raw()).data_len }
     }
 
     /// The segment size of a TCP large send (TSO: the device cuts it into segments of this
@@ -75,13 +101,13 @@ impl SkBuffRef {
     /// Whether the stack left the IP and TCP/UDP checksums to the device (`CHECKSUM_PARTIAL`).
     pub(crate) fn csum_partial(&self) -> bool {
         // SAFETY: The skb is valid.
-        unsafe { raw::skb_csum_partial(self.as_raw()) }
+        u32::from(unsafe { (*self.headers()).ip_summed() }) == raw::CHECKSUM_PARTIAL
     }
 
     /// Marks the checksums as verified by the device (`CHECKSUM_UNNECESSARY`).
     pub(crate) fn set_csum_unnecessary(&mut self) {
         // SAFETY: The skb is valid and exclusively ours (`&mut`).
-        unsafe { raw::skb_set_csum_unnecessary(self.as_raw()) }
+        unsafe { (*self.headers()).set_ip_summed(raw::CHECKSUM_UNNECESSARY as u8) }
     }
 
     /// Returns whether part of the data lives in page fragments.
@@ -114,7 +140,7 @@ impl SkBuffRef {
         // SAFETY: The skb is valid; the headroom check keeps `skb_push` from panicking. The
         // returned bytes are borrowed from `&mut self`, which is exclusive.
         unsafe {
-            if raw::skb_headroom(self.as_raw()) < n {
+            if self.data_offset() < n as usize {
                 return Err(ENOMEM);
             }
             let p = raw::skb_push(self.as_raw(), n);
@@ -144,7 +170,7 @@ impl SkBuffRef {
     pub(crate) fn put(&mut self, n: u32) -> Result {
         // SAFETY: The skb is valid; the tailroom check keeps `skb_put` from panicking.
         unsafe {
-            if self.is_nonlinear() || raw::skb_tailroom(self.as_raw()) < n as i32 {
+            if self.is_nonlinear() || self.tailroom() < n {
                 return Err(EINVAL);
             }
             raw::skb_put(self.as_raw(), n);
@@ -156,7 +182,7 @@ impl SkBuffRef {
     pub(crate) fn reserve(&mut self, n: u32) -> Result {
         // SAFETY: The skb is valid; only an empty skb with that much tailroom is adjusted.
         unsafe {
-            if self.len() != 0 || raw::skb_tailroom(self.as_raw()) < n as i32 {
+            if self.len() != 0 || self.tailroom() < n {
                 return Err(EINVAL);
             }
             raw::skb_reserve(self.as_raw(), n as i32);
@@ -167,13 +193,13 @@ impl SkBuffRef {
     /// Returns `skb->protocol` (network order as stored, i.e. a big-endian EtherType).
     pub(crate) fn protocol_be(&self) -> u16 {
         // SAFETY: The skb is valid.
-        unsafe { raw::skb_get_protocol(self.as_raw()) }
+        unsafe { (*self.headers()).protocol }
     }
 
     /// Sets `skb->protocol` to the EtherType `proto` (host order).
     pub(crate) fn set_protocol(&self, proto: u16) {
-        // SAFETY: The skb is valid.
-        unsafe { raw::skb_set_protocol(self.as_raw(), proto.to_be()) }
+        // SAFETY: The skb is valid and the caller's to modify (`from_raw`).
+        unsafe { (*self.headers()).protocol = proto.to_be() }
     }
 
     /// Sets `skb->pkt_type`.
@@ -183,14 +209,15 @@ impl SkBuffRef {
             PacketType::Broadcast => raw::PACKET_BROADCAST,
             PacketType::Multicast => raw::PACKET_MULTICAST,
         };
-        // SAFETY: The skb is valid.
-        unsafe { raw::skb_set_pkt_type(self.as_raw(), v as u8) }
+        // SAFETY: The skb is valid and the caller's to modify (`from_raw`).
+        unsafe { (*self.headers()).set_pkt_type(v as u8) }
     }
 
     /// Marks the current data start as the link-level header (`skb_reset_mac_header`).
     pub(crate) fn reset_mac_header(&self) {
-        // SAFETY: The skb is valid.
-        unsafe { raw::skb_reset_mac_header(self.as_raw()) }
+        let off = self.data_offset() as u16;
+        // SAFETY: The skb is valid and the caller's to modify (`from_raw`).
+        unsafe { (*self.headers()).mac_header = off }
     }
 }
 
@@ -323,9 +350,7 @@ impl SkBuff {
     ///
     /// `EINVAL` if the buffer is not empty or has less tailroom than `len`.
     pub(crate) fn dma_map_rx(self, dev: &rdma::Device, len: u32) -> Result<MappedSkBuff> {
-        // SAFETY: The skb is valid and ours.
-        let room = unsafe { raw::skb_tailroom(self.ptr.as_ptr()) };
-        if self.len() != 0 || room < 0 || (room as u32) < len {
+        if self.len() != 0 || self.tailroom() < len {
             return Err(EINVAL);
         }
         // Tailroom checked: the `len` bytes from `data` are inside the buffer.
