@@ -24,6 +24,7 @@ use crate::rust_bindings::error::code::{ECONNRESET, EHOSTUNREACH};
 use crate::rust_bindings::net::{
     MappedPage, MappedSkBuff, Napi, NetDevice, PacketType, SkBuff, TxBuf,
 };
+use crate::rust_bindings::rcu::{RcuArc, ReadGuard};
 use crate::rust_bindings::rdma::{
     CmEvent, CmHandler, CmId, CmIdRef, Cq, Gid, Mtu, NewCm, PathRec, Pd, QpId, QpState, RcQp,
     RcQpCaps, ReqParams, RoceReq, Sge, Srq, Wc, WcBatch, MAX_SGE,
@@ -300,11 +301,12 @@ impl Cm {
         }
     }
 
-    /// Handles receive completions, up to `budget` (NAPI poll); returns how many.
+    /// Handles receive completions, up to `budget` (NAPI poll); returns how many. An armed
+    /// CQ has none.
     pub(crate) fn poll_rx(&self, p: &Priv, napi: &Napi<Priv>, budget: usize) -> usize {
         let mut batch = WcBatch::<WC_BATCH>::new();
         let mut done = 0;
-        while done < budget {
+        while done < budget && !self.rx_cq.armed() {
             let want = WC_BATCH.min(budget - done);
             let wcs = self.rx_cq.poll_batch(&mut batch, want);
             let n = wcs.len();
@@ -457,12 +459,13 @@ impl Cm {
         busy
     }
 
-    /// Re-arms the CQs; returns whether completions arrived meanwhile (end of a NAPI poll).
+    /// Re-arms the CQs that are not armed; returns whether completions arrived meanwhile
+    /// (end of a NAPI poll).
     pub(crate) fn arm(&self) -> bool {
-        let mut missed = self.rx_cq.arm();
+        let mut missed = self.rx_cq.rearm();
         for tx in self.active.lock().iter() {
             if let Some(cq) = &tx.inner.lock().cq {
-                missed |= cq.arm();
+                missed |= cq.rearm();
             }
         }
         missed
@@ -893,7 +896,8 @@ impl TxConn {
         }
     }
 
-    /// Frees completed sends; returns whether the ring is still more than half full.
+    /// Frees completed sends (none if the CQ is armed); returns whether the ring is still more
+    /// than half full.
     fn reap(&self, tx_size: usize) -> bool {
         let s = &self.priv_.stats;
         let mut batch = WcBatch::<WC_BATCH>::new();
@@ -902,8 +906,8 @@ impl TxConn {
         let inner = &mut *guard;
         loop {
             let wcs = match &inner.cq {
-                Some(cq) => cq.poll_batch(&mut batch, WC_BATCH),
-                None => &[],
+                Some(cq) if !cq.armed() => cq.poll_batch(&mut batch, WC_BATCH),
+                _ => &[],
             };
             if wcs.is_empty() {
                 break;
@@ -1236,7 +1240,13 @@ impl Priv {
 
     /// Returns the connected-mode resources, if allocated.
     pub(crate) fn cm(&self) -> Option<Arc<Cm>> {
-        self.cm.res.lock().clone()
+        self.cm.res.get_arc()
+    }
+
+    /// Borrows the connected-mode resources, if allocated, in a read-side critical section
+    /// (data path).
+    pub(crate) fn cm_in<'a>(&'a self, rcu: &'a ReadGuard) -> Option<ArcBorrow<'a, Cm>> {
+        self.cm.res.get(rcu)
     }
 
     /// Returns whether the interface is in connected mode.
@@ -1262,7 +1272,7 @@ impl Priv {
         }
         match Cm::new(self, &nd) {
             Ok(cm) => {
-                *self.cm.res.lock() = Some(cm.clone());
+                drop(self.cm.res.replace(Some(cm.clone())));
                 let how = if cm.has_srq() {
                     ""
                 } else {
@@ -1298,7 +1308,7 @@ impl Priv {
         drop(listener);
         let cm = {
             let _guard = self.cm.create.lock();
-            self.cm.res.lock().take()
+            self.cm.res.replace(None)
         };
         if let Some(cm) = cm {
             self.cm_free(cm);
@@ -1319,7 +1329,7 @@ impl Priv {
                 .cm()
                 .is_some_and(|cm| !self.cm_connected() && !cm.has_passive());
             if idle {
-                self.cm.res.lock().take()
+                self.cm.res.replace(None)
             } else {
                 None
             }
@@ -1427,9 +1437,9 @@ pub(crate) struct CmState {
     /// The listening CM ID while the interface is up.
     #[pin]
     listener: Mutex<Option<CmId<CmEnd>>>,
-    /// The resources, while connected mode or a peer needs them.
-    #[pin]
-    res: SpinLockBh<Option<Arc<Cm>>>,
+    /// The resources, while connected mode or a peer needs them; published with RCU for the
+    /// data path.
+    res: RcuArc<Cm>,
     /// Serialises allocating and freeing `res`.
     #[pin]
     create: Mutex<()>,
@@ -1440,7 +1450,7 @@ impl CmState {
         pin_init!(Self {
             connected: AtomicBool::new(false),
             listener <- new_mutex!(None, "ipoib:cm_listener"),
-            res <- new_spinlock_bh!(None, "ipoib:cm_res"),
+            res: RcuArc::new(None),
             create <- new_mutex!((), "ipoib:cm_create"),
         })
     }

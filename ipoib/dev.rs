@@ -11,6 +11,7 @@ use crate::rust_bindings::net::{
     self, fill_cstr, Coalesce, DrvInfo, LinkSettings, LinkStats, McList, NetDevice, RingParam,
     SkBuff, SkBuffRef,
 };
+use crate::rust_bindings::rcu::{RcuArc, ReadGuard};
 use crate::rust_bindings::rdma::{
     Device, EventHandler, EventRegistration, McMember, PortEvent, PortState,
 };
@@ -119,9 +120,9 @@ pub(crate) struct Priv {
     pub(crate) stats: Stats,
     /// The NAPI context polling both completion queues.
     pub(crate) napi: net::Napi<Priv>,
-    /// The verbs resources and rings; `None` once the interface is being removed.
-    #[pin]
-    pub(crate) ud: SpinLockBh<Option<Arc<Ud>>>,
+    /// The verbs resources and rings; `None` once the interface is being removed. Published
+    /// with RCU: the data path reads it without a lock or a reference.
+    pub(crate) ud: RcuArc<Ud>,
     /// MGIDs of the groups the interface should be attached to (computed in `set_rx_mode`).
     #[pin]
     pub(crate) mcast_wanted: SpinLockBh<KVec<[u8; 16]>>,
@@ -328,7 +329,7 @@ impl Priv {
                 tx_ring: AtomicU32::new(crate::params::send_queue_size::get().unsigned_abs()),
                 stats: Stats::default(),
                 napi: net::Napi::new(),
-                ud <- new_spinlock_bh!(None, "ipoib:ud"),
+                ud: RcuArc::new(None),
                 mcast_wanted <- new_spinlock_bh!(wanted, "ipoib:mcast_wanted"),
                 mcast_groups <- new_mutex!(KVec::new(), "ipoib:mcast_groups"),
                 debugfs <- new_mutex!(None, "ipoib:debugfs"),
@@ -444,7 +445,7 @@ impl Priv {
 
     /// Returns the verbs resources, if the interface still has them.
     pub(crate) fn ud(&self) -> Option<Arc<Ud>> {
-        self.ud.lock().clone()
+        self.ud.get_arc()
     }
 
     fn port_active(&self) -> bool {
@@ -641,7 +642,7 @@ impl Priv {
         let result = match made {
             Ok(ud) => {
                 let qpn = ud.qpn();
-                let old_ud = self.ud.lock().replace(ud);
+                let old_ud = self.ud.replace(Some(ud));
                 drop(old_ud);
                 if let Some(mut addr) = nd.dev_addr::<20>() {
                     addr[1..4].copy_from_slice(&qpn.to_be_bytes()[1..]);
@@ -854,7 +855,7 @@ impl Priv {
         cancel_arc_work_sync::<_, RESET_WORK>(self);
         DelayedWork::<Priv, ANNOUNCE_WORK>::cancel_sync(self);
         self.cm_close();
-        let ud = self.ud.lock().take();
+        let ud = self.ud.replace(None);
         drop(ud);
     }
 }
@@ -924,7 +925,8 @@ impl net::DeviceOps for IpoibOps {
     }
 
     fn start_xmit(skb: SkBuff, dev: &NetDevice, p: ArcBorrow<'_, Priv>) {
-        match p.ud() {
+        let rcu = ReadGuard::new();
+        match p.ud.get(&rcu) {
             Some(ud) => ud.xmit(p, dev, skb),
             None => inc(&p.stats.tx_dropped),
         }

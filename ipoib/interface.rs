@@ -40,7 +40,7 @@ fn new_priv(init: PrivInit) -> Result<(Arc<Priv>, HwAddr)> {
         }
     };
     let qpn = ud.qpn();
-    *priv_.ud.lock() = Some(ud);
+    drop(priv_.ud.replace(Some(ud)));
     // The RC flag tells peers they may connect (set whatever the mode, as C does).
     let flags = if priv_.cm_capable() { addr::FLAG_RC } else { 0 };
     Ok((priv_, HwAddr::new(flags, qpn, &gid)))

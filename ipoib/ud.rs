@@ -14,6 +14,7 @@ use crate::rust_bindings::delay::jiffies;
 use crate::rust_bindings::net::{
     self, MappedSkBuff, Napi, NapiPoll, NetDevice, PacketType, SkBuff, TxBuf, TX_SGE,
 };
+use crate::rust_bindings::rcu::ReadGuard;
 use crate::rust_bindings::rdma::{
     query_path, Ah, Cq, CqHandler, Gid, McMember, NetworkHdr, PathHandler, PathRec, PathRequest,
     Pd, RecvChain, Sge, UdOffload, UdQp, UdQpCaps, Wc, WcBatch, MAX_SGE,
@@ -75,8 +76,12 @@ struct TxSlot {
     ah: Option<Arc<Ah>>,
 }
 
+/// The send ring and the address handles it sends through: one lock for both, taken once
+/// per send.
 struct TxRing {
     slots: KVec<TxSlot>,
+    /// The destinations' address handles.
+    ahs: AhCache,
     /// Sends posted (wr_id of the next one).
     head: u64,
     /// Sends completed.
@@ -116,8 +121,6 @@ pub(crate) struct Ud {
     rx: SpinLockBh<KVec<Option<MappedSkBuff>>>,
     #[pin]
     tx: SpinLockBh<TxRing>,
-    #[pin]
-    ahs: SpinLockBh<AhCache>,
     #[pin]
     pending: SpinLockBh<KVec<Pending>>,
     qp: UdQp,
@@ -181,8 +184,15 @@ impl Ud {
         Arc::pin_init(
             pin_init!(Self {
                 rx <- new_spinlock_bh!(rx, "ipoib:rx_ring"),
-                tx <- new_spinlock_bh!(TxRing { slots, head: 0, tail: 0 }, "ipoib:tx_ring"),
-                ahs <- new_spinlock_bh!(AhCache::new(), "ipoib:ah_cache"),
+                tx <- new_spinlock_bh!(
+                    TxRing {
+                        slots,
+                        ahs: AhCache::new(),
+                        head: 0,
+                        tail: 0
+                    },
+                    "ipoib:tx_ring"
+                ),
                 pending <- new_spinlock_bh!(KVec::new(), "ipoib:pending"),
                 qp,
                 send_cq,
@@ -297,7 +307,7 @@ impl Ud {
         }
         let pending = core::mem::replace(&mut *self.pending.lock(), KVec::new());
         drop(pending);
-        let ahs = core::mem::replace(&mut *self.ahs.lock(), AhCache::new());
+        let ahs = core::mem::replace(&mut self.tx.lock().ahs, AhCache::new());
         drop(ahs);
         p.napi.del();
         let _ = self.qp.reset();
@@ -346,14 +356,14 @@ impl Ud {
 
     /// Returns the SA's path to `gid`, if it was resolved (InfiniBand).
     pub(crate) fn path_of(&self, gid: &[u8; 16]) -> Option<PathRec> {
-        self.ahs.lock().path(gid)
+        self.tx.lock().ahs.path(gid)
     }
 
     /// Returns the destinations with an address handle or packets waiting for one (for the
     /// debugfs tables; a snapshot, possibly partial if memory is short).
     pub(crate) fn destinations(&self) -> KVec<Dest> {
         let mut out = KVec::new();
-        for (gid, e) in self.ahs.lock().iter() {
+        for (gid, e) in self.tx.lock().ahs.iter() {
             let d = Dest {
                 gid: *gid,
                 complete: true,
@@ -387,7 +397,7 @@ impl Ud {
     }
 
     fn has_ah(&self, gid: &[u8; 16]) -> bool {
-        self.ahs.lock().contains(gid)
+        self.tx.lock().ahs.contains(gid)
     }
 
     /// Queues `skb` (pseudo header restored) until the address handle of `gid` exists; returns
@@ -476,7 +486,7 @@ impl Ud {
     /// recently used destination when the cache is full).
     fn insert_ah(&self, gid: &[u8; 16], ah: Ah, path: Option<PathRec>) -> Result {
         let node = AhCache::node(gid, ah, path)?;
-        let old = self.ahs.lock().insert(gid, node)?;
+        let old = self.tx.lock().ahs.insert(gid, node)?;
         // Outside the lock; sends through the old handle keep it until they complete.
         drop(old);
         Ok(())
@@ -627,7 +637,8 @@ impl Ud {
         let to_cm = !multicast && dst.cm_supported() && p.cm_connected();
         let await_path = to_cm && p.ib && self.path_of(&dst.gid()).is_none();
         if to_cm && !await_path {
-            if let Some(cm) = p.cm() {
+            let rcu = ReadGuard::new();
+            if let Some(cm) = p.cm_in(&rcu) {
                 cm.xmit(p, dev, skb, &dst);
                 return;
             }
@@ -650,7 +661,9 @@ impl Ud {
         } else {
             dst.qpn()
         };
-        let Some(ah) = self.ahs.lock().get_for_send(&dst.gid()) else {
+        let mut tx = self.tx.lock();
+        let Some(ah) = tx.ahs.get_for_send(&dst.gid()) else {
+            drop(tx);
             // Restore the pseudo header so the packet can go through the queue again.
             match skb.push(header::PSEUDO_LEN as u32) {
                 Ok(ph) => ph.copy_from_slice(&dst.0),
@@ -691,7 +704,7 @@ impl Ud {
             None if skb.csum_partial() => UdOffload::Csum,
             None => UdOffload::None,
         };
-        let mut tx = self.tx.lock();
+        let tx = &mut *tx;
         let outstanding = tx.head - tx.tail;
         let wr_id = tx.head;
         let idx = params::ring_slot(wr_id, self.tx_size);
@@ -956,19 +969,25 @@ impl PathHandler for Priv {
 }
 
 impl NapiPoll for Priv {
+    /// Polls the CQs that had completions since they were last armed, and arms those again
+    /// when done: an armed CQ holds nothing and schedules the next poll itself. So a ping's
+    /// receive polls and arms only the receive CQ, and its send only the send CQ, as with
+    /// C's separate RX and TX NAPI contexts.
     fn poll(&self, napi: &Napi<Self>, budget: i32) -> i32 {
-        let Some(ud) = self.ud() else {
+        let rcu = ReadGuard::new();
+        let Some(ud) = self.ud.get(&rcu) else {
             napi.complete_done(0);
             return 0;
         };
+        let dev = napi.dev();
         let budget_u = usize::try_from(budget).unwrap_or(0);
         let mut done = 0usize;
         let mut batch = WcBatch::<WC_BATCH>::new();
-        while done < budget_u {
+        while done < budget_u && !ud.recv_cq.armed() {
             let want = WC_BATCH.min(budget_u - done);
             let wcs = ud.recv_cq.poll_batch(&mut batch, want);
             let n = wcs.len();
-            let got = ud.refill_rx(self, napi.dev(), wcs);
+            let got = ud.refill_rx(self, dev, wcs);
             for (skb, wc) in got.into_iter().zip(wcs) {
                 if let Some(skb) = skb {
                     ud.receive(self, napi, skb, wc);
@@ -979,20 +998,23 @@ impl NapiPoll for Priv {
                 break;
             }
         }
-        let cm = self.cm();
+        let cm = self.cm_in(&rcu);
         if let Some(cm) = &cm {
             done += cm.poll_rx(self, napi, budget_u.saturating_sub(done));
         }
         let cm_busy = cm.as_ref().is_some_and(|cm| cm.reap_tx());
-        ud.reap_tx(self, napi.dev(), cm_busy);
+        // A stopped queue may wait for room the connections' completions made.
+        if !ud.send_cq.armed() || dev.queue_stopped() {
+            ud.reap_tx(self, dev, cm_busy);
+        }
         if done >= budget_u {
             return budget;
         }
         let work = i32::try_from(done).unwrap_or(budget);
         if napi.complete_done(work) {
-            // Re-arm; if completions slipped in meanwhile, poll again.
-            let missed_rx = ud.recv_cq.arm();
-            let missed_tx = ud.send_cq.arm();
+            // Re-arm what was polled; if completions slipped in meanwhile, poll again.
+            let missed_rx = ud.recv_cq.rearm();
+            let missed_tx = ud.send_cq.rearm();
             let missed_cm = cm.as_ref().is_some_and(|cm| cm.arm());
             if missed_rx || missed_tx || missed_cm {
                 napi.schedule();

@@ -14,6 +14,7 @@
 #include <linux/pci.h>
 #include <linux/radix-tree.h>
 #include <linux/capability.h>
+#include <linux/rcupdate.h>
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 #include <linux/delay.h>

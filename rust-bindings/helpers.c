@@ -21,6 +21,7 @@
 #include <linux/notifier.h>
 #include <linux/pci.h>
 #include <linux/radix-tree.h>
+#include <linux/rcupdate.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -87,6 +88,16 @@ void rust_helper_spin_lock_bh(spinlock_t *lock)
 void rust_helper_spin_unlock_bh(spinlock_t *lock)
 {
 	spin_unlock_bh(lock);
+}
+
+void rust_helper_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void rust_helper_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
 }
 
 /* RDMA verbs */

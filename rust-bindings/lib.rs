@@ -23,6 +23,7 @@ mod raw;
 // The software ConnectX-3 implements mlx4_core's structures rather than using an API.
 #[cfg(mlx4_model)]
 pub(crate) mod raw;
+pub(crate) mod rcu;
 pub(crate) mod rdma;
 pub(crate) mod sync;
 pub(crate) mod workqueue;

@@ -7,6 +7,7 @@ use super::{Device, Gid};
 use crate::rust_bindings::raw;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::error::{from_err_ptr, to_result, Result};
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
@@ -173,13 +174,24 @@ pub(crate) trait CqHandler: Send + Sync + 'static {
 
 /// A completion queue (`struct ib_cq`) with a reference on its handler.
 ///
+/// It knows whether it is armed: [`Cq::arm`] arms it, and its first completion after that
+/// disarms it before the handler is called. An armed CQ holds no completion its user has not
+/// polled (completions that came before the arm make [`Cq::arm`] report them), so a poller
+/// need only poll, and arm again, the CQs that are not ([`Cq::armed`], [`Cq::rearm`]).
+///
 /// # Invariants
 ///
-/// `ptr` is a CQ created by `ib_create_cq` with `cq_context` = the `Arc`'s data pointer, owned by
+/// `ptr` is a CQ created by `ib_create_cq` with `cq_context` = the address of `*ctx`, owned by
 /// this value.
 pub(crate) struct Cq<T: CqHandler> {
     ptr: NonNull<raw::ib_cq>,
+    ctx: KBox<CqCtx<T>>,
+}
+
+/// What the completion callback of a [`Cq`] reaches: the handler, and whether the CQ is armed.
+struct CqCtx<T> {
     handler: Arc<T>,
+    armed: AtomicBool,
 }
 
 // SAFETY: A kernel CQ is used from any thread; polling is serialised by its user (one NAPI).
@@ -291,16 +303,29 @@ impl<T: CqHandler> Cq<T> {
             comp_vector: vector,
             flags: 0,
         };
-        let ctx = (&*handler as *const T).cast_mut().cast::<c_void>();
-        // SAFETY: The device is valid; `ctx` stays valid while the CQ exists since the CQ holds
-        // a reference (`handler`); `attr` is valid for the call.
+        let ctx = KBox::new(
+            CqCtx {
+                handler,
+                armed: AtomicBool::new(false),
+            },
+            GFP_KERNEL,
+        )?;
+        let raw_ctx = (&*ctx as *const CqCtx<T>).cast_mut().cast::<c_void>();
+        // SAFETY: The device is valid; `raw_ctx` stays valid while the CQ exists since the CQ
+        // owns the box (destroyed in `drop` before its fields); `attr` is valid for the call.
         let p = from_err_ptr(unsafe {
-            raw::ib_create_cq(dev.as_raw(), Some(Self::comp_callback), None, ctx, &attr)
+            raw::ib_create_cq(
+                dev.as_raw(),
+                Some(Self::comp_callback),
+                None,
+                raw_ctx,
+                &attr,
+            )
         })?;
-        // INVARIANT: A CQ, created with the handler as context.
+        // INVARIANT: A CQ, created with the box's contents as context.
         Ok(Self {
             ptr: NonNull::new(p).ok_or(ENOMEM)?,
-            handler,
+            ctx,
         })
     }
 
@@ -310,16 +335,18 @@ impl<T: CqHandler> Cq<T> {
 
     /// Returns the handler the CQ reports to.
     pub(crate) fn handler(&self) -> &Arc<T> {
-        &self.handler
+        &self.ctx.handler
     }
 
     /// # Safety
     ///
     /// Called by the provider only, for a CQ created by [`Cq::new`].
     unsafe extern "C" fn comp_callback(_cq: *mut raw::ib_cq, ctx: *mut c_void) {
-        // SAFETY: `ctx` is the data pointer of the `Arc<T>` the CQ holds.
-        let handler = unsafe { &*ctx.cast::<T>() };
-        handler.completion();
+        // SAFETY: `ctx` is the contents of the box the CQ owns (type invariant).
+        let ctx = unsafe { &*ctx.cast::<CqCtx<T>>() };
+        // Disarmed before the handler runs: a poll it schedules sees it to poll.
+        ctx.armed.store(false, Ordering::Release);
+        ctx.handler.completion();
     }
 
     /// Polls up to `max` completions (at most `N`) into `batch`; returns those polled, none
@@ -348,12 +375,31 @@ impl<T: CqHandler> Cq<T> {
     }
 
     /// Arms the CQ for the next completion; returns true if completions may have been missed
-    /// (`IB_CQ_REPORT_MISSED_EVENTS`), in which case the caller polls again.
+    /// (`IB_CQ_REPORT_MISSED_EVENTS`), in which case the caller polls again. The CQ stays
+    /// disarmed then, and if the provider fails.
     pub(crate) fn arm(&self) -> bool {
         let flags = raw::ib_cq_notify_flags_IB_CQ_NEXT_COMP
             | raw::ib_cq_notify_flags_IB_CQ_REPORT_MISSED_EVENTS;
+        // Marked before the request: a completion right after it disarms the CQ again.
+        self.ctx.armed.store(true, Ordering::Release);
         // SAFETY: The CQ is valid.
-        unsafe { raw::ib_req_notify_cq(self.as_raw(), flags) > 0 }
+        let ret = unsafe { raw::ib_req_notify_cq(self.as_raw(), flags) };
+        if ret != 0 {
+            self.ctx.armed.store(false, Ordering::Release);
+        }
+        ret > 0
+    }
+
+    /// Whether the CQ is armed and has had no completion since: it then holds nothing to poll,
+    /// and calls the handler at its next completion.
+    pub(crate) fn armed(&self) -> bool {
+        self.ctx.armed.load(Ordering::Acquire)
+    }
+
+    /// Arms the CQ unless it is armed ([`Cq::armed`]); returns true if completions may have
+    /// been missed, as [`Cq::arm`].
+    pub(crate) fn rearm(&self) -> bool {
+        !self.armed() && self.arm()
     }
 }
 
